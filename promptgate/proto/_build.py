@@ -28,7 +28,7 @@ _OWN_IMPORT = re.compile(r"^from promptgate\.v1 import ", re.MULTILINE)
 
 def generate(out_dir: Path) -> list[Path]:
     """Compile every `.proto` under `proto/promptgate/v1` into `out_dir`."""
-    from grpc_tools import protoc  # only needed here, never at runtime
+    from grpc_tools import protoc  # type: ignore[import-untyped]  # build-time only
 
     sources = sorted(PROTO_DIR.glob("*.proto"))
     well_known = resources.files("grpc_tools") / "_proto"
@@ -46,7 +46,8 @@ def generate(out_dir: Path) -> list[Path]:
         written = []
         for produced in sorted((Path(raw) / "promptgate" / "v1").iterdir()):
             target = out_dir / produced.name
-            target.write_text(_OWN_IMPORT.sub("from promptgate.proto import ", produced.read_text()))
+            code = _OWN_IMPORT.sub("from promptgate.proto import ", produced.read_text())
+            target.write_text(code)
             written.append(target)
     return written
 
