@@ -1,0 +1,33 @@
+"""Where access-log records go: a queryable store plus optional sinks.
+
+The processor calls `write()` from its event loop once per finished
+request; the `logs` command and reports call `query()`, usually from another
+process. `open_store("sqlite:///path.db")` gives the embedded default; a
+shared backend for a fleet will be another `LogStore`.
+"""
+
+from promptgate.logstore._base import (
+    LogEntry,
+    LogSink,
+    LogStore,
+    LogStoreError,
+    LogStoreNotFound,
+    UnsupportedStoreURL,
+)
+from promptgate.logstore._jsonl import JsonLinesSink, record_to_dict, record_to_json
+from promptgate.logstore._sqlite import SQLiteLogStore
+from promptgate.logstore._url import open_store
+
+__all__ = [
+    "JsonLinesSink",
+    "LogEntry",
+    "LogSink",
+    "LogStore",
+    "LogStoreError",
+    "LogStoreNotFound",
+    "SQLiteLogStore",
+    "UnsupportedStoreURL",
+    "open_store",
+    "record_to_dict",
+    "record_to_json",
+]

@@ -1,0 +1,30 @@
+"""Turn the bundle's `logging.store` URL into a store.
+
+`sqlite://` is followed by a filesystem path, so `sqlite:///var/lib/pg.db`
+is absolute and `sqlite://pg.db` is relative to the working directory (unlike
+SQLAlchemy, where three slashes mean relative). A bare path is accepted too,
+for `promptgate logs --store ./pg.db`.
+"""
+
+from __future__ import annotations
+
+from promptgate.logstore._base import LogStore, UnsupportedStoreURL
+from promptgate.logstore._sqlite import SQLiteLogStore
+
+_SQLITE = "sqlite://"
+
+
+def open_store(url: str, *, read_only: bool = False) -> LogStore:
+    """Open the store at `url`; readers pass `read_only=True` and never create it."""
+    if url.startswith(_SQLITE):
+        path = url[len(_SQLITE) :]
+    elif "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise UnsupportedStoreURL(
+            f"log store {url!r}: scheme {scheme!r} is not supported; use sqlite:///path/to/file.db"
+        )
+    else:
+        path = url
+    if not path or path == ":memory:":
+        raise UnsupportedStoreURL(f"log store {url!r}: needs a database file path")
+    return SQLiteLogStore(path, read_only=read_only)
