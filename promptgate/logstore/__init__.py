@@ -6,7 +6,7 @@ process. `open_store("sqlite:///path.db")` gives the embedded default; a
 shared backend for a fleet will be another `LogStore`.
 """
 
-from promptgate.logstore._base import (
+from ._base import (
     LogEntry,
     LogSink,
     LogStore,
@@ -14,9 +14,9 @@ from promptgate.logstore._base import (
     LogStoreNotFound,
     UnsupportedStoreURL,
 )
-from promptgate.logstore._jsonl import JsonLinesSink, record_to_dict, record_to_json
-from promptgate.logstore._sqlite import SQLiteLogStore
-from promptgate.logstore._url import open_store
+from ._jsonl import JsonLinesSink, record_to_dict, record_to_json
+from ._sqlite import SQLiteLogStore
+from ._url import open_store
 
 __all__ = [
     "JsonLinesSink",

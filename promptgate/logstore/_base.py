@@ -19,7 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from promptgate.proto.access_log_pb2 import AccessLogRecord
+from ..proto.access_log_pb2 import AccessLogRecord
 
 
 class LogStoreError(Exception):

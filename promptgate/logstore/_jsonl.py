@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 from google.protobuf import json_format
 
-from promptgate.logstore._base import LogSink
-from promptgate.logstore._writer import BackgroundWriter
-from promptgate.proto.access_log_pb2 import AccessLogRecord
+from ..proto.access_log_pb2 import AccessLogRecord
+from ._base import LogSink
+from ._writer import BackgroundWriter
 
 
 def record_to_dict(record: AccessLogRecord) -> dict[str, Any]:
@@ -24,7 +24,8 @@ def record_to_dict(record: AccessLogRecord) -> dict[str, Any]:
     shape: dict[str, Any] = json_format.MessageToDict(
         record, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
-    return shape
+    # MessageToDict puts set fields first; readers scanning lines want one order.
+    return {field.name: shape[field.name] for field in record.DESCRIPTOR.fields}
 
 
 def record_to_json(record: AccessLogRecord) -> str:

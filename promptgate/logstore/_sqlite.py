@@ -14,9 +14,9 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from promptgate.logstore._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound
-from promptgate.logstore._writer import BackgroundWriter
-from promptgate.proto.access_log_pb2 import AccessLogRecord
+from ..proto.access_log_pb2 import AccessLogRecord
+from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound
+from ._writer import BackgroundWriter
 
 SCHEMA_VERSION = 1
 

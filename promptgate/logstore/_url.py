@@ -8,8 +8,8 @@ for `promptgate logs --store ./pg.db`.
 
 from __future__ import annotations
 
-from promptgate.logstore._base import LogStore, UnsupportedStoreURL
-from promptgate.logstore._sqlite import SQLiteLogStore
+from ._base import LogStore, UnsupportedStoreURL
+from ._sqlite import SQLiteLogStore
 
 _SQLITE = "sqlite://"
 
