@@ -1,0 +1,3 @@
+from promptgate.cli.app import main
+
+main()

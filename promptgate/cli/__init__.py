@@ -1,0 +1,1 @@
+"""The ``promptgate`` command line."""

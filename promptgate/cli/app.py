@@ -1,0 +1,120 @@
+"""The Typer application: argument parsing and the one error boundary.
+
+Subcommands live in ``commands/`` and return exit codes; this module only
+parses arguments and turns outcomes into exits. Expected problems exit 1
+with a clean message; a bug exits 3 with a report, never a bare traceback
+for a user mistake.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..config import PolicyNotFound
+from ..envoy_binary import EnvoyNotFound
+from .commands import compile as compile_command
+from .commands import schema as schema_command
+from .commands import token as token_command
+from .commands import validate as validate_command
+
+app = typer.Typer(
+    name="promptgate",
+    help="PromptGate: policy as code for an LLM egress gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Create project API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+PolicyPath = Annotated[
+    Path, typer.Argument(help="A policy YAML file or a directory of *.yaml files.")
+]
+
+
+
+
+def _done(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def validate(
+    path: PolicyPath,
+    output_format: Annotated[
+        validate_command.OutputFormat,
+        typer.Option("--format", help="text, json, or github (Actions annotations)."),
+    ] = "text",
+    no_envoy: Annotated[
+        bool, typer.Option("--no-envoy", help="Skip `envoy --mode validate` on the result.")
+    ] = False,
+) -> None:
+    """Check a policy; print every problem as file:line:col."""
+    _done(validate_command.validate(path, output_format, not no_envoy, sys.stdout))
+
+
+@app.command("compile")
+def compile_(
+    path: PolicyPath,
+    out: Annotated[Path, typer.Option("--out", help="Directory for envoy.yaml and bundle.json.")],
+) -> None:
+    """Compile a policy into envoy.yaml and bundle.json."""
+    _done(compile_command.compile_to(path, out, sys.stdout, sys.stderr))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of policy files."""
+    sys.stdout.write(schema_command.render_schema())
+
+
+@token_app.command("create")
+def token_create(
+    project: Annotated[str, typer.Option("--project", help="The project the token is for.")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="Repeatable.")] = None,
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Last day the token is valid (YYYY-MM-DD).")
+    ] = None,
+    token_id: Annotated[str | None, typer.Option("--id", help="Token id in the policy.")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Check that the project exists here.")
+    ] = None,
+) -> None:
+    """Mint a pg_live_ token; print it once and the policy entry with its hash."""
+    try:
+        expiry = date.fromisoformat(expires) if expires else None
+    except ValueError:
+        raise typer.BadParameter(f"{expires!r} is not a date (YYYY-MM-DD)", param_hint="--expires")
+    scopes = scope or ["chat"]
+    unknown = sorted(set(scopes) - {"chat", "admin"})
+    if unknown:
+        raise typer.BadParameter(f"unknown scope {unknown[0]!r}; known: chat, admin")
+    _done(
+        token_command.create(
+            project, scopes, expiry, token_id, description, policy, sys.stdout, sys.stderr
+        )
+    )
+
+
+def main() -> None:
+    """Entry point: run the app inside the error boundary."""
+    try:
+        # Typer reports usage mistakes itself (exit 2); other exceptions reach us.
+        app()
+    except (PolicyNotFound, EnvoyNotFound) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)
+    except Exception:  # the boundary: anything else is our bug
+        sys.stderr.write(
+            "promptgate: internal error (this is a bug; please report it with the text below)\n"
+        )
+        traceback.print_exc()
+        sys.exit(3)

@@ -1,0 +1,49 @@
+"""``promptgate validate``: every problem in every file, then the real Envoy check."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Literal, TextIO
+
+from ...compile import compile_policy
+from ...config import Diagnostic, Location, Severity, validate_policy
+from ...config.diagnostics import format_github, format_json, format_text, has_errors
+from ...envoy_binary import validate_config
+
+OutputFormat = Literal["text", "json", "github"]
+_FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}
+
+
+def envoy_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Compile the valid policy and let ``envoy --mode validate`` judge the result."""
+    result = validate_policy(path)
+    if result.policy is None:
+        return []
+    artefacts = compile_policy(result.policy)
+    with tempfile.TemporaryDirectory(prefix="promptgate-validate-") as temp:
+        artefacts.write(Path(temp))
+        ok, reason = validate_config(Path(temp) / "envoy.yaml")
+    if ok:
+        return []
+    first = diagnostics[0].location.file if diagnostics else str(path)
+    return [
+        Diagnostic(
+            Location(first, 1, 1), Severity.ERROR, f"Envoy rejects the compiled config: {reason}"
+        )
+    ]
+
+
+def validate(path: Path, output_format: OutputFormat, check_envoy: bool, out: TextIO) -> int:
+    result = validate_policy(path)
+    diagnostics = list(result.diagnostics)
+    if check_envoy and not has_errors(diagnostics):
+        diagnostics.extend(envoy_diagnostics(path, diagnostics))
+    out.write(_FORMATTERS[output_format](diagnostics))
+    failed = has_errors(diagnostics)
+    if output_format == "text":
+        errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        verdict = "invalid" if failed else "valid"
+        out.write(f"{path}: {verdict} ({errors} errors, {warnings} warnings)\n")
+    return 1 if failed else 0

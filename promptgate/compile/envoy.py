@@ -1,0 +1,255 @@
+"""Compile a policy into a complete Envoy v3 bootstrap.
+
+Envoy owns the sockets and the provider connections; every request and
+response passes through the ext_proc filter, which calls the PromptGate
+processor. The processor chooses the upstream by setting
+``x-promptgate-upstream`` and clearing the route cache; each provider has a
+route keyed on that header. A request the processor never saw has no such
+header of its own making, and the last route answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..config.models import Policy
+from .bundle import provider_entries
+
+UPSTREAM_HEADER = "x-promptgate-upstream"
+PROCESSOR_CLUSTER = "promptgate_processor"
+_TYPE = "type.googleapis.com/envoy."
+_MIB = 1024 * 1024
+
+
+def _socket(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+    """A local-reply mapper answering ``status`` with a JSON error body.
+
+    The shape ``{"type": "error", "error": {"type", "message"}}`` is
+    Anthropic's and is also read correctly by OpenAI clients, which look at
+    ``error.message``.
+    """
+    return {
+        "filter": {
+            "status_code_filter": {
+                "comparison": {
+                    "op": "EQ",
+                    "value": {"default_value": status, "runtime_key": f"promptgate.reply_{status}"},
+                }
+            }
+        },
+        "body_format_override": {
+            "json_format": {
+                "type": "error",
+                "error": {"type": error_type, "message": message},
+            },
+            "content_type": "application/json",
+        },
+    }
+
+
+def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    # Clients call /api/<project>/v1/...; the provider's base URL may carry a
+    # path of its own (OpenAI's ends in /v1), so the rewrite maps the
+    # client's prefix onto it.
+    base_path = entry["base_path"].rstrip("/")
+    if entry["schema"] == "openai" and base_path.endswith("/v1"):
+        pattern, substitution = r"^/api/[^/]+/v1/", base_path + "/"
+    else:
+        pattern, substitution = r"^/api/[^/]+/", base_path + "/"
+    return {
+        "name": f"upstream_{name}",
+        "match": {
+            "prefix": "/api/",
+            "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": name}}],
+        },
+        "request_headers_to_remove": [UPSTREAM_HEADER],
+        "route": {
+            "cluster": entry["cluster"],
+            "regex_rewrite": {
+                "pattern": {"regex": pattern},
+                "substitution": substitution,
+            },
+            "host_rewrite_literal": entry["host"],
+            # Streams of a long answer may run for minutes; the provider's
+            # own timeout bounds idle time instead of the whole response.
+            "timeout": "0s",
+            "idle_timeout": f"{int(entry['timeout_seconds'])}s",
+        },
+    }
+
+
+def _cluster(name: str, host: str, port: int, *, http2: bool = False) -> dict[str, Any]:
+    cluster: dict[str, Any] = {
+        "name": name,
+        "type": "STATIC" if _is_ip(host) else "LOGICAL_DNS",
+        "connect_timeout": "5s",
+        "dns_lookup_family": "V4_PREFERRED",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
+        },
+    }
+    if http2:
+        cluster["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": _TYPE + "extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        }
+    return cluster
+
+
+def _is_ip(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() for p in parts)
+
+
+def _provider_cluster(entry: dict[str, Any], ca_file: str) -> dict[str, Any]:
+    cluster = _cluster(entry["cluster"], entry["host"], entry["port"])
+    if entry["tls"]:
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": _TYPE + "extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": entry["host"],
+                "common_tls_context": {
+                    "validation_context": {
+                        "trusted_ca": {"filename": ca_file},
+                        "match_typed_subject_alt_names": [
+                            {"san_type": "DNS", "matcher": {"exact": entry["host"]}}
+                        ],
+                    }
+                },
+            },
+        }
+    return cluster
+
+
+def _ext_proc_filter(policy: Policy) -> dict[str, Any]:
+    timeout_ms = policy.gateway.processor_timeout_ms
+    limit = (policy.gateway.max_request_mib + 1) * _MIB
+    return {
+        "name": "envoy.filters.http.ext_proc",
+        "typed_config": {
+            "@type": _TYPE + "extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            "grpc_service": {
+                "envoy_grpc": {
+                    "cluster_name": PROCESSOR_CLUSTER,
+                    "max_receive_message_length": 2 * limit,
+                },
+                "timeout": f"{timeout_ms // 1000 or 1}s",
+            },
+            # Fail closed: if the processor is down or slow, nothing reaches
+            # a provider unscanned.
+            "failure_mode_allow": False,
+            "status_on_error": {"code": "ServiceUnavailable"},
+            "message_timeout": f"{timeout_ms / 1000:g}s",
+            "processing_mode": {
+                "request_header_mode": "SEND",
+                "response_header_mode": "SEND",
+                "request_body_mode": "BUFFERED",
+                "response_body_mode": "STREAMED",
+                "request_trailer_mode": "SKIP",
+                "response_trailer_mode": "SKIP",
+            },
+            # The processor switches JSON responses to BUFFERED in its
+            # response-headers answer.
+            "allow_mode_override": True,
+        },
+    }
+
+
+def compile_envoy(policy: Policy) -> dict[str, Any]:
+    """The Envoy bootstrap for ``policy`` as a dict ready to dump as YAML."""
+    gateway = policy.gateway
+    providers = provider_entries(policy)
+    limit = (gateway.max_request_mib + 1) * _MIB
+    routes = [_provider_route(name, entry) for name, entry in providers.items()]
+    routes.append(
+        {
+            "name": "not_found",
+            "match": {"prefix": "/"},
+            "direct_response": {
+                "status": 404,
+                "body": {
+                    "inline_string": '{"type":"error","error":{"type":"not_found_error",'
+                    '"message":"Not found"}}'
+                },
+            },
+        }
+    )
+    connection_manager = {
+        "@type": _TYPE + "extensions.filters.network.http_connection_manager.v3."
+        "HttpConnectionManager",
+        "stat_prefix": "promptgate",
+        "codec_type": "AUTO",
+        "use_remote_address": True,
+        "stream_idle_timeout": "600s",
+        "request_timeout": "0s",
+        "common_http_protocol_options": {"idle_timeout": "3600s"},
+        "route_config": {
+            "name": "promptgate",
+            "virtual_hosts": [{"name": "promptgate", "domains": ["*"], "routes": routes}],
+        },
+        "local_reply_config": {
+            "mappers": [
+                _json_error(
+                    503, "api_error", "PromptGate's processor is unavailable; nothing was sent"
+                ),
+                _json_error(
+                    413,
+                    "request_too_large",
+                    f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
+                ),
+            ]
+        },
+        "http_filters": [
+            _ext_proc_filter(policy),
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {
+                    "@type": _TYPE + "extensions.filters.http.router.v3.Router",
+                    "suppress_envoy_headers": True,
+                },
+            },
+        ],
+    }
+    clusters = [
+        _cluster(PROCESSOR_CLUSTER, "127.0.0.1", gateway.processor_port, http2=True),
+        *(_provider_cluster(entry, gateway.ca_file) for entry in providers.values()),
+    ]
+    return {
+        "node": {"id": "promptgate", "cluster": "promptgate"},
+        "admin": {"address": _socket("127.0.0.1", gateway.admin_port)},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "promptgate",
+                    "address": _socket(gateway.listen_host, gateway.listen_port),
+                    "per_connection_buffer_limit_bytes": limit,
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": connection_manager,
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": clusters,
+        },
+    }
+
+
+def render_envoy(config: dict[str, Any]) -> str:
+    header = "# Generated by `promptgate compile`; edit the policy, not this file.\n"
+    return header + yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=100)

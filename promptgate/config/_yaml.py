@@ -1,0 +1,105 @@
+"""Read YAML into plain data while remembering where every key and value was.
+
+PyYAML's composer keeps a mark on every node; we walk the node tree once,
+building the Python value and a map from key path to the position of the
+value, so that any later check can point at ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Location
+
+KeyPath = tuple[str | int, ...]
+
+
+class YAMLSyntaxError(Exception):
+    """The text is not YAML at all; carries the position the parser gave."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+@dataclass
+class MarkedDocument:
+    """A parsed YAML document and the source position of every path in it."""
+
+    file: str
+    data: Any
+    values: dict[KeyPath, Location] = field(default_factory=dict)
+    keys: dict[KeyPath, Location] = field(default_factory=dict)
+
+    def locate(self, path: KeyPath) -> Location:
+        """The position of the longest prefix of ``path`` that exists."""
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if prefix in self.values:
+                return self.values[prefix]
+        return Location(self.file, 1, 1)
+
+    def locate_key(self, path: KeyPath) -> Location:
+        return self.keys.get(path) or self.locate(path)
+
+
+class _Builder(yaml.constructor.SafeConstructor):
+    """Builds values for scalar nodes with YAML's safe tag resolution."""
+
+
+def _location(file: str, mark: yaml.Mark | None) -> Location:
+    if mark is None:
+        return Location(file, 1, 1)
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def load_marked(text: str, file: str) -> MarkedDocument:
+    """Parse one YAML document. Raises :class:`YAMLSyntaxError` on bad YAML."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YAMLSyntaxError(_location(file, mark), f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise YAMLSyntaxError(Location(file, 1, 1), f"invalid YAML: {exc}") from None
+    doc = MarkedDocument(file=file, data=None)
+    if node is None:
+        return doc
+    builder = _Builder()
+    try:
+        doc.data = _build(node, (), doc, builder)
+    except yaml.MarkedYAMLError as exc:
+        raise YAMLSyntaxError(
+            _location(file, exc.problem_mark), f"invalid YAML: {exc.problem}"
+        ) from None
+    return doc
+
+
+def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builder) -> Any:
+    doc.values[path] = _location(doc.file, node.start_mark)
+    if isinstance(node, yaml.MappingNode):
+        builder.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = builder.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | bool | float) or key is None:
+                raise YAMLSyntaxError(
+                    _location(doc.file, key_node.start_mark), "invalid YAML: keys must be scalars"
+                )
+            key = str(key) if not isinstance(key, str) else key
+            if key in result:
+                raise YAMLSyntaxError(
+                    _location(doc.file, key_node.start_mark),
+                    f"duplicate key {key!r} in the same mapping",
+                )
+            doc.keys[(*path, key)] = _location(doc.file, key_node.start_mark)
+            result[key] = _build(value_node, (*path, key), doc, builder)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), doc, builder) for i, item in enumerate(node.value)]
+    return builder.construct_object(node, deep=True)

@@ -1,0 +1,251 @@
+"""Semantic checks on a merged policy: references, duplicates, reachability.
+
+The model catches shapes; these catch meaning: a credential that does not
+exist, a rule that can never match, a token that has expired. Each check
+yields diagnostics located through the policy's origins.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import re2
+
+from ._yaml import KeyPath
+from .diagnostics import Diagnostic, Severity
+from .load import Origins, key_path_text
+from .models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_BUILTIN_ENTITY_NAMES = {"EMAIL", "PHONE", "IP_ADDRESS", "CREDIT_CARD", "IBAN", "SECRET"}
+
+
+class _Reporter:
+    def __init__(self, origins: Origins) -> None:
+        self.origins = origins
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, path: KeyPath, message: str, *, key: bool = False) -> None:
+        self._add(path, Severity.ERROR, message, key)
+
+    def warning(self, path: KeyPath, message: str, *, key: bool = False) -> None:
+        self._add(path, Severity.WARNING, message, key)
+
+    def _add(self, path: KeyPath, severity: Severity, message: str, key: bool) -> None:
+        location = self.origins.locate_key(path) if key else self.origins.locate(path)
+        self.diagnostics.append(Diagnostic(location, severity, message, key_path_text(path)))
+
+
+def provider_api(policy: Policy, name: str) -> str | None:
+    """The wire schema of a provider: 'anthropic', 'openai', 'mock' or None if unknown."""
+    if name == MOCK_PROVIDER:
+        return "mock"
+    provider = policy.providers.get(name) or BUILTIN_PROVIDERS.get(name)
+    if provider is None:
+        return None
+    return provider.api or (BUILTIN_PROVIDERS[name].api if name in BUILTIN_PROVIDERS else None)
+
+
+def known_providers(policy: Policy) -> set[str]:
+    return {*BUILTIN_PROVIDERS, MOCK_PROVIDER, *policy.providers}
+
+
+def re2_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a valid linear-time RE2 regex, or None if it is."""
+    try:
+        re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else str(exc)
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return (
+            f"regex is not valid RE2 (linear-time, no backreferences or lookaround): {reason}"
+        )
+    return None
+
+
+def check_policy(policy: Policy, origins: Origins, *, today: date | None = None) -> list[Diagnostic]:
+    report = _Reporter(origins)
+    today = today or date.today()
+    _check_providers(policy, report)
+    _check_credentials(policy, report)
+    seen_ids: dict[str, str] = {}
+    seen_hashes: dict[str, tuple[str, str]] = {}
+    for name, project in policy.projects.items():
+        base: KeyPath = ("projects", name)
+        project_id = str(project.id)
+        if project_id in seen_ids:
+            report.error(
+                (*base, "id"), f"project id {project_id} is already used by {seen_ids[project_id]!r}"
+            )
+        seen_ids[project_id] = name
+        _check_project_providers(policy, name, project, report)
+        _check_tokens(name, project, report, seen_hashes, today)
+        _check_aliases(policy, name, project, report)
+        _check_guardrails(name, project, report)
+        _check_type(name, project, report)
+    return report.diagnostics
+
+
+def _check_providers(policy: Policy, report: _Reporter) -> None:
+    for name, provider in policy.providers.items():
+        if name == MOCK_PROVIDER:
+            report.error(("providers", name), "'mock' is built in and cannot be redefined", key=True)
+        elif provider.api is None and name not in BUILTIN_PROVIDERS:
+            report.error(
+                ("providers", name),
+                f"provider {name!r} is not built in: say which wire schema it speaks "
+                "with api: anthropic or api: openai",
+                key=True,
+            )
+
+
+def _check_credentials(policy: Policy, report: _Reporter) -> None:
+    providers = known_providers(policy)
+    for name, credential in policy.credentials.items():
+        if credential.provider not in providers:
+            report.error(
+                ("credentials", name, "provider"),
+                f"unknown provider {credential.provider!r}; known: {', '.join(sorted(providers))}",
+            )
+
+
+def _check_project_providers(
+    policy: Policy, name: str, project: Project, report: _Reporter
+) -> None:
+    providers = known_providers(policy)
+    for provider_name, enabled in project.providers.items():
+        path: KeyPath = ("projects", name, "providers", provider_name)
+        if provider_name not in providers:
+            report.error(path, f"unknown provider {provider_name!r}", key=True)
+            continue
+        if enabled.credential is None:
+            if provider_name != MOCK_PROVIDER:
+                report.error(path, f"provider {provider_name!r} needs a credential")
+            continue
+        credential = policy.credentials.get(enabled.credential)
+        if credential is None:
+            report.error(
+                (*path, "credential"),
+                f"unknown credential {enabled.credential!r}; define it under credentials:",
+            )
+        elif credential.provider != provider_name:
+            report.error(
+                (*path, "credential"),
+                f"credential {enabled.credential!r} is for provider {credential.provider!r}, "
+                f"not {provider_name!r}",
+            )
+
+
+def _check_tokens(
+    name: str,
+    project: Project,
+    report: _Reporter,
+    seen_hashes: dict[str, tuple[str, str]],
+    today: date,
+) -> None:
+    ids: set[str] = set()
+    for index, token in enumerate(project.tokens):
+        path: KeyPath = ("projects", name, "tokens", index)
+        if token.id in ids:
+            report.error((*path, "id"), f"token id {token.id!r} is used twice in this project")
+        ids.add(token.id)
+        if token.hash in seen_hashes:
+            other_project, other_id = seen_hashes[token.hash]
+            report.error(
+                (*path, "hash"),
+                f"this token hash is already used by token {other_id!r} of project "
+                f"{other_project!r}; every token needs its own",
+            )
+        seen_hashes[token.hash] = (name, token.id)
+        if token.expires is not None and token.expires < today and not token.revoked:
+            report.warning(
+                (*path, "expires"),
+                f"token {token.id!r} expired on {token.expires.isoformat()}; requests with it "
+                "are refused",
+            )
+
+
+def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporter) -> None:
+    enabled = {p for p, spec in project.providers.items() if spec.enabled}
+    for alias_name, alias in project.aliases.items():
+        base: KeyPath = ("projects", name, "aliases", alias_name)
+        apis: set[str] = set()
+        catch_all_at: int | None = None
+        for index, rule in enumerate(alias.rules):
+            path: KeyPath = (*base, "rules", index)
+            if catch_all_at is not None:
+                report.error(
+                    path,
+                    f"this rule can never match: rule {catch_all_at} before it matches every "
+                    "request",
+                )
+            elif rule.is_catch_all():
+                catch_all_at = index
+            api = provider_api(policy, rule.provider)
+            if api is None:
+                report.error((*path, "model"), f"unknown provider {rule.provider!r}")
+            elif rule.provider not in enabled:
+                report.error(
+                    (*path, "model"),
+                    f"provider {rule.provider!r} is not enabled for project {name!r}",
+                )
+            if api is not None and api != "mock":
+                apis.add(api)
+        if catch_all_at is None:
+            report.error(
+                (*base, "rules"),
+                "the last rule must be a default without 'when', so every request gets a model",
+            )
+        if len(apis) > 1:
+            report.error(
+                (*base, "rules"),
+                "rules target both the anthropic and the openai wire schema; a request cannot be "
+                "translated between them, so one alias must stay on one schema",
+            )
+
+
+def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:
+    base: KeyPath = ("projects", name, "guardrails")
+    redaction = project.guardrails.reversible_redaction
+    if redaction is not None:
+        names: set[str] = set()
+        for index, pattern in enumerate(redaction.custom_patterns):
+            path: KeyPath = (*base, "reversible_redaction", "custom_patterns", index)
+            if pattern.name in _BUILTIN_ENTITY_NAMES or pattern.name in names:
+                report.error((*path, "name"), f"placeholder name {pattern.name!r} is already taken")
+            names.add(pattern.name)
+            if problem := re2_problem(pattern.regex):
+                report.error((*path, "regex"), problem)
+    scanner = project.guardrails.secret_scanner
+    if scanner is not None:
+        ids: set[str] = set()
+        for index, rule in enumerate(scanner.extra_rules):
+            path = (*base, "secret_scanner", "extra_rules", index)
+            if rule.id in ids:
+                report.error((*path, "id"), f"rule id {rule.id!r} is used twice")
+            ids.add(rule.id)
+            if problem := re2_problem(rule.regex):
+                report.error((*path, "regex"), problem)
+        for index, pattern in enumerate(scanner.allowlist):
+            if problem := re2_problem(pattern):
+                report.error((*base, "secret_scanner", "allowlist", index), problem)
+
+
+def _check_type(name: str, project: Project, report: _Reporter) -> None:
+    path: KeyPath = ("projects", name)
+    enabled = [p for p, spec in project.providers.items() if spec.enabled]
+    if project.type in ("agent_proxy", "ai_wrapper") and not enabled:
+        report.error(
+            (*path, "providers"),
+            f"a {project.type} project forwards to providers, but none is enabled",
+        )
+    if project.type == "ai_gateway" and (project.aliases or enabled):
+        report.warning(
+            (*path, "type"),
+            "an ai_gateway project does not serve provider-native paths (/v1/messages, "
+            "/v1/chat/completions); use agent_proxy for coding agents or ai_wrapper for apps",
+        )
+
+

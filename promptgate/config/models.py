@@ -1,0 +1,293 @@
+"""The policy model: what a platform team writes in ``promptgate/v1`` YAML.
+
+Every model forbids unknown keys: in a security policy a misspelt key
+(``guardrail:`` for ``guardrails:``) would silently switch a protection off,
+so a typo is always an error that names the key.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+API_VERSION = "promptgate/v1"
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$",
+        description="Lower-case letters, digits, '.', '_' and '-'; at most 63 characters.",
+    ),
+]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ProjectType = Literal["agent_proxy", "ai_wrapper", "ai_gateway"]
+ProviderAPI = Literal["anthropic", "openai"]
+Entity = Literal["email", "phone", "ip_address", "credit_card", "iban"]
+ScannerMode = Literal["block", "redact", "monitor"]
+Scope = Literal["chat", "admin"]
+WebhookEvent = Literal[
+    "endpoint.anomaly",
+    "endpoint.recovered",
+    "guardrail.blocked",
+    "budget.exceeded",
+    "token.expiring",
+]
+TOKEN_HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SecretRef(_Model):
+    """A secret by reference: an environment variable or a file, never the value."""
+
+    env: EnvName | None = None
+    file: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_plaintext(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "a secret must be a reference such as {env: NAME} or {file: /run/secrets/name}, "
+                "not a literal value"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret reference needs exactly one of 'env' or 'file'")
+        return self
+
+
+class Credential(_Model):
+    """A provider API key, by reference."""
+
+    provider: Name
+    api_key: SecretRef
+    description: str | None = None
+
+
+class Provider(_Model):
+    """An upstream model API. Built-ins exist for anthropic, openai and mock."""
+
+    api: ProviderAPI | None = Field(
+        default=None, description="Wire schema; required for providers that are not built in."
+    )
+    base_url: str = Field(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
+    description: str | None = None
+    timeout_seconds: float = Field(default=600, gt=0, le=3600)
+
+
+class ProjectProvider(_Model):
+    """A provider enabled for a project, with the credential to use for it."""
+
+    credential: Name | None = None
+    enabled: bool = True
+
+
+class Token(_Model):
+    """A project API token, stored as the SHA-256 of the plaintext ``pg_live_`` token."""
+
+    id: Name
+    hash: str
+    scopes: list[Scope] = Field(default_factory=lambda: ["chat"])
+    expires: date | None = None
+    revoked: bool = False
+    description: str | None = None
+
+    @field_validator("hash")
+    @classmethod
+    def _hash_shape(cls, value: str) -> str:
+        if not re.fullmatch(TOKEN_HASH_PATTERN, value):
+            raise ValueError(
+                "a token hash is 'sha256:' followed by 64 lower-case hex digits "
+                "(as printed by `promptgate token create`)"
+            )
+        return value
+
+
+class TokenBounds(_Model):
+    """Bounds on the estimated input tokens of a request."""
+
+    lt: int | None = Field(default=None, ge=0)
+    lte: int | None = Field(default=None, ge=0)
+    gt: int | None = Field(default=None, ge=0)
+    gte: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Self:
+        if all(v is None for v in (self.lt, self.lte, self.gt, self.gte)):
+            raise ValueError("input_tokens needs at least one of lt, lte, gt, gte")
+        return self
+
+
+class Condition(_Model):
+    """When a routing rule applies; every condition given must hold."""
+
+    input_tokens: TokenBounds | None = None
+    headers: dict[str, str] | None = Field(
+        default=None, description="Request headers (names case-insensitive) with exact values."
+    )
+    stream: bool | None = None
+
+    def is_empty(self) -> bool:
+        return self.input_tokens is None and not self.headers and self.stream is None
+
+
+class Rule(_Model):
+    """Send matching requests to ``provider:model``."""
+
+    when: Condition | None = None
+    model: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+
+    @property
+    def provider(self) -> str:
+        return self.model.split(":", 1)[0]
+
+    @property
+    def target_model(self) -> str:
+        return self.model.split(":", 1)[1]
+
+    def is_catch_all(self) -> bool:
+        return self.when is None or self.when.is_empty()
+
+
+class Alias(_Model):
+    """A model name clients may send; ordered rules pick the real model."""
+
+    description: str | None = None
+    rules: list[Rule] = Field(min_length=1)
+
+
+class CustomPattern(_Model):
+    name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")
+    regex: str = Field(min_length=1)
+
+
+class ReversibleRedaction(_Model):
+    """Replace PII with stable placeholders on the way out, restore on the way back."""
+
+    entities: list[Entity] = Field(default_factory=list)
+    custom_patterns: list[CustomPattern] = Field(default_factory=list)
+    include_system: bool = False
+
+
+class ScannerRule(_Model):
+    id: Name
+    regex: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    min_entropy: float | None = Field(default=None, ge=0, le=8)
+
+
+class SecretScanner(_Model):
+    """Find credentials pasted into prompts and block, redact or record them."""
+
+    mode: ScannerMode = "block"
+    extra_rules: list[ScannerRule] = Field(default_factory=list)
+    allowlist: list[str] = Field(default_factory=list)
+
+
+class Guardrails(_Model):
+    reversible_redaction: ReversibleRedaction | None = None
+    secret_scanner: SecretScanner | None = None
+
+
+class ModelAccess(_Model):
+    """Which model names (aliases or real models) a project serves."""
+
+    allow: list[str] | None = None
+    deny: list[str] = Field(default_factory=list)
+
+
+class Project(_Model):
+    """A tenant of the gateway, addressed as ``/api/<id>``."""
+
+    id: uuid.UUID
+    type: ProjectType
+    description: str | None = None
+    providers: dict[Name, ProjectProvider] = Field(default_factory=dict)
+    tokens: list[Token] = Field(default_factory=list)
+    aliases: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Alias] = Field(
+        default_factory=dict
+    )
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    models: ModelAccess | None = None
+
+
+class Webhook(_Model):
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    events: list[WebhookEvent] = Field(min_length=1)
+    secret: SecretRef | None = None
+    description: str | None = None
+
+
+class Logging(_Model):
+    store: str = Field(default="sqlite:///.promptgate/promptgate.db", pattern=r"^sqlite:///.+$")
+    bodies: bool = True
+    jsonl: str | None = Field(default=None, description="'-' for stdout, or a file path.")
+
+
+class Gateway(_Model):
+    """Where the gateway listens; the defaults suit one developer machine."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+    admin_port: int = Field(default=9901, ge=1, le=65535)
+    processor_port: int = Field(default=50051, ge=1, le=65535)
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    mock_port: int = Field(default=8089, ge=1, le=65535)
+    ca_file: str = "/etc/ssl/certs/ca-certificates.crt"
+    max_request_mib: int = Field(default=32, ge=1, le=256)
+    processor_timeout_ms: int = Field(default=10000, ge=200, le=60000)
+
+
+class Price(_Model):
+    """USD per million tokens."""
+
+    input: Decimal = Field(ge=0)
+    output: Decimal = Field(ge=0)
+    cache_write_5m: Decimal | None = Field(default=None, ge=0)
+    cache_write_1h: Decimal | None = Field(default=None, ge=0)
+    cache_read: Decimal | None = Field(default=None, ge=0)
+
+
+class PolicyFile(_Model):
+    """One YAML file of a policy; a directory's files are merged."""
+
+    api_version: Literal["promptgate/v1"] = Field(alias="apiVersion")
+    credentials: dict[Name, Credential] = Field(default_factory=dict)
+    providers: dict[Name, Provider] = Field(default_factory=dict)
+    projects: dict[Name, Project] = Field(default_factory=dict)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    logging: Logging | None = None
+    gateway: Gateway | None = None
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+
+class Policy(_Model):
+    """The whole merged policy."""
+
+    credentials: dict[str, Credential] = Field(default_factory=dict)
+    providers: dict[str, Provider] = Field(default_factory=dict)
+    projects: dict[str, Project] = Field(default_factory=dict)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    logging: Logging = Field(default_factory=Logging)
+    gateway: Gateway = Field(default_factory=Gateway)
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+
+BUILTIN_PROVIDERS: dict[str, Provider] = {
+    "anthropic": Provider(api="anthropic", base_url="https://api.anthropic.com"),
+    "openai": Provider(api="openai", base_url="https://api.openai.com/v1"),
+}
+# The mock provider answers like a model from inside the processor; it speaks
+# both wire schemas, so it has no single `api`.
+MOCK_PROVIDER = "mock"
