@@ -1,0 +1,113 @@
+"""The queue and thread behind every sink: never block, never lose silently."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from promptgate.logstore._writer import BackgroundWriter
+
+
+def test_items_are_flushed_in_batches_of_what_piled_up() -> None:
+    release = threading.Event()
+    batches: list[list[int]] = []
+
+    def flush(items: list[int]) -> None:
+        release.wait(5)
+        batches.append(items)
+
+    writer = BackgroundWriter(flush, name="test", batch_size=100)
+    for n in range(50):
+        writer.submit(n)
+    release.set()
+    writer.close(timeout=5)
+
+    assert [item for batch in batches for item in batch] == list(range(50))
+    assert len(batches) <= 2  # the first item alone, then everything queued behind it
+
+
+def test_a_full_queue_drops_with_a_count_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+
+    def flush(items: list[int]) -> None:
+        release.wait(5)
+
+    writer = BackgroundWriter(flush, name="test", queue_size=3, batch_size=2)
+
+    with caplog.at_level(logging.WARNING, logger="promptgate.logstore"):
+        started = time.perf_counter()
+        for n in range(20):
+            writer.submit(n)
+        elapsed = time.perf_counter() - started
+    release.set()
+    writer.close(timeout=5)
+
+    assert elapsed < 0.05
+    # The queue's 3, plus the batch of 1 or 2 the blocked thread holds.
+    assert 20 - 3 - 2 <= writer.dropped <= 20 - 3 - 1
+    assert writer.written == 20 - writer.dropped
+    assert "writer queue full" in caplog.text
+
+
+def test_transient_errors_are_retried_until_they_pass() -> None:
+    failures = iter([sqlite3.OperationalError("database is locked")] * 2)
+    flushed: list[int] = []
+
+    def flush(items: list[int]) -> None:
+        error = next(failures, None)
+        if error:
+            raise error
+        flushed.extend(items)
+
+    writer = BackgroundWriter(flush, name="test", transient=(sqlite3.OperationalError,))
+    writer.submit(1)
+    writer.close(timeout=5)
+
+    assert flushed == [1]
+    assert writer.dropped == 0
+
+
+def test_other_errors_drop_the_batch_and_keep_going(caplog: pytest.LogCaptureFixture) -> None:
+    flushed: list[int] = []
+
+    def flush(items: list[int]) -> None:
+        if items == [1]:
+            raise ValueError("bad record")
+        flushed.extend(items)
+
+    writer = BackgroundWriter(flush, name="test")
+    writer.submit(1)
+    time.sleep(0.1)
+    writer.submit(2)
+    writer.close(timeout=5)
+
+    assert flushed == [2]
+    assert writer.dropped == 1
+    assert "bad record" in caplog.text
+
+
+def test_close_gives_up_on_a_stuck_store_at_its_deadline() -> None:
+    def flush(items: list[int]) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    writer = BackgroundWriter(flush, name="test", transient=(sqlite3.OperationalError,))
+    for n in range(5):
+        writer.submit(n)
+    started = time.monotonic()
+    finished = writer.close(timeout=0.3)
+
+    assert finished
+    assert time.monotonic() - started < 2
+    assert writer.dropped == 5
+
+
+def test_records_written_after_close_are_counted() -> None:
+    writer = BackgroundWriter[int](lambda items: None, name="test")
+    writer.close(timeout=5)
+    writer.submit(1)
+
+    assert writer.dropped == 1
