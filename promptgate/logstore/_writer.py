@@ -66,18 +66,23 @@ class BackgroundWriter(Generic[T]):
         return self._written
 
     def submit(self, item: T) -> None:
-        if self._closing.is_set():
-            self._drop(1, "submitted after close")
-            return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self._drop(1, "writer queue full")
+        # Under the lock so that nothing can slip in behind close()'s final drain.
+        with self._lock:
+            if self._closing.is_set():
+                reason = "submitted after close"
+            else:
+                try:
+                    self._queue.put_nowait(item)
+                    return
+                except queue.Full:
+                    reason = "writer queue full"
+        self._drop(1, reason)
 
     def close(self, timeout: float) -> bool:
         """Flush what is queued; False when the thread is still stuck at the deadline."""
-        self._deadline = time.monotonic() + timeout
-        self._closing.set()
+        with self._lock:
+            self._deadline = time.monotonic() + timeout
+            self._closing.set()
         while self._thread.is_alive():
             try:
                 self._queue.put(_STOP, timeout=0.05)
@@ -120,7 +125,7 @@ class BackgroundWriter(Generic[T]):
                     self._drop(len(items), f"gave up at close: {exc}")
                     return False
                 self._warn("retry", f"write failed, retrying: {exc}")
-                self._closing.wait(delay)
+                time.sleep(min(delay, max(0.0, self._deadline - time.monotonic())))
                 delay = min(delay * 2, _MAX_RETRY_DELAY)
                 continue
             except Exception as exc:
