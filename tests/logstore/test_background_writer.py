@@ -31,25 +31,26 @@ def test_items_are_flushed_in_batches_of_what_piled_up() -> None:
 
 
 def test_a_full_queue_drops_with_a_count_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    release = threading.Event()
+    busy, release = threading.Event(), threading.Event()
 
     def flush(items: list[int]) -> None:
+        busy.set()
         release.wait(5)
 
-    writer = BackgroundWriter(flush, name="test", queue_size=3, batch_size=2)
-
+    writer = BackgroundWriter(flush, name="test", queue_size=3)
+    writer.submit(0)
+    assert busy.wait(5)
     with caplog.at_level(logging.WARNING, logger="promptgate.logstore"):
         started = time.perf_counter()
-        for n in range(20):
+        for n in range(1, 20):
             writer.submit(n)
         elapsed = time.perf_counter() - started
     release.set()
     writer.close(timeout=5)
 
-    assert elapsed < 0.05
-    # The queue's 3, plus the batch of 1 or 2 the blocked thread holds.
-    assert 20 - 3 - 2 <= writer.dropped <= 20 - 3 - 1
-    assert writer.written == 20 - writer.dropped
+    assert elapsed < 0.2  # a blocking submit would wait out the 5 s flush
+    assert writer.dropped == 20 - 1 - 3  # one in the stuck flush, three queued
+    assert writer.written == 4
     assert "writer queue full" in caplog.text
 
 
