@@ -2,7 +2,7 @@
 
 The processor calls `write()` from its event loop once per finished
 request; the `logs` command and reports call `query()`, usually from another
-process. `open_store("sqlite:///path.db")` gives the embedded default; a
+process. `open_store("sqlite:///promptgate.db")` gives the embedded default; a
 shared backend for a fleet will be another `LogStore`.
 """
 

@@ -1,9 +1,9 @@
 """Turn the bundle's `logging.store` URL into a store.
 
-`sqlite://` is followed by a filesystem path, so `sqlite:///var/lib/pg.db`
-is absolute and `sqlite://pg.db` is relative to the working directory (unlike
-SQLAlchemy, where three slashes mean relative). A bare path is accepted too,
-for `promptgate logs --store ./pg.db`.
+SQLAlchemy's convention: `sqlite:///` is followed by a filesystem path, so
+`sqlite:///.promptgate/promptgate.db` (the policy default) is relative to
+the working directory and `sqlite:////var/lib/promptgate.db` is absolute.
+A bare path is accepted too, for `promptgate logs --store ./promptgate.db`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._base import LogStore, UnsupportedStoreURL
 from ._sqlite import SQLiteLogStore
 
-_SQLITE = "sqlite://"
+_SQLITE = "sqlite:///"
 
 
 def open_store(url: str, *, read_only: bool = False) -> LogStore:
@@ -20,9 +20,10 @@ def open_store(url: str, *, read_only: bool = False) -> LogStore:
         path = url[len(_SQLITE) :]
     elif "://" in url:
         scheme = url.split("://", 1)[0]
-        raise UnsupportedStoreURL(
-            f"log store {url!r}: scheme {scheme!r} is not supported; use sqlite:///path/to/file.db"
-        )
+        hint = "sqlite:///relative/file.db or sqlite:////absolute/file.db"
+        if scheme != "sqlite":
+            raise UnsupportedStoreURL(f"log store {url!r}: scheme {scheme!r} is not supported")
+        raise UnsupportedStoreURL(f"log store {url!r}: write {hint}")
     else:
         path = url
     if not path or path == ":memory:":

@@ -80,7 +80,7 @@ def test_records_print_newest_last_after_a_header(tmp_path: Path) -> None:
     write_store(tmp_path / "log.db", *(make_record(f"req-{n}") for n in range(5)))
     out = io.StringIO()
 
-    code = run(f"sqlite://{tmp_path}/log.db", False, None, False, 3, out)
+    code = run(f"sqlite:///{tmp_path}/log.db", False, None, False, 3, out)
 
     lines = out.getvalue().splitlines()
     assert code == 0
@@ -108,7 +108,7 @@ def test_json_lines_parse_and_honour_the_project_filter(tmp_path: Path) -> None:
 def test_a_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
 
-    code = run(f"sqlite://{tmp_path}/none.db", False, None, False, 10, out, err)
+    code = run(f"sqlite:///{tmp_path}/none.db", False, None, False, 10, out, err)
 
     assert code == 1
     assert out.getvalue() == ""
