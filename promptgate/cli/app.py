@@ -19,6 +19,7 @@ import typer
 from ..config import PolicyNotFound
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
+from .commands import run as run_command
 from .commands import schema as schema_command
 from .commands import token as token_command
 from .commands import validate as validate_command
@@ -67,6 +68,21 @@ def compile_(
 ) -> None:
     """Compile a policy into envoy.yaml and bundle.json."""
     _done(compile_command.compile_to(path, out, sys.stdout, sys.stderr))
+
+
+@app.command()
+def run(
+    path: PolicyPath,
+    port: Annotated[int | None, typer.Option("--port", help="Listen port (default 8080).")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Listen address (default 127.0.0.1).")
+    ] = None,
+    state_dir: Annotated[
+        Path, typer.Option("--state-dir", help="Where compiled config and process logs go.")
+    ] = Path(".promptgate/run"),
+) -> None:
+    """Serve a policy: start Envoy and the processor, stop both on Ctrl-C."""
+    _done(run_command.run(path, state_dir, port, host, sys.stdout, sys.stderr))
 
 
 @app.command()

@@ -1,0 +1,35 @@
+"""``python -m promptgate.runtime --bundle PATH --listen HOST:PORT``: the processor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .bundle import BundleError
+from .server import serve
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="promptgate-processor")
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--listen", default="127.0.0.1:50051")
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s processor %(levelname)s %(message)s"
+    )
+    try:
+        asyncio.run(serve(args.bundle, args.listen))
+    except BundleError as exc:
+        logging.error("cannot start: %s", exc)
+        return 1
+    except OSError as exc:
+        logging.error("cannot start: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Authenticate a request's ``pg_live_`` token against the project it addresses.
+
+Tokens are looked up by their SHA-256, so the plaintext is never stored.
+The lookup is a hash-table probe on a digest the caller cannot steer, so
+its timing reveals nothing about how close a guess was: no byte-by-byte
+comparison of secret material ever happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date
+
+from ..tokens import PREFIX
+from .bundle import Bundle, Project, Token
+from .rejection import Rejection, unauthenticated
+
+REQUIRED_SCOPE = "chat"
+
+
+def presented_token(headers: Mapping[str, str]) -> str | None:
+    """The token from ``Authorization: Bearer`` or ``x-api-key``, if any."""
+    authorization = headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+        if token:
+            return token
+    api_key = headers.get("x-api-key", "").strip()
+    return api_key or None
+
+
+def authenticate(
+    bundle: Bundle, project: Project, headers: Mapping[str, str], today: date
+) -> Token:
+    """The token's record, or a :class:`Rejection` saying exactly what is wrong."""
+    token = presented_token(headers)
+    if token is None:
+        raise unauthenticated(
+            "missing API token: send it as 'Authorization: Bearer pg_live_...' or 'x-api-key'"
+        )
+    digest = "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+    record = project.tokens.get(digest)
+    if record is None:
+        if any(digest in other.tokens for other in bundle.projects.values()):
+            raise unauthenticated("this token belongs to another project")
+        hint = "" if token.startswith(PREFIX) else " (PromptGate tokens start with pg_live_)"
+        raise unauthenticated(f"invalid API token{hint}")
+    if record.revoked:
+        raise unauthenticated(f"token {record.id!r} has been revoked")
+    if record.expires is not None and record.expires < today:
+        raise unauthenticated(f"token {record.id!r} expired on {record.expires.isoformat()}")
+    if REQUIRED_SCOPE not in record.scopes:
+        raise unauthenticated(f"token {record.id!r} lacks the {REQUIRED_SCOPE} scope")
+    return record
+
+
+__all__ = ["Rejection", "authenticate", "presented_token"]

@@ -1,0 +1,146 @@
+"""The ext_proc adapter: Envoy's protobuf messages in, plain actions out.
+
+This is the only module that knows the ext_proc wire types. Each gRPC
+stream is one HTTP exchange; ``process`` answers every message in order,
+as Envoy requires, and makes sure the exchange writes its log record even
+when the client goes away mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from envoy.config.core.v3 import base_pb2
+from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
+from envoy.type.v3 import http_status_pb2
+
+from .actions import Action, Forward, Reply
+from .exchange import Exchange
+
+log = logging.getLogger("promptgate.processor")
+
+_OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+_BUFFERED = processing_mode_pb2.ProcessingMode(
+    response_body_mode=processing_mode_pb2.ProcessingMode.BUFFERED
+)
+# Bodies larger than this are parsed and scanned off the event loop so one
+# big Claude Code request does not stall every other stream.
+_THREAD_THRESHOLD = 256 * 1024
+
+
+def _headers(message: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for header in message.headers.headers:
+        value = header.raw_value.decode("utf-8", "replace") if header.raw_value else header.value
+        headers[header.key.lower()] = value
+    return headers
+
+
+def _mutation(forward: Forward) -> pb.HeaderMutation | None:
+    if not forward.set_headers and not forward.remove_headers:
+        return None
+    return pb.HeaderMutation(
+        set_headers=[
+            base_pb2.HeaderValueOption(
+                header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
+                append_action=_OVERWRITE,
+            )
+            for key, value in forward.set_headers.items()
+        ],
+        remove_headers=forward.remove_headers,
+    )
+
+
+def _common(forward: Forward) -> pb.CommonResponse:
+    common = pb.CommonResponse(clear_route_cache=forward.clear_route_cache)
+    mutation = _mutation(forward)
+    if mutation is not None:
+        common.header_mutation.CopyFrom(mutation)
+    if forward.body is not None:
+        if forward.body:
+            common.body_mutation.body = forward.body
+        else:
+            common.body_mutation.clear_body = True
+    return common
+
+
+def _immediate(reply: Reply) -> pb.ProcessingResponse:
+    return pb.ProcessingResponse(
+        immediate_response=pb.ImmediateResponse(
+            status=http_status_pb2.HttpStatus(code=reply.status),  # type: ignore[arg-type]
+            headers=pb.HeaderMutation(
+                set_headers=[
+                    base_pb2.HeaderValueOption(
+                        header=base_pb2.HeaderValue(key=k, raw_value=v.encode()),
+                        append_action=_OVERWRITE,
+                    )
+                    for k, v in reply.headers.items()
+                ]
+            ),
+            body=reply.body,
+            details=reply.details,
+        )
+    )
+
+
+def to_response(phase: str, action: Action) -> pb.ProcessingResponse:
+    if isinstance(action, Reply):
+        return _immediate(action)
+    common = _common(action)
+    if phase == "request_headers":
+        return pb.ProcessingResponse(request_headers=pb.HeadersResponse(response=common))
+    if phase == "request_body":
+        return pb.ProcessingResponse(request_body=pb.BodyResponse(response=common))
+    if phase == "response_headers":
+        response = pb.ProcessingResponse(response_headers=pb.HeadersResponse(response=common))
+        if action.buffer_response_body:
+            response.mode_override.CopyFrom(_BUFFERED)
+        return response
+    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
+
+
+class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc]
+    """The gRPC service Envoy's ext_proc filter calls, one stream per request."""
+
+    def __init__(self, new_exchange: Callable[[], Exchange]) -> None:
+        self._new_exchange = new_exchange
+
+    async def Process(  # noqa: N802 - the gRPC method name
+        self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
+    ) -> AsyncIterator[pb.ProcessingResponse]:
+        exchange = self._new_exchange()
+        try:
+            async for request in request_iterator:
+                phase = request.WhichOneof("request")
+                action = await self._dispatch(exchange, phase, request)
+                yield to_response(phase, action)
+                if isinstance(action, Reply):
+                    return
+        finally:
+            # Reached normally after the last body chunk (a no-op then), or
+            # when the client or Envoy cut the stream short.
+            exchange.finish(aborted=True)
+
+    async def _dispatch(self, exchange: Exchange, phase: str, request: Any) -> Action:
+        if phase == "request_headers":
+            message = request.request_headers
+            return exchange.on_request_headers(_headers(message), message.end_of_stream)
+        if phase == "request_body":
+            body = request.request_body.body
+            if len(body) > _THREAD_THRESHOLD:
+                return await asyncio.to_thread(exchange.on_request_body, body)
+            return exchange.on_request_body(body)
+        if phase == "response_headers":
+            message = request.response_headers
+            return exchange.on_response_headers(_headers(message), message.end_of_stream)
+        if phase == "response_body":
+            message = request.response_body
+            return exchange.on_response_body(message.body, message.end_of_stream)
+        # Trailers are not requested; answer anything else without changes.
+        log.warning("unexpected ext_proc message %s", phase)
+        return Forward()

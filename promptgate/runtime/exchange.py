@@ -1,0 +1,313 @@
+"""One request and its response, as a state machine over plain data.
+
+Envoy calls the processor at four points: request headers, request body,
+response headers and response body chunks. ``Exchange`` has one method per
+point; each returns an :mod:`actions` value. Between them it keeps what the
+access log needs, and :meth:`Exchange.finish` writes exactly one record,
+whether the exchange completed, was rejected or was cut off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..proto.access_log_pb2 import AccessLogRecord
+from ..providers.base import Usage, UsageAccumulator, WireSchema
+from ..providers.sse import SSEParser
+from .actions import Action, Forward, Reply
+from .auth import authenticate
+from .bundle import Bundle, Project, Token
+from .credentials import CredentialResolver, CredentialUnavailable
+from .endpoints import ENDPOINTS, Endpoint, parse_project_path, schema_for_rest
+from .rejection import (
+    SCHEMAS,
+    Rejection,
+    forbidden,
+    gateway_error,
+    invalid_request,
+    not_found,
+)
+from .routing import select_model
+from .transforms import ResponseTransform, StreamUsageFilter
+
+UPSTREAM_HEADER = "x-promptgate-upstream"
+SESSION_HEADER = "x-claude-code-session-id"
+# Headers a client may send that must never reach a provider: its own
+# credential for the gateway, and our routing header.
+_CLIENT_ONLY_HEADERS = ("authorization", "x-api-key", UPSTREAM_HEADER)
+
+
+@dataclass
+class Outbound:
+    """The request as the stages see and change it before it leaves."""
+
+    project: Project
+    token: Token
+    endpoint: Endpoint
+    schema: WireSchema
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+    provider: str
+    changed: bool = False
+    response_transforms: list[ResponseTransform] = field(default_factory=list)
+
+
+RequestStage = Callable[[Outbound, AccessLogRecord], None]
+
+
+class Exchange:
+    def __init__(
+        self,
+        bundle: Bundle,
+        credentials: CredentialResolver,
+        stages: list[RequestStage],
+        sink: Callable[[AccessLogRecord], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bundle = bundle
+        self.credentials = credentials
+        self.stages = stages
+        self.sink = sink
+        self.clock = clock
+        self.started = clock()
+        self.record = AccessLogRecord(bundle_version=bundle.version)
+        self.record.time.FromDatetime(datetime.now(UTC))
+        self.schema_name = "anthropic"
+        self.outbound: Outbound | None = None
+        self._request_headers: dict[str, str] = {}
+        self._accumulator: UsageAccumulator | None = None
+        self._parser: SSEParser | None = None
+        self._transforms: list[ResponseTransform] = []
+        self._status = 0
+        self._finished = False
+        self._keep_bodies = bool(bundle.logging.get("bodies", True))
+
+    # -- request -----------------------------------------------------------
+
+    def on_request_headers(self, headers: dict[str, str], end_of_stream: bool) -> Action:
+        self._request_headers = headers
+        record = self.record
+        record.method = headers.get(":method", "")
+        record.path = headers.get(":path", "")
+        record.request_id = headers.get("x-request-id", "")
+        record.user_agent = headers.get("user-agent", "")[:256]
+        record.session_id = headers.get(SESSION_HEADER, "")[:128]
+        try:
+            return self._admit(headers, end_of_stream)
+        except Rejection as rejection:
+            return self.reject(rejection)
+
+    def _admit(self, headers: Mapping[str, str], end_of_stream: bool) -> Action:
+        method = self.record.method
+        path = parse_project_path(self.record.path)
+        if path is None:
+            raise not_found("Not found: PromptGate serves /api/<project-id>/v1/...")
+        self.schema_name = schema_for_rest(path.rest)
+        project = self.bundle.projects.get(path.project_id)
+        if path.rest == "" and method in ("GET", "HEAD"):
+            # Claude Code checks that its base URL answers before it starts.
+            if project is None:
+                raise not_found(f"Unknown project {path.project_id}")
+            return Reply(200, {"content-type": "application/json"}, b"{}" if method == "GET" else b"")
+        endpoint = ENDPOINTS.get(path.rest)
+        if endpoint is None or method != "POST":
+            raise not_found(f"Not found: {method} {path.rest or '/'}")
+        self.schema_name = endpoint.schema
+        if project is None:
+            raise not_found(f"Unknown project {path.project_id}")
+        self.record.project_id, self.record.project_name = project.id, project.name
+        if project.type == "ai_gateway":
+            raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
+        token = authenticate(self.bundle, project, headers, datetime.now(UTC).date())
+        self.record.token_id = token.id
+        provider = project.provider_for(endpoint.schema, self.bundle)
+        if provider is None:
+            raise forbidden(f"provider {endpoint.schema} is not enabled for this project")
+        content_type = headers.get("content-type", "")
+        if "json" not in content_type.lower():
+            raise invalid_request(
+                f"Content-Type must be application/json, not {content_type[:80] or 'missing'}"
+            )
+        if end_of_stream:
+            raise invalid_request("request body is empty")
+        self.outbound = Outbound(
+            project, token, endpoint, SCHEMAS[endpoint.schema], headers, {}, provider
+        )
+        return Forward()
+
+    def on_request_body(self, body: bytes) -> Action:
+        outbound = self.outbound
+        if outbound is None:
+            return self.reject(gateway_error("request body arrived before its headers"))
+        self.record.request_bytes = len(body)
+        try:
+            return self._forward(outbound, body)
+        except Rejection as rejection:
+            return self.reject(rejection)
+
+    def _forward(self, outbound: Outbound, raw: bytes) -> Action:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise invalid_request(f"request body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise invalid_request("request body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise invalid_request("model: field required (a string)")
+        outbound.body = body
+        info = outbound.schema.inspect_request(body)
+        record = self.record
+        record.model_requested = record.model_sent = model
+        record.streamed = info.stream
+        record.estimated_input_tokens = outbound.schema.estimate_input_tokens(body)
+        if self._keep_bodies:
+            record.prompt = info.prompt_text
+        for stage in self.stages:
+            stage(outbound, record)
+        self._select(outbound, info.stream)
+        if outbound.endpoint.kind != "count_tokens":
+            sent, asked = outbound.schema.ensure_stream_usage(outbound.body)
+            if asked:
+                outbound.body, outbound.changed = sent, True
+                outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
+        record.provider = outbound.provider
+        forward = Forward(
+            set_headers={UPSTREAM_HEADER: outbound.provider, **self._credential(outbound)},
+            remove_headers=["accept-encoding"],
+            clear_route_cache=True,
+        )
+        forward.remove_headers += [
+            h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers
+        ]
+        if outbound.changed:
+            forward.body = json.dumps(
+                outbound.body, ensure_ascii=False, separators=(",", ":")
+            ).encode()
+            forward.set_headers["content-length"] = str(len(forward.body))
+        self._transforms = outbound.response_transforms
+        return forward
+
+    def _select(self, outbound: Outbound, stream: bool) -> None:
+        selection = select_model(
+            outbound.project,
+            self.record.model_requested,
+            self.record.estimated_input_tokens,
+            outbound.headers,
+            stream,
+        )
+        if selection.alias is not None:
+            self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
+            if selection.provider is not None:
+                if selection.provider not in outbound.project.providers:
+                    raise forbidden(f"provider {selection.provider} is not enabled for this project")
+                outbound.provider = selection.provider
+            outbound.body = {**outbound.body, "model": selection.model}
+            outbound.changed = True
+        self.record.model_sent = selection.model
+
+    def _credential(self, outbound: Outbound) -> dict[str, str]:
+        credential_name = outbound.project.providers.get(outbound.provider)
+        if credential_name is None:
+            return {}
+        reference = self.bundle.credentials[credential_name]["api_key"]
+        try:
+            secret = self.credentials.resolve(reference)
+        except CredentialUnavailable as exc:
+            raise gateway_error(
+                f"PromptGate cannot use credential {credential_name!r} for provider "
+                f"{outbound.provider}: {exc}"
+            ) from None
+        if self.bundle.providers[outbound.provider].schema == "anthropic":
+            return {"x-api-key": secret}
+        return {"authorization": f"Bearer {secret}"}
+
+    # -- response ----------------------------------------------------------
+
+    def on_response_headers(self, headers: dict[str, str], end_of_stream: bool) -> Action:
+        self.record.ttfb_ms = (self.clock() - self.started) * 1000
+        self._status = int(headers.get(":status", "0") or 0)
+        self.record.status = self._status
+        if self.outbound is None:
+            return Forward()
+        streaming = "text/event-stream" in headers.get("content-type", "")
+        self.record.streamed = streaming
+        if end_of_stream:
+            self.finish()
+            return Forward()
+        if streaming:
+            self._accumulator = self.outbound.schema.new_accumulator()
+            self._parser = SSEParser()
+            return Forward()
+        forward = Forward(buffer_response_body=True)
+        if self._transforms:
+            forward.remove_headers.append("content-length")
+        return forward
+
+    def on_response_body(self, chunk: bytes, end_of_stream: bool) -> Action:
+        self.record.response_bytes += len(chunk)
+        if self.outbound is None:
+            return Forward()
+        if self._parser is not None and self._accumulator is not None:
+            for event in self._parser.feed(chunk):
+                self._accumulator.feed(event)
+            out = chunk
+            for transform in self._transforms:
+                out = transform.feed(out)
+                if end_of_stream:
+                    out += transform.finish()
+            if end_of_stream:
+                self.finish()
+            return Forward(body=out if out != chunk else None)
+        usage = self.outbound.schema.usage_from_body(chunk)
+        self._apply_usage(usage)
+        out = chunk
+        for transform in self._transforms:
+            out = transform.complete(out)
+        if end_of_stream:
+            self.finish()
+        return Forward(body=out if out != chunk else None)
+
+    def _apply_usage(self, usage: Usage) -> None:
+        record = self.record
+        record.input_tokens = usage.input_tokens
+        record.output_tokens = usage.output_tokens
+        record.cache_creation_input_tokens = usage.cache_creation_input_tokens
+        record.cache_read_input_tokens = usage.cache_read_input_tokens
+        record.stop_reason = usage.stop_reason or ""
+        if usage.error_message and not record.error:
+            record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
+        if self._keep_bodies:
+            record.response = usage.response_text
+
+    # -- end ---------------------------------------------------------------
+
+    def reject(self, rejection: Rejection) -> Reply:
+        self.record.status = rejection.status
+        self.record.error = rejection.message
+        self.finish()
+        return Reply(
+            rejection.status,
+            rejection.response_headers(),
+            rejection.body(self.schema_name),
+            details=f"promptgate_{rejection.error_type}",
+        )
+
+    def finish(self, *, aborted: bool = False) -> None:
+        """Write the access-log record once; ``aborted`` marks a stream cut short."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._accumulator is not None:
+            self._apply_usage(self._accumulator.usage)
+            if aborted or not self._accumulator.complete:
+                self.record.partial = True
+        elif aborted and self.outbound is not None:
+            self.record.partial = True
+        self.record.latency_ms = (self.clock() - self.started) * 1000
+        self.sink(self.record)

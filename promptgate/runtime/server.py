@@ -1,0 +1,165 @@
+"""The processor process: gRPC server, bundle reload, log sinks, mock provider.
+
+``create_server`` builds and binds everything (tests bind port 0);
+``serve`` runs it until SIGTERM/SIGINT, then reports NOT_SERVING, lets
+in-flight streams finish within a grace period and flushes the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from ..logstore import JsonLinesSink, LogSink, open_store
+from ..proto.access_log_pb2 import AccessLogRecord
+from .bundle import Bundle, BundleError, load_bundle
+from .credentials import CredentialResolver
+from .envoy import ExternalProcessor
+from .exchange import Exchange, RequestStage
+from .mockprovider import MockProvider
+
+log = logging.getLogger("promptgate.processor")
+
+_MAX_MESSAGE = 80 * 1024 * 1024
+GRACE_SECONDS = 20.0
+
+
+class BundleHolder:
+    """The bundle being served; swapped whole, so a request sees one version."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.current: Bundle = load_bundle(path)
+        self._stamp = self._stat()
+        self.rejected = 0
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def reload_if_changed(self) -> bool:
+        stamp = self._stat()
+        if stamp is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            bundle = load_bundle(self.path)
+        except BundleError as exc:
+            self.rejected += 1
+            log.error("refused new bundle, still serving %s: %s", self.current.version, exc)
+            return False
+        if bundle.version != self.current.version:
+            log.info("serving bundle %s (was %s)", bundle.version, self.current.version)
+            self.current = bundle
+        return True
+
+    async def watch(self, interval: float = 0.25) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self.reload_if_changed()
+
+
+@dataclass
+class Processor:
+    """Everything one processor process runs, wired together."""
+
+    server: grpc.aio.Server
+    port: int
+    bundle: BundleHolder
+    health: health.HealthServicer
+    sinks: list[LogSink]
+    mock: MockProvider | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def write(self, record: AccessLogRecord) -> None:
+        for sink in self.sinks:
+            sink.write(record)
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.tasks.append(asyncio.create_task(self.bundle.watch()))
+        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = GRACE_SECONDS) -> None:
+        self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        for task in self.tasks:
+            task.cancel()
+        await self.server.stop(grace)
+        if self.mock is not None:
+            self.mock.stop()
+        for sink in self.sinks:
+            sink.close()
+
+
+def _sinks(bundle: Bundle) -> list[LogSink]:
+    sinks: list[LogSink] = [open_store(bundle.logging["store"])]
+    if bundle.logging.get("jsonl"):
+        sinks.append(JsonLinesSink(bundle.logging["jsonl"]))
+    return sinks
+
+
+def default_stages() -> list[RequestStage]:
+    return []
+
+
+def create_processor(
+    bundle_path: Path,
+    address: str = "127.0.0.1:0",
+    *,
+    stages: Callable[[], list[RequestStage]] = default_stages,
+    with_mock: bool = True,
+) -> Processor:
+    holder = BundleHolder(bundle_path)
+    credentials = CredentialResolver()
+    sinks = _sinks(holder.current)
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", _MAX_MESSAGE),
+            ("grpc.max_send_message_length", _MAX_MESSAGE),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    pipeline = stages()
+    processor_ref: list[Processor] = []
+
+    def new_exchange() -> Exchange:
+        return Exchange(holder.current, credentials, pipeline, processor_ref[0].write)
+
+    pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    mock = None
+    if with_mock and "mock" in holder.current.providers:
+        mock = MockProvider(port=int(holder.current.gateway["mock_port"])).start()
+    processor = Processor(server, port, holder, health_servicer, sinks, mock)
+    processor_ref.append(processor)
+    return processor
+
+
+async def serve(bundle_path: Path, address: str) -> None:
+    processor = create_processor(bundle_path, address)
+    await processor.start()
+    log.info(
+        "processor listening on %s, serving bundle %s", address, processor.bundle.current.version
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("stopping: letting in-flight streams finish (up to %.0fs)", GRACE_SECONDS)
+    await processor.stop()

@@ -1,0 +1,218 @@
+"""Run Envoy and the processor together, and stop them together.
+
+The gateway is two processes: the processor (Python, gRPC) and Envoy. The
+supervisor starts the processor first (Envoy fails closed without it),
+waits until both are ready, and watches them: if either dies, the other is
+stopped and the reason is reported. On SIGINT/SIGTERM Envoy stops taking
+new connections, in-flight streams get a grace period, then both stop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from .envoy_binary import find_envoy
+
+STARTUP_SECONDS = 30.0
+GRACE_SECONDS = 20.0
+_PR_SET_PDEATHSIG = 1
+
+
+class GatewayFailed(Exception):
+    """A gateway process did not start or died; the message says which and why."""
+
+
+@dataclass
+class GatewayPorts:
+    listen_host: str
+    listen_port: int
+    admin_port: int
+    processor_port: int
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def _child_setup() -> None:
+    """Runs in each child before exec: its own process group, tied to our life.
+
+    A terminal's Ctrl-C reaches the whole foreground group; in their own
+    group the children hear only us, so in-flight streams get their grace
+    period. PR_SET_PDEATHSIG stops them if the supervisor is killed outright.
+    """
+    os.setsid()
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Gateway:
+    """The two processes of one gateway, started from a compiled directory."""
+
+    def __init__(self, directory: Path, ports: GatewayPorts, *, log_dir: Path | None = None) -> None:
+        self.directory = directory
+        self.ports = ports
+        self.log_dir = log_dir or directory
+        self.processor: subprocess.Popen[bytes] | None = None
+        self.envoy: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ports.listen_host}:{self.ports.listen_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.admin_port}"
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it
+        self.processor = subprocess.Popen(
+            [
+                sys.executable, "-m", "promptgate.runtime",
+                "--bundle", str(self.directory / "bundle.json"),
+                "--listen", f"127.0.0.1:{self.ports.processor_port}",
+            ],
+            stdout=processor_log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_child_setup,
+        )
+        processor_log.close()
+        self._wait("processor", self._processor_ready)
+        envoy_log = open(self.log_dir / "envoy.log", "ab")  # noqa: SIM115 - child owns it
+        self.envoy = subprocess.Popen(
+            [
+                find_envoy(), "-c", str(self.directory / "envoy.yaml"),
+                "--disable-hot-restart", "-l", "warning", "--concurrency", "2",
+            ],
+            stdout=envoy_log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_child_setup,
+        )
+        envoy_log.close()
+        self._wait("envoy", self._envoy_ready)
+
+    def _wait(self, name: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            problem = self.dead()
+            if problem:
+                self.stop()
+                raise GatewayFailed(problem)
+            if ready():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise GatewayFailed(f"{name} did not become ready within {STARTUP_SECONDS:.0f}s")
+
+    def _processor_ready(self) -> bool:
+        target = f"127.0.0.1:{self.ports.processor_port}"
+        try:
+            with grpc.insecure_channel(target) as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+        except grpc.RpcError:
+            return False
+
+    def _envoy_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.admin_url + "/ready", timeout=0.5) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def dead(self) -> str | None:
+        """Why a process has exited, or None while both run."""
+        for name, process, log in (
+            ("processor", self.processor, "processor.log"),
+            ("envoy", self.envoy, "envoy.log"),
+        ):
+            if process is not None and process.poll() is not None:
+                tail = _tail(self.log_dir / log)
+                return f"{name} exited with code {process.returncode}" + (
+                    f"; last output:\n{tail}" if tail else ""
+                )
+        return None
+
+    def active_requests(self) -> int:
+        try:
+            url = self.admin_url + "/stats?format=json&filter=downstream_rq_active$"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                stats = json.load(response).get("stats", [])
+        except (urllib.error.URLError, OSError, ValueError):
+            return 0
+        return sum(int(s.get("value", 0)) for s in stats if "value" in s)
+
+    def drain(self, grace: float = GRACE_SECONDS) -> None:
+        """Stop accepting connections and wait for in-flight requests, up to ``grace``."""
+        if self.envoy is None or self.envoy.poll() is not None:
+            return
+        try:
+            request = urllib.request.Request(
+                self.admin_url + "/drain_listeners?graceful&inboundonly", method="POST"
+            )
+            urllib.request.urlopen(request, timeout=1).close()
+        except (urllib.error.URLError, OSError):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self.active_requests() > 0:
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for process in (self.envoy, self.processor):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (self.envoy, self.processor):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=GRACE_SECONDS + 5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def supervise(gateway: Gateway, on_ready: Callable[[], None]) -> int:
+    """Start ``gateway``, call ``on_ready``, then watch until a signal or a death."""
+    stopping: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        gateway.start()
+        on_ready()
+        while not stopping:
+            problem = gateway.dead()
+            if problem:
+                gateway.stop()
+                raise GatewayFailed(problem)
+            time.sleep(0.2)
+        gateway.drain()
+        gateway.stop()
+        return 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        gateway.stop()
