@@ -16,6 +16,7 @@ from typing import Any
 
 from promptgate.providers._json import as_int, as_str, load_object, mapping
 from promptgate.providers.base import JSONObject, RequestInfo, TextParts, Usage, WireSchema
+from promptgate.providers.errors import error_type_for_status
 from promptgate.providers.estimate import estimate_tokens
 from promptgate.providers.sse import Event
 
@@ -28,25 +29,6 @@ __all__ = [
     "inspect_request",
     "usage_from_body",
 ]
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
-
-def error_type_for_status(status: int) -> str:
-    """The error type Anthropic uses for `status`."""
-    default = "invalid_request_error" if status < 500 else "api_error"
-    return _ERROR_TYPES.get(status, default)
 
 
 def error_body(status: int, type_: str | None, message: str) -> bytes:

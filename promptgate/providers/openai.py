@@ -22,6 +22,7 @@ from typing import Any
 
 from promptgate.providers._json import as_int, as_str, load_object, mapping
 from promptgate.providers.base import JSONObject, RequestInfo, TextParts, Usage, WireSchema
+from promptgate.providers.errors import error_type_for_status as gateway_error_type
 from promptgate.providers.estimate import estimate_tokens
 from promptgate.providers.sse import Event, SSEParser
 
@@ -37,8 +38,8 @@ __all__ = [
     "usage_from_body",
 ]
 
-# PromptGate names its errors with Anthropic's types; OpenAI words them as
-# (type, code). A bad key is an invalid request with code invalid_api_key.
+# PromptGate's error types in OpenAI's words, (type, code), as OpenAI itself
+# answers: a bad key is an invalid request with code invalid_api_key.
 _OPENAI_ERRORS: dict[str, tuple[str, str | None]] = {
     "invalid_request_error": ("invalid_request_error", None),
     "authentication_error": ("invalid_request_error", "invalid_api_key"),
@@ -54,22 +55,19 @@ _OPENAI_ERRORS: dict[str, tuple[str, str | None]] = {
 
 def error_type_for_status(status: int) -> str:
     """The error type OpenAI uses for `status`."""
-    if status >= 500:
-        return "server_error"
-    return "requests" if status == 429 else "invalid_request_error"
+    return _OPENAI_ERRORS.get(gateway_error_type(status), ("invalid_request_error", None))[0]
 
 
 def error_body(status: int, type_: str | None, message: str) -> bytes:
     """An OpenAI error body.
 
-    `type_` is one of PromptGate's (Anthropic-named) error types, translated
-    to OpenAI's type and code; any other value is used as the OpenAI type
-    verbatim (e.g. "insufficient_quota"); None picks the type from `status`.
+    `type_` is one of PromptGate's error types (`errors.ERROR_TYPES`),
+    translated to OpenAI's type and code; any other value is used as the
+    OpenAI type verbatim (e.g. "insufficient_quota"); None picks the type
+    from `status`.
     """
-    if type_ is None:
-        kind, code = error_type_for_status(status), None
-    else:
-        kind, code = _OPENAI_ERRORS.get(type_, (type_, None))
+    canonical = type_ or gateway_error_type(status)
+    kind, code = _OPENAI_ERRORS.get(canonical, (canonical, None))
     error = {"message": message, "type": kind, "param": None, "code": code}
     return json.dumps({"error": error}).encode()
 
