@@ -1,0 +1,37 @@
+"""Guardrails on plain Python data: secret scanning, reversible redaction, restore.
+
+Requests: `apply_request_guardrails(schema, body, spec)` scans a decoded
+request body for secrets (block, redact or monitor) and replaces personal
+data with stable placeholders (`[[EMAIL_001]]`). Responses:
+`restore_response_body` for JSON bodies and `StreamRestorer` for SSE put the
+original values back. No grpc or Envoy types cross this boundary.
+"""
+
+from ._errors import GuardrailConfigError, GuardrailError
+from ._placeholders import PlaceholderMap
+from ._request import Block, Finding, GuardrailOutcome, Schema, apply_request_guardrails
+from ._restore import restore_response_body
+from ._secret_rules import BUILTIN_RULES, SecretRule
+from ._secrets import SecretScanner
+from ._spec import Guardrails, compile_guardrails
+from ._stream import StreamRestorer
+from ._text import Match
+
+__all__ = [
+    "BUILTIN_RULES",
+    "Block",
+    "Finding",
+    "GuardrailConfigError",
+    "GuardrailError",
+    "GuardrailOutcome",
+    "Guardrails",
+    "Match",
+    "PlaceholderMap",
+    "Schema",
+    "SecretRule",
+    "SecretScanner",
+    "StreamRestorer",
+    "apply_request_guardrails",
+    "compile_guardrails",
+    "restore_response_body",
+]

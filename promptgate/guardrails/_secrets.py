@@ -1,0 +1,81 @@
+"""The secret scanner: built-in and policy rules, keyword gates, entropy, allowlist."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._entropy import shannon_entropy
+from ._lru import ScanCache
+from ._patternset import PatternSet, compile_regex
+from ._secret_rules import SecretRule
+from ._text import EncodedText, Match, without_overlaps
+
+
+def secret_label(rule_id: str) -> str:
+    """Placeholder label of a rule: `aws-access-key-id` -> `SECRET_AWS_ACCESS_KEY_ID`."""
+    return "SECRET_" + "".join(c if c.isalnum() else "_" for c in rule_id).upper()
+
+
+class SecretScanner:
+    """Finds secrets in a string; results are cached per string."""
+
+    def __init__(
+        self,
+        rules: Sequence[SecretRule],
+        allowlist: Sequence[str] = (),
+        keys: Sequence[str] | None = None,
+    ) -> None:
+        self.rules = tuple(rules)
+        rule_keys = keys or [f"secret_scanner.rules[{r.id}].regex" for r in self.rules]
+        self._patterns = PatternSet([r.regex for r in self.rules], rule_keys)
+        self._labels = [secret_label(r.id) for r in self.rules]
+        self._allowlist = [
+            compile_regex(a, f"secret_scanner.allowlist[{i}]") for i, a in enumerate(allowlist)
+        ]
+        self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
+
+    def scan(self, text: str) -> tuple[Match, ...]:
+        """Non-overlapping secrets in `text`, in order of position."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        found = self._scan(EncodedText(text))
+        self._cache.put(text, found)
+        return found
+
+    def _scan(self, encoded: EncodedText) -> tuple[Match, ...]:
+        hits = self._patterns.matching(encoded.data)
+        if not hits:
+            return ()
+        lowered = encoded.data.lower()
+        found: list[tuple[int, Match]] = []
+        for rank in hits:
+            rule = self.rules[rank]
+            if rule.keywords and not any(k.encode() in lowered for k in rule.keywords):
+                continue
+            for m in self._patterns.compiled[rank].finditer(encoded.data):
+                group = next((g for g in range(1, m.re.groups + 1) if m.start(g) >= 0), 0)
+                start, end = m.span(group)
+                if start == end:
+                    continue
+                value = encoded.value(start, end)
+                if self._plausible(rule, value):
+                    match = Match(
+                        rule.id,
+                        self._labels[rank],
+                        encoded.char_offset(start),
+                        encoded.char_offset(end),
+                        value,
+                    )
+                    found.append((rank, match))
+        return without_overlaps(found)
+
+    def _plausible(self, rule: SecretRule, value: str) -> bool:
+        if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
+            return False
+        if rule.needs_letter_and_digit and not (
+            any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        ):
+            return False
+        data = value.encode("utf-8", "surrogatepass")
+        return not any(a.search(data) for a in self._allowlist)

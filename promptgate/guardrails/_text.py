@@ -1,0 +1,56 @@
+"""Matches inside one string, and the UTF-8 view RE2 scans.
+
+RE2 works on bytes; findings must point at characters of the decoded JSON
+string. `EncodedText` encodes once per string and converts only the offsets
+of actual matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A detected value: rule id, placeholder label and character span.
+
+    The value itself is kept for redaction but left out of repr and str, so
+    a finding that reaches a log line never carries the secret.
+    """
+
+    rule: str
+    label: str
+    start: int
+    end: int
+    value: str = field(repr=False)
+
+
+class EncodedText:
+    """A string with its UTF-8 bytes; lone surrogates from JSON survive the trip."""
+
+    __slots__ = ("_ascii", "data", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8", "surrogatepass")
+        self._ascii = len(self.data) == len(text)
+
+    def char_offset(self, byte_offset: int) -> int:
+        if self._ascii:
+            return byte_offset
+        return len(self.data[:byte_offset].decode("utf-8", "surrogatepass"))
+
+    def value(self, start: int, end: int) -> str:
+        return self.data[start:end].decode("utf-8", "surrogatepass")
+
+
+def without_overlaps(matches: list[tuple[int, Match]]) -> tuple[Match, ...]:
+    """Keep the earliest, then longest, then highest-priority (lowest rank) matches."""
+    ordered = sorted(matches, key=lambda m: (m[1].start, m[1].start - m[1].end, m[0]))
+    kept: list[Match] = []
+    end = -1
+    for _, match in ordered:
+        if match.start >= end:
+            kept.append(match)
+            end = match.end
+    return tuple(kept)
