@@ -19,6 +19,7 @@ import typer
 from ..config import PolicyNotFound
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
+from .commands import logs as logs_command
 from .commands import run as run_command
 from .commands import schema as schema_command
 from .commands import token as token_command
@@ -83,6 +84,20 @@ def run(
 ) -> None:
     """Serve a policy: start Envoy and the processor, stop both on Ctrl-C."""
     _done(run_command.run(path, state_dir, port, host, sys.stdout, sys.stderr))
+
+
+@app.command()
+def logs(
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new records.")] = False,
+    project: Annotated[str | None, typer.Option("--project", help="Project name or id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="How many recent records (0: all).")] = 50,
+    store: Annotated[
+        str, typer.Option("--store", help="The log store URL the gateway writes to.")
+    ] = "sqlite:///.promptgate/promptgate.db",
+) -> None:
+    """Show access-log records: one line per request, or JSON."""
+    _done(logs_command.run(store, follow, project, as_json, limit, sys.stdout, sys.stderr))
 
 
 @app.command()

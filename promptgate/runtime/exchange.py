@@ -75,7 +75,7 @@ class Exchange:
         self.sink = sink
         self.clock = clock
         self.started = clock()
-        self.record = AccessLogRecord(bundle_version=bundle.version)
+        self.record = AccessLogRecord(bundle_version=bundle.version, alias_rule=-1)
         self.record.time.FromDatetime(datetime.now(UTC))
         self.schema_name = "anthropic"
         self.outbound: Outbound | None = None
