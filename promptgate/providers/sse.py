@@ -79,7 +79,7 @@ class SSEParser:
             if match is None:
                 break
             # A CR as the last byte may be the first half of a CRLF.
-            if match.end() == end and buf[match.start()] == 0x0D:
+            if match.start() == end - 1 and buf[-1] == 0x0D:
                 break
             line = buf[pos : match.start()]
             pos = match.end()
