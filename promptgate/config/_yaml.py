@@ -67,6 +67,8 @@ def load_marked(text: str, file: str) -> MarkedDocument:
         raise YAMLSyntaxError(_location(file, mark), f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YAMLSyntaxError(Location(file, 1, 1), f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YAMLSyntaxError(Location(file, 1, 1), "invalid YAML: nested too deeply") from None
     doc = MarkedDocument(file=file, data=None)
     if node is None:
         return doc
@@ -77,6 +79,11 @@ def load_marked(text: str, file: str) -> MarkedDocument:
         raise YAMLSyntaxError(
             _location(file, exc.problem_mark), f"invalid YAML: {exc.problem}"
         ) from None
+    except RecursionError:
+        # An alias inside its own anchor (`a: &x [*x]`) is an endless value.
+        raise YAMLSyntaxError(
+            Location(file, 1, 1), "invalid YAML: nested too deeply or an alias refers to itself"
+        ) from None
     return doc
 
 
@@ -86,7 +93,7 @@ def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builde
         builder.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = builder.construct_object(key_node, deep=True)
+            key = _construct(key_node, doc, builder)
             if not isinstance(key, str | int | bool | float) or key is None:
                 raise YAMLSyntaxError(
                     _location(doc.file, key_node.start_mark), "invalid YAML: keys must be scalars"
@@ -102,4 +109,14 @@ def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builde
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, builder) for i, item in enumerate(node.value)]
-    return builder.construct_object(node, deep=True)
+    return _construct(node, doc, builder)
+
+
+def _construct(node: yaml.Node, doc: MarkedDocument, builder: _Builder) -> Any:
+    try:
+        return builder.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        # PyYAML resolves `2027-13-45` as a date and then fails to build it.
+        raise YAMLSyntaxError(
+            _location(doc.file, node.start_mark), f"invalid value {node.value!r}: {exc}"
+        ) from None

@@ -12,6 +12,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -84,6 +85,18 @@ class Provider(_Model):
     base_url: str = Field(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
     description: str | None = None
     timeout_seconds: float = Field(default=600, gt=0, le=3600)
+
+    @field_validator("base_url")
+    @classmethod
+    def _has_host_and_port(cls, value: str) -> str:
+        url = urlsplit(value)
+        try:
+            url.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+        except ValueError:
+            raise ValueError(f"{value!r} has an invalid port") from None
+        if not url.hostname:
+            raise ValueError(f"{value!r} has no host name")
+        return value
 
 
 class ProjectProvider(_Model):
