@@ -29,7 +29,8 @@ class SecretRule:
 # Values after `=` or `:` in generic assignments: no quotes, spaces, template
 # markers (`${X}`, `{{ x }}`, `<password>`) or call syntax.
 _VALUE = r"""([A-Za-z0-9_+/=.~!@#%^&*?-]{8,})"""
-_ASSIGN = r"""["']?\s*(?::=|=>|=|:)\s*["']?"""
+# JSON pasted as text keeps its escaped quotes (`\"key\": \"value\"`).
+_ASSIGN = r"""\\?["']?\s*(?::=|=>|=|:)\s*\\?["']?"""
 
 
 def _generic(rule_id: str, names: str, keywords: tuple[str, ...]) -> SecretRule:
@@ -47,19 +48,19 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "aws-secret-access-key",
-        r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)[\"']?\s*(?:=|:)\s*[\"']?"
+        r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)\\?[\"']?\s*(?:=|:)\s*\\?[\"']?"
         r"([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         ("secret_access_key", "secretaccesskey", "aws_secret", "awssecret"),
         min_entropy=3.5,
     ),
     SecretRule(
         "gcp-service-account",
-        r"\"type\"\s*:\s*\"(service_account)\"",
+        r"\"type\\?\"\s*:\s*\\?\"(service_account)\\?\"",
         ("service_account",),
     ),
     SecretRule(
         "gcp-service-account-key-id",
-        r"\"private_key_id\"\s*:\s*\"([0-9a-f]{40})\"",
+        r"\"private_key_id\\?\"\s*:\s*\\?\"([0-9a-f]{40})\\?\"",
         ("private_key_id",),
     ),
     SecretRule("gcp-api-key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)", ("aiza",)),
@@ -123,7 +124,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "private-key",
         r"(-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:\\[nr]|[A-Za-z0-9+/=\s:,.-]){16,}?"
+        r"(?:\\{1,2}[nr]|[A-Za-z0-9+/=\s:,.-]){16,}?"
         r"-----END[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----)",
         ("private key",),
     ),
@@ -138,14 +139,6 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
         r"://[^\s:/@'\"]*:([^\s@/'\"$<>{}*]{3,})@[^\s'\"]+",
         ("postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver"),
     ),
-    _generic("generic-password", r"password|passwd|pwd", ("password", "passwd", "pwd")),
-    _generic(
-        "generic-api-key",
-        r"api[_.-]?key|apikey|access[_.-]?key",
-        ("api_key", "api-key", "api.key", "apikey", "access_key", "access-key", "accesskey"),
-    ),
-    _generic("generic-secret", r"secret", ("secret",)),
-    _generic("generic-token", r"token", ("token",)),
     SecretRule("npm-token", r"\b(npm_[A-Za-z0-9]{36})\b", ("npm_",)),
     SecretRule(
         "pypi-token", r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})", ("pypi-ageichlwas5vcmc",)
@@ -198,8 +191,17 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
         r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
         ("age-secret-key-1",),
     ),
-    SecretRule("sentry-token", r"\b(sntr[ysu]_[A-Za-z0-9+/=_]{60,})", ("sntrys_", "sntryu_")),
+    SecretRule("sentry-token", r"\b(sntry[su]_[A-Za-z0-9+/=_]{60,})", ("sntrys_", "sntryu_")),
     SecretRule("grafana-token", r"\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})\b", ("glsa_",)),
     SecretRule("postman-api-key", r"\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b", ("pmak-",)),
     SecretRule("mailchimp-api-key", r"\b([0-9a-f]{32}-us\d{1,2})\b", ("-us",), min_entropy=3.0),
+    # Generic assignments last: a specific rule matching the same value wins.
+    _generic("generic-password", r"password|passwd|pwd", ("password", "passwd", "pwd")),
+    _generic(
+        "generic-api-key",
+        r"api[_.-]?key|apikey|access[_.-]?key",
+        ("api_key", "api-key", "api.key", "apikey", "access_key", "access-key", "accesskey"),
+    ),
+    _generic("generic-secret", r"secret", ("secret",)),
+    _generic("generic-token", r"token", ("token",)),
 )
