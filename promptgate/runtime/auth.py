@@ -14,7 +14,7 @@ from datetime import date
 
 from ..tokens import PREFIX
 from .bundle import Bundle, Project, Token
-from .rejection import Rejection, unauthenticated
+from .rejection import unauthenticated
 
 REQUIRED_SCOPE = "chat"
 
@@ -30,10 +30,8 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
     return api_key or None
 
 
-def authenticate(
-    bundle: Bundle, project: Project, headers: Mapping[str, str], today: date
-) -> Token:
-    """The token's record, or a :class:`Rejection` saying exactly what is wrong."""
+def identify(bundle: Bundle, project: Project, headers: Mapping[str, str]) -> Token:
+    """The record of the presented token, or a :class:`Rejection` saying why there is none."""
     token = presented_token(headers)
     if token is None:
         raise unauthenticated(
@@ -46,13 +44,14 @@ def authenticate(
             raise unauthenticated("this token belongs to another project")
         hint = "" if token.startswith(PREFIX) else " (PromptGate tokens start with pg_live_)"
         raise unauthenticated(f"invalid API token{hint}")
+    return record
+
+
+def authorize(record: Token, today: date) -> None:
+    """Refuse a known token that may not be used (revoked, expired, missing scope)."""
     if record.revoked:
         raise unauthenticated(f"token {record.id!r} has been revoked")
     if record.expires is not None and record.expires < today:
         raise unauthenticated(f"token {record.id!r} expired on {record.expires.isoformat()}")
     if REQUIRED_SCOPE not in record.scopes:
         raise unauthenticated(f"token {record.id!r} lacks the {REQUIRED_SCOPE} scope")
-    return record
-
-
-__all__ = ["Rejection", "authenticate", "presented_token"]

@@ -20,7 +20,7 @@ from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
 from .actions import Action, Forward, Reply
-from .auth import authenticate
+from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
 from .endpoints import ENDPOINTS, Endpoint, parse_project_path, schema_for_rest
@@ -123,8 +123,9 @@ class Exchange:
         self.record.project_id, self.record.project_name = project.id, project.name
         if project.type == "ai_gateway":
             raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
-        token = authenticate(self.bundle, project, headers, datetime.now(UTC).date())
+        token = identify(self.bundle, project, headers)
         self.record.token_id = token.id
+        authorize(token, datetime.now(UTC).date())
         provider = project.provider_for(endpoint.schema, self.bundle)
         if provider is None:
             raise forbidden(f"provider {endpoint.schema} is not enabled for this project")
