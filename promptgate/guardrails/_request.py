@@ -11,7 +11,7 @@ personal data with placeholders that the response restores.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._anthropic import request_slots as anthropic_slots
@@ -55,9 +55,12 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class GuardrailOutcome:
-    """The body to forward (the input object when unchanged), and what happened."""
+    """The body to forward (the input object when unchanged), and what happened.
 
-    body: dict[str, Any]
+    The body stays out of repr: it holds the very values guardrails protect.
+    """
+
+    body: dict[str, Any] = field(repr=False)
     changed: bool
     blocked: Block | None
     findings: tuple[Finding, ...]

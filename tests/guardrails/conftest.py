@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+
 @pytest.fixture
 def policy() -> dict[str, Any]:
     """The canonical story's guardrails: email, phone, a customer id; secrets blocked."""

@@ -39,7 +39,11 @@ def _samples() -> list[tuple[str, str, str]]:
     add("gcp-service-account-key-id", t(HEX, 40), '"private_key_id": "{}",')
     add("gcp-api-key", "AIza" + t(URLSAFE, 35))
     add("google-oauth-client-secret", "GOCSPX-" + t(URLSAFE, 28))
-    add("azure-storage-account-key", t(B64, 86) + "==", "AccountName=x;AccountKey={};EndpointSuffix=x")
+    add(
+        "azure-storage-account-key",
+        t(B64, 86) + "==",
+        "AccountName=x;AccountKey={};EndpointSuffix=x",
+    )
     add("azure-shared-access-key", t(B64, 43) + "=", "Endpoint=sb://x/;SharedAccessKey={}")
     add("azure-ad-client-secret", "abc8Q~" + t(URLSAFE, 34), "client secret {} end")
     add("github-pat", "ghp_" + t(ALNUM, 36))
@@ -50,12 +54,22 @@ def _samples() -> list[tuple[str, str, str]]:
     add("github-fine-grained-pat", "github_pat_" + t(ALNUM, 22) + "_" + t(ALNUM, 59))
     add("gitlab-pat", "glpat-" + t(URLSAFE, 20))
     add("gitlab-runner-token", "glrt-" + t(URLSAFE, 20))
-    add("slack-token", "xoxb-" + t("0123456789", 12) + "-" + t("0123456789", 12) + "-" + t(ALNUM, 24))
-    add("slack-token", "xoxp-" + t("0123456789", 11) + "-" + t("0123456789", 11) + "-" + t(ALNUM, 32))
+    add(
+        "slack-token",
+        "xoxb-" + t("0123456789", 12) + "-" + t("0123456789", 12) + "-" + t(ALNUM, 24),
+    )
+    add(
+        "slack-token",
+        "xoxp-" + t("0123456789", 11) + "-" + t("0123456789", 11) + "-" + t(ALNUM, 32),
+    )
     add("slack-app-token", "xapp-1-A" + t("ABCDEFGHIJ0123456789", 10) + "-1234567890-" + t(HEX, 64))
     add(
         "slack-webhook",
-        "https://hooks.slack.com/services/T" + t("ABCDEFGH0123", 8) + "/B" + t("ABC012", 8) + "/"
+        "https://hooks.slack.com/services/T"
+        + t("ABCDEFGH0123", 8)
+        + "/B"
+        + t("ABC012", 8)
+        + "/"
         + t(ALNUM, 24),
     )
     add("stripe-secret-key", "sk_live_" + t(ALNUM, 24))
@@ -66,7 +80,10 @@ def _samples() -> list[tuple[str, str, str]]:
     add("promptgate-token", "pg_live_" + t(ALNUM, 32))
     add(
         "private-key",
-        "-----BEGIN RSA PRIVATE KEY-----\n" + t(B64, 64) + "\n" + t(B64, 64, 9)
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        + t(B64, 64)
+        + "\n"
+        + t(B64, 64, 9)
         + "\n-----END RSA PRIVATE KEY-----",
     )
     add(

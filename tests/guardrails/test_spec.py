@@ -17,7 +17,12 @@ def test_both_parts_may_be_null() -> None:
 
 def test_full_spec_compiles(policy: dict[str, Any]) -> None:
     policy["secret_scanner"]["extra_rules"] = [
-        {"id": "acme-token", "regex": "acme_[a-z0-9]{32}", "keywords": ["acme_"], "min_entropy": 3.5}
+        {
+            "id": "acme-token",
+            "regex": "acme_[a-z0-9]{32}",
+            "keywords": ["acme_"],
+            "min_entropy": 3.5,
+        }
     ]
     policy["secret_scanner"]["allowlist"] = ["^AKIAEXAMPLE"]
     compiled = compile_guardrails(policy)
@@ -51,7 +56,10 @@ def test_full_spec_compiles(policy: dict[str, Any]) -> None:
             {"reversible_redaction": {"custom_patterns": [{"name": "9lives", "regex": "a"}]}},
             "reversible_redaction.custom_patterns[0].name",
         ),
-        ({"reversible_redaction": {"include_system": "yes"}}, "reversible_redaction.include_system"),
+        (
+            {"reversible_redaction": {"include_system": "yes"}},
+            "reversible_redaction.include_system",
+        ),
     ],
 )
 def test_bad_settings_name_their_key(change: dict[str, Any], key: str) -> None:

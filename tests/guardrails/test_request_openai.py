@@ -1,0 +1,73 @@
+"""OpenAI chat completion requests: contents, parts and tool-call arguments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from promptgate.guardrails import apply_request_guardrails
+
+
+def test_string_and_part_contents_are_redacted(policy: dict[str, Any]) -> None:
+    body = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "Admin is root@example.com"},
+            {"role": "user", "content": "I am alice@example.com"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "call +1 415 555 2671"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,a@b.cc"}},
+                ],
+            },
+        ],
+    }
+    outcome = apply_request_guardrails("openai", body, policy)
+    system, user, parts = outcome.body["messages"]
+    assert system["content"] == "Admin is root@example.com"
+    assert user["content"] == "I am [[EMAIL_001]]"
+    assert parts["content"][0]["text"] == "call [[PHONE_001]]"
+    assert parts["content"][1] is body["messages"][2]["content"][1]
+
+
+def test_tool_call_arguments_are_redacted_inside_the_json(policy: dict[str, Any]) -> None:
+    arguments = json.dumps({"to": "alice@example.com", "note": 'CUST-123456 "quoted"'})
+    call = {"id": "c1", "type": "function", "function": {"name": "send", "arguments": arguments}}
+    body = {"messages": [{"role": "assistant", "content": None, "tool_calls": [call]}]}
+    outcome = apply_request_guardrails("openai", body, policy)
+    new_arguments = outcome.body["messages"][0]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(new_arguments) == {"to": "[[EMAIL_001]]", "note": '[[CUSTOMER_001]] "quoted"'}
+    locations = {f.location for f in outcome.findings}
+    assert locations == {
+        "messages[0].tool_calls[0].function.arguments.to",
+        "messages[0].tool_calls[0].function.arguments.note",
+    }
+
+
+def test_arguments_that_are_not_json_are_redacted_as_text(policy: dict[str, Any]) -> None:
+    call = {"function": {"name": "f", "arguments": "{broken alice@example.com"}}
+    body = {"messages": [{"role": "assistant", "tool_calls": [call]}]}
+    outcome = apply_request_guardrails("openai", body, policy)
+    assert outcome.body["messages"][0]["tool_calls"][0]["function"]["arguments"] == (
+        "{broken [[EMAIL_001]]"
+    )
+
+
+def test_secret_in_arguments_blocks_with_location(policy: dict[str, Any]) -> None:
+    key = "ghp_" + "Ab3" * 12
+    call = {"function": {"name": "f", "arguments": json.dumps({"env": [key]})}}
+    body = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [call]}]
+    }
+    outcome = apply_request_guardrails("openai", body, policy)
+    assert outcome.blocked is not None
+    assert outcome.blocked.message.count("messages[1].tool_calls[0].function.arguments.env[0]") == 1
+    assert key not in outcome.blocked.message
+
+
+def test_system_role_is_redacted_when_configured(policy: dict[str, Any]) -> None:
+    policy["reversible_redaction"]["include_system"] = True
+    body = {"messages": [{"role": "developer", "content": "Admin is root@example.com"}]}
+    outcome = apply_request_guardrails("openai", body, policy)
+    assert outcome.body["messages"][0]["content"] == "Admin is [[EMAIL_001]]"
