@@ -104,26 +104,31 @@ class PiiDetector:
     ) -> Match | None:
         text = encoded.text
         cstart, cend = encoded.char_offset(start), encoded.char_offset(end)
-        if entity.standalone and _glued(text, cstart, cend):
+        if entity.standalone and _glued_before(text, cstart):
             return None
         value = text[cstart:cend]
         if entity.validate is not None:
+            # Validators may shorten a candidate that ran into following digits.
             size = entity.validate(value)
             if not size:
                 return None
             value, cend = value[:size], cstart + size
+        if entity.standalone and _glued_after(text, cend):
+            return None
         return Match(entity.name.lower(), entity.name, cstart, cend, value)
 
 
-def _glued(text: str, start: int, end: int) -> bool:
+def _glued_before(text: str, start: int) -> bool:
     before = text[start - 1] if start else ""
-    after = text[end] if end < len(text) else ""
-    if before and (
+    return bool(before) and (
         before.isalnum()
         or before in "_-/+"
         or (before == "." and start > 1 and text[start - 2].isalnum())
-    ):
-        return True
+    )
+
+
+def _glued_after(text: str, end: int) -> bool:
+    after = text[end] if end < len(text) else ""
     return bool(after) and (
         after.isalnum()
         or after in "_/"

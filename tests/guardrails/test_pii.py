@@ -99,7 +99,7 @@ def test_empty_matches_of_custom_patterns_are_ignored() -> None:
 
 def test_spans_are_characters_in_non_ascii_text() -> None:
     text = "naïve 日本語 alice@example.com ✓"
-    [(rule, value)] = _found(_detector(["email"]), text)
+    [(_, value)] = _found(_detector(["email"]), text)
     assert value == "alice@example.com"
 
 
