@@ -22,7 +22,7 @@ def message_events(answer: Answer) -> list[bytes]:
     events = [_event("message_start", {"type": "message_start", "message": start})]
     index = 0
     if answer.thinking is not None:
-        block = {"type": "thinking", "thinking": "", "signature": ""}
+        block: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in answer.pieces(answer.thinking)]
         deltas.append({"type": "signature_delta", "signature": answer.signature})
         events += _block(index, block, deltas)

@@ -11,6 +11,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["RecordedRequest", "chunk", "read_request", "response_head"]
@@ -29,7 +30,8 @@ class RecordedRequest:
     body: bytes
     version: str = "HTTP/1.1"
 
-    def json(self) -> object:
+    def json(self) -> Any:
+        """The body decoded as JSON."""
         return json.loads(self.body)
 
     @property

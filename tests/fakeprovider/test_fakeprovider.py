@@ -60,7 +60,7 @@ def raw_chunks(fake: FakeProvider, path: str, body: dict[str, Any]) -> list[byte
         while part := sock.recv(65536):
             data += part
     rest = data.split(b"\r\n\r\n", 1)[1]
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size_line, rest = rest.split(b"\r\n", 1)
         size = int(size_line, 16)
@@ -70,7 +70,7 @@ def raw_chunks(fake: FakeProvider, path: str, body: dict[str, Any]) -> list[byte
         rest = rest[size + 2 :]
 
 
-def events(data: bytes) -> list[tuple[str, dict[str, Any] | str]]:
+def events(data: bytes) -> list[tuple[str, Any]]:
     parsed = SSEParser().feed(data)
     return [
         (e.event, e.data if e.data == "[DONE]" else json.loads(e.data))
@@ -125,11 +125,11 @@ def test_anthropic_stream_has_the_real_event_sequence(fake: FakeProvider) -> Non
     names = [name for name, _ in events(body)]
     assert names[:3] == ["message_start", "content_block_start", "ping"]
     assert names[-2:] == ["message_delta", "message_stop"]
-    deltas = [data["delta"]["type"] for name, data in events(body) if name == "content_block_delta"]  # type: ignore[index]
+    deltas = [data["delta"]["type"] for name, data in events(body) if name == "content_block_delta"]
     assert {"thinking_delta", "signature_delta", "text_delta", "input_json_delta"} <= set(deltas)
     start = events(body)[0][1]
-    assert start["message"]["usage"]["cache_read_input_tokens"] == 100  # type: ignore[index]
-    assert start["message"]["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 50  # type: ignore[index]
+    assert start["message"]["usage"]["cache_read_input_tokens"] == 100
+    assert start["message"]["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 50
 
 
 def test_openai_stream_adds_usage_chunk_only_when_asked(fake: FakeProvider) -> None:
@@ -139,8 +139,8 @@ def test_openai_stream_adds_usage_chunk_only_when_asked(fake: FakeProvider) -> N
     assert b'"usage"' not in plain
     assert events(plain)[-1] == ("message", "[DONE]")
     usage_chunk = events(with_usage)[-2][1]
-    assert usage_chunk["choices"] == [] and usage_chunk["usage"]["prompt_tokens"] > 0  # type: ignore[index]
-    assert all("usage" in data for _, data in events(with_usage)[:-1])  # type: ignore[operator]
+    assert usage_chunk["choices"] == [] and usage_chunk["usage"]["prompt_tokens"] > 0
+    assert all("usage" in data for _, data in events(with_usage)[:-1])
 
 
 def test_each_sse_event_is_its_own_write_by_default(fake: FakeProvider) -> None:
