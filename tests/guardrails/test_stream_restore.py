@@ -258,7 +258,7 @@ def test_any_chunking_gives_the_same_output(data: st.DataObject) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.sampled_from(list(MAP) + ["[", "[[", "x", "]]", "[[EMAIL_", "é "]), max_size=12),
+    st.lists(st.sampled_from([*MAP, "[", "[[", "x", "]]", "[[EMAIL_", "é "]), max_size=12),
     st.data(),
 )
 def test_any_delta_split_restores_the_joined_text(parts: list[str], data: st.DataObject) -> None:
