@@ -156,7 +156,7 @@ class Gateway:
 
     def active_requests(self) -> int:
         try:
-            url = self.admin_url + "/stats?format=json&filter=downstream_rq_active$"
+            url = self.admin_url + "/stats?format=json&filter=^http.promptgate.downstream_rq_active$"
             with urllib.request.urlopen(url, timeout=1) as response:
                 stats = json.load(response).get("stats", [])
         except (urllib.error.URLError, OSError, ValueError):

@@ -68,7 +68,8 @@ def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
             "prefix": "/api/",
             "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": name}}],
         },
-        "request_headers_to_remove": [UPSTREAM_HEADER],
+        # The client's address and our routing header are nobody's business upstream.
+        "request_headers_to_remove": [UPSTREAM_HEADER, "x-forwarded-for", "x-forwarded-proto"],
         "route": {
             "cluster": entry["cluster"],
             "regex_rewrite": {
