@@ -42,25 +42,30 @@ def completion_events(answer: Answer, include_usage: bool) -> list[bytes]:
     """The SSE events of a streamed completion, ending with `data: [DONE]`.
 
     As with the real API, `include_usage` adds a final usage chunk with no
-    choices and a `"usage": null` to every other chunk.
+    choices and a `"usage": null` to every other chunk. The chunk envelope
+    is serialised once and only the deltas per chunk, which keeps the fake
+    cheap under benchmarks.
     """
-    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": "", "refusal": None}]
-    deltas += [{"content": piece} for piece in answer.pieces(answer.text)]
+    deltas = [_dumps({"role": "assistant", "content": "", "refusal": None})]
+    deltas += [b'{"content":%s}' % _string(piece) for piece in answer.pieces(answer.text)]
     for index, tool in enumerate(answer.tool_uses):
         function = {"name": tool.name, "arguments": ""}
         call = {"index": index, "id": tool.id, "type": "function", "function": function}
-        deltas.append({"tool_calls": [call]})
+        deltas.append(_dumps({"tool_calls": [call]}))
         deltas += [
-            {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            b'{"tool_calls":[{"index":%d,"function":{"arguments":%s}}]}' % (index, _string(piece))
             for piece in answer.pieces(json.dumps(tool.input))
         ]
-    header = _header(answer, "chat.completion.chunk")
-    null_usage = {"usage": None} if include_usage else {}
-    chunks = [{**header, "choices": [_choice(delta, None)], **null_usage} for delta in deltas]
-    chunks.append({**header, "choices": [_choice({}, _finish(answer))], **null_usage})
+    header = _dumps(_header(answer, "chat.completion.chunk"))[:-1]
+    head = b"data: " + header + b',"choices":['
+    tail = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
+    choice = b'{"index":0,"delta":%s,"logprobs":null,"finish_reason":%s}'
+    events = [head + choice % (delta, b"null") + tail for delta in deltas]
+    events.append(head + choice % (b"{}", _string(_finish(answer))) + tail)
     if include_usage:
-        chunks.append({**header, "choices": [], "usage": _usage(answer)})
-    return [b"data: " + _dumps(chunk) + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"]
+        events.append(head + b'],"usage":' + _dumps(_usage(answer)) + b"}\n\n")
+    events.append(b"data: [DONE]\n\n")
+    return events
 
 
 def error_event(type_: str, message: str) -> bytes:
@@ -77,10 +82,6 @@ def _header(answer: Answer, kind: str) -> dict[str, Any]:
         "service_tier": "default",
         "system_fingerprint": _FINGERPRINT,
     }
-
-
-def _choice(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
-    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
 
 
 def _finish(answer: Answer) -> str:
@@ -111,3 +112,7 @@ def _usage(answer: Answer) -> dict[str, Any]:
 
 def _dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode()
