@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from promptgate.config import Severity
-from tests.config.policies import HEADER, at, fake_hash, only, position, validate, with_project, write
+from tests.config.policies import (
+    HEADER,
+    at,
+    fake_hash,
+    only,
+    position,
+    validate,
+    with_project,
+    write,
+)
 
 
 def project(tmp_path: Path, body: str, *, header: str = HEADER) -> Path:
@@ -215,8 +224,8 @@ def test_project_id_used_twice_is_an_error(tmp_path: Path) -> None:
         """
         apiVersion: promptgate/v1
         projects:
-          alpha: {id: 11111111-1111-4111-8111-111111111111, type: agent_proxy, providers: {mock: {}}}
-          beta: {id: 11111111-1111-4111-8111-111111111111, type: agent_proxy, providers: {mock: {}}}
+          alpha: {id: 11111111-1111-4111-8111-111111111111, type: ai_gateway}
+          beta: {id: 11111111-1111-4111-8111-111111111111, type: ai_gateway}
         """,
     )
     diagnostic = only(validate(path))

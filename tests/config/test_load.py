@@ -11,7 +11,7 @@ from tests.config.policies import at, fake_hash, only, position, validate, with_
 
 
 def test_wrong_api_version_is_an_error_at_its_value(tmp_path: Path) -> None:
-    path = write(tmp_path, "policy.yaml", "# team policy\napiVersion: promptgate/v2\nprojects: {}\n")
+    path = write(tmp_path, "policy.yaml", "# team\napiVersion: promptgate/v2\nprojects: {}\n")
     diagnostic = only(validate(path))
     assert diagnostic.message == (
         "unsupported apiVersion 'promptgate/v2'; expected 'promptgate/v1'"
@@ -64,14 +64,13 @@ def test_wrong_type_names_the_key_path_and_line(tmp_path: Path) -> None:
         tmp_path,
         "policy.yaml",
         with_project(
-            """
+            f"""
             type: agent_proxy
             providers:
-              anthropic: {credential: anthropic-main}
+              anthropic: {{credential: anthropic-main}}
             tokens:
-              - {id: alice, hash: "%s", scopes: chat}
+              - {{id: alice, hash: "{fake_hash('alice')}", scopes: chat}}
             """
-            % fake_hash("alice")
         ),
     )
     diagnostic = only(validate(path))
@@ -144,7 +143,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_path_without_policy_files_raises_policy_not_found(tmp_path: Path) -> None:
-    with pytest.raises(PolicyNotFound, match="no \\*.yaml files"):
+    with pytest.raises(PolicyNotFound, match=r"no \*\.yaml files"):
         validate(tmp_path)
     with pytest.raises(PolicyNotFound, match="no such file"):
         validate(tmp_path / "missing.yaml")

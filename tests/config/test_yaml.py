@@ -74,7 +74,8 @@ def test_alias_that_contains_itself_is_reported_not_raised(tmp_path: Path) -> No
 
 
 def test_very_deep_nesting_is_reported_not_raised(tmp_path: Path) -> None:
-    path = write(tmp_path, "policy.yaml", "apiVersion: promptgate/v1\nx: " + "[" * 5000 + "]" * 5000)
+    nested = "[" * 5000 + "]" * 5000
+    path = write(tmp_path, "policy.yaml", f"apiVersion: promptgate/v1\nx: {nested}\n")
     diagnostic = only(validate(path))
     assert "nested too deeply" in diagnostic.message
 
