@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["as_int", "as_str", "load_object", "mapping"]
+__all__ = ["as_int", "as_str", "items", "load_object", "mapping"]
 
 
 def load_object(text: bytes | str) -> Mapping[str, Any] | None:
@@ -21,6 +21,11 @@ def load_object(text: bytes | str) -> Mapping[str, Any] | None:
 def mapping(value: object) -> Mapping[str, Any]:
     """`value` if it is a JSON object, else an empty one."""
     return value if isinstance(value, dict) else {}
+
+
+def items(value: object) -> list[Any]:
+    """`value` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 def as_int(value: object) -> int | None:

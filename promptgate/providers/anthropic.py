@@ -2,8 +2,8 @@
 
 Streams are `event:` + `data:` pairs. Usage arrives twice: `message_start`
 carries the input side (input, cache-write and cache-read tokens) and a
-first output count; each `message_delta` carries cumulative counts that
-replace the earlier ones, with the stop reason. Output text comes as
+first output count; each `message_delta` carries cumulative counts (some
+fields may be left out) and the stop reason. Output text comes as
 `content_block_delta` events: `text_delta`, `thinking_delta` and
 `input_json_delta` (raw partial JSON of a tool call's input).
 """
@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from promptgate.providers._json import as_int, as_str, load_object, mapping
+from promptgate.providers._json import as_int, as_str, items, load_object, mapping
 from promptgate.providers.base import JSONObject, RequestInfo, TextParts, Usage, WireSchema
 from promptgate.providers.errors import error_type_for_status
 from promptgate.providers.estimate import estimate_tokens
@@ -23,6 +23,8 @@ from promptgate.providers.sse import Event
 __all__ = [
     "SCHEMA",
     "StreamUsage",
+    "client_event",
+    "ensure_stream_usage",
     "error_body",
     "error_type_for_status",
     "estimate_input_tokens",
@@ -45,8 +47,7 @@ def usage_from_body(body: bytes) -> Usage:
     if message.get("type") == "error":
         return _error_usage(message)
     parts = TextParts()
-    content = message.get("content")
-    for index, block in enumerate(content if isinstance(content, list) else []):
+    for index, block in enumerate(items(message.get("content"))):
         parts.add(index, _block_text(mapping(block)))
     counts = _Counts()
     counts.update(mapping(message.get("usage")))
@@ -111,7 +112,7 @@ class StreamUsage:
 def inspect_request(body: Mapping[str, Any]) -> RequestInfo:
     """Model, stream flag and prompt text of a Messages request."""
     texts = _content_texts(body.get("system"))
-    for message in body.get("messages") or ():
+    for message in items(body.get("messages")):
         texts.extend(_content_texts(mapping(message).get("content")))
     return RequestInfo(
         model=as_str(body.get("model")),
@@ -149,6 +150,7 @@ def ensure_stream_usage(body: JSONObject) -> tuple[JSONObject, bool]:
 
 
 def client_event(event: Event) -> bytes:
+    """Events reach the client as the provider sent them."""
     return event.raw
 
 

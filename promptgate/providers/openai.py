@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from promptgate.providers._json import as_int, as_str, load_object, mapping
+from promptgate.providers._json import as_int, as_str, items, load_object, mapping
 from promptgate.providers.base import JSONObject, RequestInfo, TextParts, Usage, WireSchema
 from promptgate.providers.errors import error_type_for_status as gateway_error_type
 from promptgate.providers.estimate import estimate_tokens
@@ -81,13 +81,12 @@ def usage_from_body(body: bytes) -> Usage:
         return _error_usage(completion["error"])
     parts = TextParts()
     stop_reason = None
-    choices = completion.get("choices")
-    for choice in choices if isinstance(choices, list) else []:
+    for choice in items(completion.get("choices")):
         index = mapping(choice).get("index")
         message = mapping(mapping(choice).get("message"))
         parts.add((index, "content"), as_str(message.get("content")) or "")
         parts.add((index, "refusal"), as_str(message.get("refusal")) or "")
-        for call in message.get("tool_calls") or ():
+        for call in items(message.get("tool_calls")):
             arguments = mapping(mapping(call).get("function")).get("arguments")
             parts.add((index, "tool", mapping(call).get("id")), as_str(arguments) or "")
         stop_reason = stop_reason or as_str(mapping(choice).get("finish_reason"))
@@ -127,7 +126,7 @@ class StreamUsage:
         self._model = self._model or as_str(chunk.get("model"))
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
+        for choice in items(chunk.get("choices")):
             self._choice(mapping(choice))
 
     def _choice(self, choice: Mapping[str, Any]) -> None:
@@ -135,7 +134,7 @@ class StreamUsage:
         delta = mapping(choice.get("delta"))
         self._parts.add((index, "content"), as_str(delta.get("content")) or "")
         self._parts.add((index, "refusal"), as_str(delta.get("refusal")) or "")
-        for call in delta.get("tool_calls") or ():
+        for call in items(delta.get("tool_calls")):
             arguments = mapping(mapping(call).get("function")).get("arguments")
             self._parts.add((index, "tool", mapping(call).get("index")), as_str(arguments) or "")
         self._stop_reason = self._stop_reason or as_str(choice.get("finish_reason"))
@@ -163,10 +162,10 @@ class StreamUsage:
 def inspect_request(body: Mapping[str, Any]) -> RequestInfo:
     """Model, stream flags and prompt text of a chat completion request."""
     texts: list[str] = []
-    for item in body.get("messages") or ():
+    for item in items(body.get("messages")):
         message = mapping(item)
         texts.extend(_content_texts(message.get("content")))
-        for call in message.get("tool_calls") or ():
+        for call in items(message.get("tool_calls")):
             texts.append(as_str(mapping(mapping(call).get("function")).get("arguments")) or "")
     options = mapping(body.get("stream_options"))
     return RequestInfo(
