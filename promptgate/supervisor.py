@@ -68,7 +68,9 @@ def _child_setup() -> None:
 class Gateway:
     """The two processes of one gateway, started from a compiled directory."""
 
-    def __init__(self, directory: Path, ports: GatewayPorts, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, ports: GatewayPorts, *, log_dir: Path | None = None
+    ) -> None:
         self.directory = directory
         self.ports = ports
         self.log_dir = log_dir or directory
@@ -88,9 +90,13 @@ class Gateway:
         processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it
         self.processor = subprocess.Popen(
             [
-                sys.executable, "-m", "promptgate.runtime",
-                "--bundle", str(self.directory / "bundle.json"),
-                "--listen", f"127.0.0.1:{self.ports.processor_port}",
+                sys.executable,
+                "-m",
+                "promptgate.runtime",
+                "--bundle",
+                str(self.directory / "bundle.json"),
+                "--listen",
+                f"127.0.0.1:{self.ports.processor_port}",
             ],
             stdout=processor_log,
             stderr=subprocess.STDOUT,
@@ -101,8 +107,14 @@ class Gateway:
         envoy_log = open(self.log_dir / "envoy.log", "ab")  # noqa: SIM115 - child owns it
         self.envoy = subprocess.Popen(
             [
-                find_envoy(), "-c", str(self.directory / "envoy.yaml"),
-                "--disable-hot-restart", "-l", "warning", "--concurrency", "2",
+                find_envoy(),
+                "-c",
+                str(self.directory / "envoy.yaml"),
+                "--disable-hot-restart",
+                "-l",
+                "warning",
+                "--concurrency",
+                "2",
             ],
             stdout=envoy_log,
             stderr=subprocess.STDOUT,
@@ -156,7 +168,9 @@ class Gateway:
 
     def active_requests(self) -> int:
         try:
-            url = self.admin_url + "/stats?format=json&filter=^http.promptgate.downstream_rq_active$"
+            url = (
+                self.admin_url + "/stats?format=json&filter=^http.promptgate.downstream_rq_active$"
+            )
             with urllib.request.urlopen(url, timeout=1) as response:
                 stats = json.load(response).get("stats", [])
         except (urllib.error.URLError, OSError, ValueError):

@@ -40,8 +40,6 @@ PolicyPath = Annotated[
 ]
 
 
-
-
 def _done(code: int) -> None:
     if code:
         raise typer.Exit(code)
@@ -88,7 +86,9 @@ def run(
 
 @app.command()
 def logs(
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new records.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new records.")
+    ] = False,
     project: Annotated[str | None, typer.Option("--project", help="Project name or id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="How many recent records (0: all).")] = 50,
@@ -123,7 +123,9 @@ def token_create(
     try:
         expiry = date.fromisoformat(expires) if expires else None
     except ValueError:
-        raise typer.BadParameter(f"{expires!r} is not a date (YYYY-MM-DD)", param_hint="--expires")
+        raise typer.BadParameter(
+            f"{expires!r} is not a date (YYYY-MM-DD)", param_hint="--expires"
+        ) from None
     scopes = scope or ["chat"]
     unknown = sorted(set(scopes) - {"chat", "admin"})
     if unknown:

@@ -30,7 +30,10 @@ class Artefacts:
 def compile_policy(policy: Policy) -> Artefacts:
     bundle = compile_bundle(policy)
     return Artefacts(
-        files={"envoy.yaml": render_envoy(compile_envoy(policy)), "bundle.json": render_bundle(bundle)},
+        files={
+            "envoy.yaml": render_envoy(compile_envoy(policy)),
+            "bundle.json": render_bundle(bundle),
+        },
         version=bundle["version"],
     )
 

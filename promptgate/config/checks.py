@@ -228,8 +228,8 @@ def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:
             ids.add(rule.id)
             if problem := re2_problem(rule.regex):
                 report.error((*path, "regex"), problem)
-        for index, pattern in enumerate(scanner.allowlist):
-            if problem := re2_problem(pattern):
+        for index, allowed in enumerate(scanner.allowlist):
+            if problem := re2_problem(allowed):
                 report.error((*base, "secret_scanner", "allowlist", index), problem)
 
 

@@ -111,7 +111,7 @@ class Token(_Model):
 
     id: Name
     hash: str
-    scopes: list[Scope] = Field(default_factory=lambda: ["chat"])
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["chat"]))
     expires: date | None = None
     revoked: bool = False
     description: str | None = None

@@ -13,9 +13,8 @@ are copied once, everything else is shared with the input body.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 from ._placeholders import dumps_json
 
@@ -30,8 +29,7 @@ class _JsonText:
 JSON_TEXT: Any = _JsonText()
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(NamedTuple):
     """One string of the request: where it is, what it says, whether PII applies."""
 
     path: Path
@@ -44,7 +42,7 @@ def json_strings(value: Any, path: Path, location: str, pii: bool) -> Iterator[S
     """Every string value (not key) inside decoded JSON, in document order."""
     if isinstance(value, str):
         yield Slot(path, location, value, pii)
-    elif isinstance(value, Mapping):
+    elif isinstance(value, dict):
         for key, item in value.items():
             name = f".{key}" if str(key).isidentifier() else f"[{json.dumps(key)}]"
             yield from json_strings(item, (*path, key), location + name, pii)
@@ -91,7 +89,7 @@ def _get(node: Any, path: Path) -> Any:
 def _writable(node: Any, fresh: set[int]) -> Any:
     if id(node) in fresh:
         return node
-    copy = dict(node) if isinstance(node, Mapping) else list(node)
+    copy = dict(node) if isinstance(node, dict) else list(node)
     fresh.add(id(copy))
     return copy
 

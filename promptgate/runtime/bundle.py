@@ -56,9 +56,7 @@ class Project:
         A provider named after the schema wins; then any other of that
         schema; the built-in mock serves every schema last.
         """
-        candidates = [
-            name for name in self.providers if bundle.providers[name].schema == schema
-        ]
+        candidates = [name for name in self.providers if bundle.providers[name].schema == schema]
         if schema in candidates:
             return schema
         if candidates:

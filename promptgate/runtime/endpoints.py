@@ -50,6 +50,8 @@ def parse_project_path(path: str) -> ProjectPath | None:
 
 def schema_for_rest(rest: str) -> Literal["anthropic", "openai"]:
     """The error format to answer in when the endpoint itself is unknown."""
-    return "openai" if rest.startswith(("/v1/chat", "/v1/completions", "/v1/embeddings")) else (
-        "anthropic"
+    return (
+        "openai"
+        if rest.startswith(("/v1/chat", "/v1/completions", "/v1/embeddings"))
+        else ("anthropic")
     )

@@ -72,7 +72,7 @@ def _common(forward: Forward) -> pb.CommonResponse:
 def _immediate(reply: Reply) -> pb.ProcessingResponse:
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
-            status=http_status_pb2.HttpStatus(code=reply.status),  # type: ignore[arg-type]
+            status=http_status_pb2.HttpStatus(code=reply.status),
             headers=pb.HeaderMutation(
                 set_headers=[
                     base_pb2.HeaderValueOption(
@@ -110,7 +110,7 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
     def __init__(self, new_exchange: Callable[[], Exchange]) -> None:
         self._new_exchange = new_exchange
 
-    async def Process(  # noqa: N802 - the gRPC method name
+    async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> AsyncIterator[pb.ProcessingResponse]:
         exchange = self._new_exchange()

@@ -113,7 +113,9 @@ class Exchange:
             # Claude Code checks that its base URL answers before it starts.
             if project is None:
                 raise not_found(f"Unknown project {path.project_id}")
-            return Reply(200, {"content-type": "application/json"}, b"{}" if method == "GET" else b"")
+            return Reply(
+                200, {"content-type": "application/json"}, b"{}" if method == "GET" else b""
+            )
         endpoint = ENDPOINTS.get(path.rest)
         if endpoint is None or method != "POST":
             raise not_found(f"Not found: {method} {path.rest or '/'}")
@@ -183,9 +185,7 @@ class Exchange:
             remove_headers=["accept-encoding"],
             clear_route_cache=True,
         )
-        forward.remove_headers += [
-            h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers
-        ]
+        forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
         if outbound.changed:
             forward.body = json.dumps(
                 outbound.body, ensure_ascii=False, separators=(",", ":")
@@ -206,7 +206,9 @@ class Exchange:
             self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
             if selection.provider is not None:
                 if selection.provider not in outbound.project.providers:
-                    raise forbidden(f"provider {selection.provider} is not enabled for this project")
+                    raise forbidden(
+                        f"provider {selection.provider} is not enabled for this project"
+                    )
                 outbound.provider = selection.provider
             outbound.body = {**outbound.body, "model": selection.model}
             outbound.changed = True

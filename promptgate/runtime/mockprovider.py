@@ -55,16 +55,21 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "promptgate-mock"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
-            self._json(400, {"type": "error", "error": {"type": "invalid_request_error",
-                                                         "message": "body is not JSON"}})
+            self._json(
+                400,
+                {
+                    "type": "error",
+                    "error": {"type": "invalid_request_error", "message": "body is not JSON"},
+                },
+            )
             return
         path = self.path.split("?", 1)[0]
         if path.endswith("/messages/count_tokens"):
@@ -74,8 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.endswith("/chat/completions"):
             self._openai(body)
         else:
-            self._json(404, {"type": "error", "error": {"type": "not_found_error",
-                                                         "message": f"no mock for {path}"}})
+            self._json(
+                404,
+                {
+                    "type": "error",
+                    "error": {"type": "not_found_error", "message": f"no mock for {path}"},
+                },
+            )
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -99,7 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _deltas(self, text: str) -> list[str]:
         words = text.split(" ")
         return [
-            " ".join(words[i : i + _WORDS_PER_DELTA]) + (" " if i + _WORDS_PER_DELTA < len(words) else "")
+            " ".join(words[i : i + _WORDS_PER_DELTA])
+            + (" " if i + _WORDS_PER_DELTA < len(words) else "")
             for i in range(0, len(words), _WORDS_PER_DELTA)
         ]
 
@@ -107,28 +118,70 @@ class _Handler(BaseHTTPRequestHandler):
         text = answer_text(body)
         model = str(body.get("model", "mock"))
         message_id = f"msg_mock_{uuid.uuid4().hex[:24]}"
-        usage = {"input_tokens": _tokens(json.dumps(body.get("messages"))),
-                 "output_tokens": _tokens(text)}
+        usage = {
+            "input_tokens": _tokens(json.dumps(body.get("messages"))),
+            "output_tokens": _tokens(text),
+        }
         if not body.get("stream"):
-            self._json(200, {"id": message_id, "type": "message", "role": "assistant",
-                             "model": model, "content": [{"type": "text", "text": text}],
-                             "stop_reason": "end_turn", "stop_sequence": None, "usage": usage})
+            self._json(
+                200,
+                {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+            )
             return
         self._start_stream()
-        start = {"id": message_id, "type": "message", "role": "assistant", "model": model,
-                 "content": [], "stop_reason": None, "stop_sequence": None,
-                 "usage": {**usage, "output_tokens": 1}}
+        start: dict[str, Any] = {
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {**usage, "output_tokens": 1},
+        }
         self._chunk(_sse("message_start", {"type": "message_start", "message": start}))
-        self._chunk(_sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                                 "content_block": {"type": "text", "text": ""}}))
+        self._chunk(
+            _sse(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+        )
         for delta in self._deltas(text):
             time.sleep(_DELTA_PAUSE_SECONDS)
-            self._chunk(_sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                     "delta": {"type": "text_delta", "text": delta}}))
+            self._chunk(
+                _sse(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": delta},
+                    },
+                )
+            )
         self._chunk(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        self._chunk(_sse("message_delta", {"type": "message_delta",
-                                           "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                           "usage": {"output_tokens": usage["output_tokens"]}}))
+        self._chunk(
+            _sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+            )
+        )
         self._chunk(_sse("message_stop", {"type": "message_stop"}))
         self._chunk(b"")
 
@@ -138,24 +191,46 @@ class _Handler(BaseHTTPRequestHandler):
         completion_id = f"chatcmpl-mock{uuid.uuid4().hex[:20]}"
         created = int(time.time())
         prompt, completion = _tokens(json.dumps(body.get("messages"))), _tokens(text)
-        usage = {"prompt_tokens": prompt, "completion_tokens": completion,
-                 "total_tokens": prompt + completion}
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
         if not body.get("stream"):
-            self._json(200, {"id": completion_id, "object": "chat.completion", "created": created,
-                             "model": model, "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}], "usage": usage})
+            self._json(
+                200,
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": usage,
+                },
+            )
             return
         self._start_stream()
-        base = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                "model": model}
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+        }
         first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
         self._chunk(_sse(None, {**base, "choices": [first]}))
         for delta in self._deltas(text):
             time.sleep(_DELTA_PAUSE_SECONDS)
             choice = {"index": 0, "delta": {"content": delta}, "finish_reason": None}
             self._chunk(_sse(None, {**base, "choices": [choice]}))
-        self._chunk(_sse(None, {**base, "choices": [{"index": 0, "delta": {},
-                                                     "finish_reason": "stop"}]}))
+        self._chunk(
+            _sse(None, {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        )
         if (body.get("stream_options") or {}).get("include_usage"):
             self._chunk(_sse(None, {**base, "choices": [], "usage": usage}))
         self._chunk(_sse(None, "[DONE]"))
@@ -169,8 +244,9 @@ class MockProvider:
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="promptgate-mock")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="promptgate-mock"
+        )
 
     def start(self) -> MockProvider:
         self._thread.start()

@@ -30,8 +30,9 @@ def claude_binary() -> str:
     pytest.skip(message)
 
 
-def run_claude(base_url: str, token: str, prompt: str, home: Path, *extra: str,
-               timeout: float = 120) -> tuple[int, dict[str, Any] | None, str]:
+def run_claude(
+    base_url: str, token: str, prompt: str, home: Path, *extra: str, timeout: float = 120
+) -> tuple[int, dict[str, Any] | None, str]:
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -92,7 +92,10 @@ def build_policy(
             "openai": {"base_url": fake_url + "/v1"},
         },
         "credentials": {
-            "anthropic-main": {"provider": "anthropic", "api_key": {"env": "PG_TEST_ANTHROPIC_KEY"}},
+            "anthropic-main": {
+                "provider": "anthropic",
+                "api_key": {"env": "PG_TEST_ANTHROPIC_KEY"},
+            },
             "openai-main": {"provider": "openai", "api_key": {"env": "PG_TEST_OPENAI_KEY"}},
         },
         "projects": {
@@ -169,8 +172,10 @@ def start_gateway(
     def start(**extra: Any) -> Harness:
         directory = tmp_path_factory.mktemp("gateway")
         fake = FakeProvider().start()
-        tokens = {name: generate_token() for name in
-                  ("alice", "expired", "revoked", "admin-only", "bob", "carol", "dave")}
+        tokens = {
+            name: generate_token()
+            for name in ("alice", "expired", "revoked", "admin-only", "bob", "carol", "dave")
+        }
         ports = GatewayPorts("127.0.0.1", free_port(), free_port(), free_port())
         store = directory / "log.db"
         policy = build_policy(fake.url, tokens, ports, store, extra)

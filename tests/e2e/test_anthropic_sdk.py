@@ -43,8 +43,14 @@ def test_non_streamed_message_reaches_provider_with_real_key(harness: Harness) -
 def test_streamed_message_arrives_whole_and_usage_is_logged(harness: Harness) -> None:
     text = "Streaming through PromptGate, split at awkward places."
     harness.fake.script(
-        Reply(text=text, input_tokens=30, output_tokens=12, cache_read_input_tokens=100,
-              cache_creation_5m=20, write_sizes=(7, 1, 64, 3))
+        Reply(
+            text=text,
+            input_tokens=30,
+            output_tokens=12,
+            cache_read_input_tokens=100,
+            cache_creation_5m=20,
+            write_sizes=(7, 1, 64, 3),
+        )
     )
     with client(harness).messages.stream(
         model="claude-haiku-4-5",

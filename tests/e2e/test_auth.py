@@ -11,12 +11,21 @@ from .conftest import GATEWAY_PROJECT, MAIN_PROJECT, NO_OPENAI_PROJECT, OTHER_PR
 
 pytestmark = pytest.mark.e2e
 
-MESSAGE = {"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+MESSAGE = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 8,
+    "messages": [{"role": "user", "content": "hi"}],
+}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def post(harness: Harness, path: str, body: dict[str, object], project: str = MAIN_PROJECT,
-         **headers: str) -> httpx.Response:
+def post(
+    harness: Harness,
+    path: str,
+    body: dict[str, object],
+    project: str = MAIN_PROJECT,
+    **headers: str,
+) -> httpx.Response:
     return httpx.post(f"{harness.base(project)}{path}", json=body, headers=headers, timeout=10)
 
 
@@ -37,7 +46,9 @@ def assert_openai_error(response: httpx.Response, status: int) -> str:
 
 
 def test_missing_token_is_401(harness: Harness) -> None:
-    message = assert_anthropic_error(post(harness, "/v1/messages", MESSAGE), 401, "authentication_error")
+    message = assert_anthropic_error(
+        post(harness, "/v1/messages", MESSAGE), 401, "authentication_error"
+    )
     assert "missing" in message
     assert not harness.fake.requests
 
@@ -61,8 +72,13 @@ def test_revoked_token_is_401(harness: Harness) -> None:
 
 
 def test_token_of_another_project_is_401(harness: Harness) -> None:
-    response = post(harness, "/v1/messages", MESSAGE, project=OTHER_PROJECT,
-                    **{"x-api-key": harness.tokens["alice"]})
+    response = post(
+        harness,
+        "/v1/messages",
+        MESSAGE,
+        project=OTHER_PROJECT,
+        **{"x-api-key": harness.tokens["alice"]},
+    )
     assert "another project" in assert_anthropic_error(response, 401, "authentication_error")
     assert not harness.fake.requests
 
@@ -80,22 +96,37 @@ def test_openai_path_answers_in_openai_format(harness: Harness) -> None:
 
 
 def test_ai_gateway_project_refuses_provider_native_paths(harness: Harness) -> None:
-    response = post(harness, "/v1/messages", MESSAGE, project=GATEWAY_PROJECT,
-                    **{"x-api-key": harness.tokens["carol"]})
+    response = post(
+        harness,
+        "/v1/messages",
+        MESSAGE,
+        project=GATEWAY_PROJECT,
+        **{"x-api-key": harness.tokens["carol"]},
+    )
     message = assert_anthropic_error(response, 400, "invalid_request_error")
     assert message == "This project is not an AI Wrapper or Agent Proxy"
 
 
 def test_provider_not_enabled_is_403(harness: Harness) -> None:
-    response = post(harness, "/v1/chat/completions", CHAT, project=NO_OPENAI_PROJECT,
-                    authorization=f"Bearer {harness.tokens['dave']}")
+    response = post(
+        harness,
+        "/v1/chat/completions",
+        CHAT,
+        project=NO_OPENAI_PROJECT,
+        authorization=f"Bearer {harness.tokens['dave']}",
+    )
     assert "not enabled" in assert_openai_error(response, 403)
     assert not harness.fake.requests
 
 
 def test_unknown_project_is_404(harness: Harness) -> None:
-    response = post(harness, "/v1/messages", MESSAGE, project="00000000-0000-4000-8000-00000000dead",
-                    **{"x-api-key": harness.tokens["alice"]})
+    response = post(
+        harness,
+        "/v1/messages",
+        MESSAGE,
+        project="00000000-0000-4000-8000-00000000dead",
+        **{"x-api-key": harness.tokens["alice"]},
+    )
     assert_anthropic_error(response, 404, "not_found_error")
 
 

@@ -13,11 +13,14 @@ pytestmark = pytest.mark.e2e
 
 
 def test_claude_code_prints_the_providers_answer(harness: Harness) -> None:
-    harness.fake.default = Reply(text="PromptGate relayed this answer.", input_tokens=1200,
-                                 output_tokens=7)
+    harness.fake.default = Reply(
+        text="PromptGate relayed this answer.", input_tokens=1200, output_tokens=7
+    )
     try:
         code, result, output = run_claude(
-            harness.base(), harness.tokens["alice"], "Say something short.",
+            harness.base(),
+            harness.tokens["alice"],
+            "Say something short.",
             harness.directory / "claude-home",
         )
     finally:
@@ -41,8 +44,11 @@ def test_claude_code_prints_the_providers_answer(harness: Harness) -> None:
 
 
 def test_claude_code_gets_a_clear_401_without_retrying(harness: Harness) -> None:
-    code, result, output = run_claude(
-        harness.base(), "pg_live_" + "N" * 38, "hello", harness.directory / "claude-home-401",
+    code, _result, output = run_claude(
+        harness.base(),
+        "pg_live_" + "N" * 38,
+        "hello",
+        harness.directory / "claude-home-401",
         timeout=90,
     )
     assert code != 0

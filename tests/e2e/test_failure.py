@@ -11,7 +11,11 @@ from .conftest import Harness, StartGateway
 
 pytestmark = pytest.mark.e2e
 
-BODY = {"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+BODY = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 8,
+    "messages": [{"role": "user", "content": "hi"}],
+}
 
 
 def send(harness: Harness) -> httpx.Response:

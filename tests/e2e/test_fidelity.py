@@ -55,18 +55,25 @@ def test_count_tokens_is_forwarded(harness: Harness) -> None:
 
 def test_large_request_body_of_30_mib_is_forwarded(harness: Harness) -> None:
     filler = "x" * (30 * 1024 * 1024)
-    body = {"model": "claude-sonnet-4-6", "max_tokens": 8,
-            "messages": [{"role": "user", "content": filler}]}
-    response = httpx.post(f"{harness.base()}/v1/messages", json=body, headers=headers(harness),
-                          timeout=60)
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": filler}],
+    }
+    response = httpx.post(
+        f"{harness.base()}/v1/messages", json=body, headers=headers(harness), timeout=60
+    )
     assert response.status_code == 200, response.text[:300]
     assert len(harness.fake.requests[-1].body) > 30 * 1024 * 1024
 
 
 def test_body_over_the_limit_is_413_json_and_not_forwarded(harness: Harness) -> None:
-    raw = b'{"model":"m","messages":[{"role":"user","content":"' + b"y" * (34 * 1024 * 1024) + b'"}]}'
-    response = httpx.post(f"{harness.base()}/v1/messages", content=raw, headers=headers(harness),
-                          timeout=60)
+    raw = (
+        b'{"model":"m","messages":[{"role":"user","content":"' + b"y" * (34 * 1024 * 1024) + b'"}]}'
+    )
+    response = httpx.post(
+        f"{harness.base()}/v1/messages", content=raw, headers=headers(harness), timeout=60
+    )
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "request_too_large"
     assert not harness.fake.requests
@@ -81,12 +88,17 @@ def test_body_over_the_limit_is_413_json_and_not_forwarded(harness: Harness) -> 
         (error_reply(529, "Overloaded", type_="overloaded_error"), 529),
     ],
 )
-def test_upstream_errors_reach_client_unchanged(harness: Harness, reply: Reply, status: int) -> None:
+def test_upstream_errors_reach_client_unchanged(
+    harness: Harness, reply: Reply, status: int
+) -> None:
     harness.fake.script(reply)
     response = httpx.post(
         f"{harness.base()}/v1/messages",
-        json={"model": "claude-sonnet-4-6", "max_tokens": 8,
-              "messages": [{"role": "user", "content": "hi"}]},
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
         headers=headers(harness),
         timeout=10,
     )
@@ -103,15 +115,17 @@ def test_upstream_errors_reach_client_unchanged(harness: Harness, reply: Reply, 
 
 
 def test_mid_stream_error_event_reaches_client(harness: Harness) -> None:
-    harness.fake.script(Reply(text="partial answer then trouble", stream_error="overloaded_error",
-                              fail_after=4))
-    client = anthropic.Anthropic(base_url=harness.base(), api_key=harness.tokens["alice"],
-                                 max_retries=0)
-    with pytest.raises(anthropic.APIStatusError) as caught:
-        with client.messages.stream(model="claude-sonnet-4-6", max_tokens=16,
-                                    messages=[{"role": "user", "content": "go"}]) as stream:
-            for _ in stream.text_stream:
-                pass
+    harness.fake.script(
+        Reply(text="partial answer then trouble", stream_error="overloaded_error", fail_after=4)
+    )
+    client = anthropic.Anthropic(
+        base_url=harness.base(), api_key=harness.tokens["alice"], max_retries=0
+    )
+    with pytest.raises(anthropic.APIStatusError) as caught, client.messages.stream(
+        model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "go"}]
+    ) as stream:
+        for _ in stream.text_stream:
+            pass
     assert "overloaded" in str(caught.value).lower()
     record = harness.records(request_id=harness.fake.requests[-1].headers["x-request-id"])[0]
     assert "overloaded" in record.error
@@ -119,17 +133,23 @@ def test_mid_stream_error_event_reaches_client(harness: Harness) -> None:
 
 def test_aborted_upstream_stream_is_logged_as_partial(harness: Harness) -> None:
     harness.fake.script(Reply(text="this stream will be cut off midway", abort=True, fail_after=4))
-    with httpx.stream(
-        "POST",
-        f"{harness.base()}/v1/messages",
-        json={"model": "claude-sonnet-4-6", "max_tokens": 16, "stream": True,
-              "messages": [{"role": "user", "content": "go"}]},
-        headers=headers(harness),
-        timeout=10,
-    ) as response:
-        with pytest.raises(httpx.HTTPError):
-            for _ in response.iter_bytes():
-                pass
+    with (
+        httpx.stream(
+            "POST",
+            f"{harness.base()}/v1/messages",
+            json={
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 16,
+                "stream": True,
+                "messages": [{"role": "user", "content": "go"}],
+            },
+            headers=headers(harness),
+            timeout=10,
+        ) as response,
+        pytest.raises(httpx.HTTPError),
+    ):
+        for _ in response.iter_bytes():
+            pass
     record = harness.records(request_id=harness.fake.requests[-1].headers["x-request-id"])[0]
     assert record.partial and record.streamed
     assert record.input_tokens > 0

@@ -34,8 +34,9 @@ def test_chat_completion_reaches_provider_with_real_key(harness: Harness) -> Non
 
 
 def test_stream_usage_is_counted_without_changing_what_client_sees(harness: Harness) -> None:
-    harness.fake.script(Reply(text="one two three four", input_tokens=11, output_tokens=4,
-                              write_sizes=(5, 50, 2)))
+    harness.fake.script(
+        Reply(text="one two three four", input_tokens=11, output_tokens=4, write_sizes=(5, 50, 2))
+    )
     chunks = list(
         client(harness).chat.completions.create(
             model="gpt-4o-mini",

@@ -45,8 +45,17 @@ def start_run(tmp_path: Path) -> tuple[subprocess.Popen[str], str, dict[str, int
     }
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy))
     process = subprocess.Popen(
-        [sys.executable, "-m", "promptgate", "run", str(tmp_path / "policy.yaml"),
-         "--port", str(ports["listen"]), "--state-dir", str(tmp_path / "state")],
+        [
+            sys.executable,
+            "-m",
+            "promptgate",
+            "run",
+            str(tmp_path / "policy.yaml"),
+            "--port",
+            str(ports["listen"]),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -71,8 +80,12 @@ def test_run_serves_mock_provider_offline_and_stops_cleanly(tmp_path: Path) -> N
         with httpx.stream(
             "POST",
             f"{base}/v1/messages",
-            json={"model": "claude-sonnet-4-6", "max_tokens": 64, "stream": True,
-                  "messages": [{"role": "user", "content": "hello mock"}]},
+            json={
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 64,
+                "stream": True,
+                "messages": [{"role": "user", "content": "hello mock"}],
+            },
             headers={"authorization": f"Bearer {token}"},
             timeout=15,
         ) as response:
@@ -97,7 +110,9 @@ def test_run_exits_nonzero_with_reason_when_processor_dies(tmp_path: Path) -> No
     try:
         found = subprocess.run(
             ["pgrep", "-f", f"promptgate.runtime.*127.0.0.1:{ports['processor']}"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         pids = [int(p) for p in found.stdout.split()]
         assert pids, "processor process not found"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +29,7 @@ def create(
             err.write(f"error: no project {project!r} in {policy} (projects: {known})\n")
             return 1
     token = generate_token()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     entry: dict[str, object] = {
         "id": token_id or f"token-{now:%Y%m%d-%H%M%S}",
         "hash": token_hash(token),
