@@ -10,51 +10,50 @@ never touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from ._placeholders import PlaceholderMap
 from ._slots import Slot, json_strings
 
 
-def request_slots(body: dict[str, Any], include_system: bool) -> Iterator[Slot]:
+def request_slots(body: dict[str, Any], include_system: bool) -> list[Slot]:
     """The strings of a Messages request, in document order."""
+    slots: list[Slot] = []
     system = body.get("system")
     if isinstance(system, str):
-        yield Slot(("system",), "system", system, include_system)
+        slots.append(Slot(("system",), "system", system, include_system))
     elif isinstance(system, list):
         for index, block in enumerate(system):
             if _is_text(block):
-                yield Slot(
-                    ("system", index, "text"), f"system[{index}]", block["text"], include_system
-                )
+                where = f"system[{index}]"
+                slots.append(Slot(("system", index, "text"), where, block["text"], include_system))
     messages = body.get("messages")
-    if not isinstance(messages, list):
-        return
-    for index, message in enumerate(messages):
-        if isinstance(message, dict):
-            yield from _content(
-                message.get("content"), ("messages", index, "content"), f"messages[{index}].content"
-            )
+    if isinstance(messages, list):
+        for index, message in enumerate(messages):
+            if isinstance(message, dict):
+                path = ("messages", index, "content")
+                _content(message.get("content"), path, f"messages[{index}].content", slots)
+    return slots
 
 
-def _content(content: Any, path: tuple[Any, ...], location: str) -> Iterator[Slot]:
+# Appending to one list, rather than nested generators, keeps the walk of a
+# long re-sent history cheap.
+def _content(content: Any, path: tuple[Any, ...], location: str, slots: list[Slot]) -> None:
     if isinstance(content, str):
-        yield Slot(path, location, content, True)
+        slots.append(Slot(path, location, content, True))
         return
     if not isinstance(content, list):
         return
     for index, block in enumerate(content):
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        where = f"{location}[{index}]"
-        if _is_text(block):
-            yield Slot((*path, index, "text"), where, block["text"], True)
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text" and isinstance(block.get("text"), str):
+            slots.append(Slot((*path, index, "text"), f"{location}[{index}]", block["text"], True))
         elif kind == "tool_result":
-            yield from _content(block.get("content"), (*path, index, "content"), f"{where}.content")
+            where = f"{location}[{index}].content"
+            _content(block.get("content"), (*path, index, "content"), where, slots)
         elif kind == "tool_use" and "input" in block:
-            yield from json_strings(block["input"], (*path, index, "input"), f"{where}.input", True)
+            where = f"{location}[{index}].input"
+            slots.extend(json_strings(block["input"], (*path, index, "input"), where, True))
 
 
 def _is_text(block: Any) -> bool:

@@ -10,14 +10,14 @@ personal data with placeholders that the response restores.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._anthropic import request_slots as anthropic_slots
 from ._openai import request_slots as openai_slots
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
-from ._redact import literal_placeholders, redact
+from ._redact import LITERAL_RULE, redact
 from ._slots import Path, Slot, rewrite
 from ._spec import Guardrails, guardrails_for
 from ._text import Match
@@ -73,6 +73,8 @@ def apply_request_guardrails(
     """Scan, block or redact a request body; `spec` is the bundle's `guardrails`."""
     guardrails = guardrails_for(spec)
     redaction, scanning = guardrails.redaction, guardrails.secrets
+    if redaction is None and scanning is None:
+        return GuardrailOutcome(body, False, None, (), PlaceholderMap())
     include_system = redaction.include_system if redaction else False
     slots = list(_slots(schema, body, include_system))
     counts: dict[tuple[Literal["secret", "pii"], str, str], int] = {}
@@ -93,11 +95,11 @@ def apply_request_guardrails(
     allocator = PlaceholderAllocator()
     changes: list[tuple[Path, str]] = []
     for slot, secret_matches in zip(slots, secrets, strict=True):
-        groups: list[tuple[Match, ...] | list[Match]] = []
+        groups: list[tuple[Match, ...]] = []
         if redaction is not None and slot.pii:
             pii = redaction.detector.detect(slot.text)
             _count(counts, "pii", slot, pii)
-            groups = [literal_placeholders(slot.text), secret_matches, pii]
+            groups = [secret_matches, pii]
         elif secret_matches:
             groups = [secret_matches]
         if any(groups):
@@ -110,7 +112,7 @@ def apply_request_guardrails(
     )
 
 
-def _slots(schema: Schema, body: dict[str, Any], include_system: bool) -> Iterator[Slot]:
+def _slots(schema: Schema, body: dict[str, Any], include_system: bool) -> Iterable[Slot]:
     if schema == "anthropic":
         return anthropic_slots(body, include_system)
     if schema == "openai":
@@ -125,6 +127,8 @@ def _count(
     found: tuple[Match, ...],
 ) -> None:
     for match in found:
+        if match.rule == LITERAL_RULE:
+            continue
         key = (kind, match.rule, slot.location)
         counts[key] = counts.get(key, 0) + 1
 

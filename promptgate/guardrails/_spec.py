@@ -18,6 +18,7 @@ from typing import Any, Literal
 from ._errors import GuardrailConfigError
 from ._pii import BUILTIN_ENTITIES, Entity, PiiDetector
 from ._placeholders import ESCAPED, SECRET_PREFIX
+from ._redact import LITERAL
 from ._secret_rules import BUILTIN_RULES, SecretRule
 from ._secrets import SecretScanner
 
@@ -84,8 +85,9 @@ def guardrails_for(spec: Mapping[str, Any] | Guardrails | None) -> Guardrails:
 
 
 def _redaction(spec: Mapping[str, Any]) -> Redaction:
-    entities: list[Entity] = []
-    keys: list[str] = []
+    # Literal placeholders in the input are escaped, so restore stays exact.
+    entities: list[Entity] = [LITERAL]
+    keys: list[str] = ["reversible_redaction"]
     for index, name in enumerate(_list(spec.get("entities", []), "reversible_redaction.entities")):
         if name not in BUILTIN_ENTITIES:
             known = ", ".join(sorted(BUILTIN_ENTITIES))
