@@ -24,6 +24,7 @@ from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
 from .envoy import ExternalProcessor
 from .exchange import Exchange, RequestStage
+from .metrics import Metrics
 from .mockprovider import MockProvider
 
 log = logging.getLogger("promptgate.processor")
@@ -35,11 +36,12 @@ GRACE_SECONDS = 20.0
 class BundleHolder:
     """The bundle being served; swapped whole, so a request sees one version."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, metrics: Metrics) -> None:
         self.path = path
+        self.metrics = metrics
         self.current: Bundle = load_bundle(path)
         self._stamp = self._stat()
-        self.rejected = 0
+        metrics.serving(self.current.version)
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -56,12 +58,14 @@ class BundleHolder:
         try:
             bundle = load_bundle(self.path)
         except BundleError as exc:
-            self.rejected += 1
+            self.metrics.bundle_reloads.labels("refused").inc()
             log.error("refused new bundle, still serving %s: %s", self.current.version, exc)
             return False
         if bundle.version != self.current.version:
             log.info("serving bundle %s (was %s)", bundle.version, self.current.version)
             self.current = bundle
+            self.metrics.serving(bundle.version)
+            self.metrics.bundle_reloads.labels("loaded").inc()
         return True
 
     async def watch(self, interval: float = 0.25) -> None:
@@ -79,12 +83,15 @@ class Processor:
     bundle: BundleHolder
     health: health.HealthServicer
     sinks: list[LogSink]
+    metrics: Metrics
     mock: MockProvider | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def write(self, record: AccessLogRecord) -> None:
         for sink in self.sinks:
             sink.write(record)
+        self.metrics.observe(record)
+        self.metrics.log_dropped.set(sum(sink.dropped for sink in self.sinks))
 
     async def start(self) -> None:
         await self.server.start()
@@ -119,8 +126,10 @@ def create_processor(
     *,
     stages: Callable[[], list[RequestStage]] = default_stages,
     with_mock: bool = True,
+    serve_metrics: bool = True,
 ) -> Processor:
-    holder = BundleHolder(bundle_path)
+    metrics = Metrics()
+    holder = BundleHolder(bundle_path, metrics)
     credentials = CredentialResolver()
     sinks = _sinks(holder.current)
     server = grpc.aio.server(
@@ -145,7 +154,10 @@ def create_processor(
     mock = None
     if with_mock and "mock" in holder.current.providers:
         mock = MockProvider(port=int(holder.current.gateway["mock_port"])).start()
-    processor = Processor(server, port, holder, health_servicer, sinks, mock)
+    metrics_port = int(holder.current.gateway.get("metrics_port", 0))
+    if serve_metrics and metrics_port:
+        metrics.serve(metrics_port)
+    processor = Processor(server, port, holder, health_servicer, sinks, metrics, mock)
     processor_ref.append(processor)
     return processor
 

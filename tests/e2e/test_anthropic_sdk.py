@@ -69,3 +69,26 @@ def test_streamed_message_arrives_whole_and_usage_is_logged(harness: Harness) ->
     assert (record.cache_read_input_tokens, record.cache_creation_input_tokens) == (100, 20)
     assert record.stop_reason == "end_turn"
     assert record.response == text
+
+
+def test_metrics_endpoint_counts_requests_and_tokens(harness: Harness) -> None:
+    import httpx
+
+    harness.fake.script(Reply(text="metered", input_tokens=13, output_tokens=2))
+    client(harness).messages.create(
+        model="claude-sonnet-4-6", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    harness.records(request_id=harness.fake.requests[-1].headers["x-request-id"])
+    port = harness.policy["gateway"]["metrics_port"]
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("promptgate_requests_total{")
+        and 'project="engineering"' in line
+        and 'status="200"' in line
+        and 'model="claude-sonnet-4-6"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert 'promptgate_tokens_total{kind="input",model="claude-sonnet-4-6"' in text
+    assert "promptgate_bundle_info{" in text
