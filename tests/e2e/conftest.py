@@ -112,6 +112,25 @@ def build_policy(
                     token("revoked", revoked=True),
                     token("admin-only", scopes=["admin"]),
                 ],
+                "aliases": {
+                    "claude-fast": {
+                        "rules": [
+                            {
+                                "when": {"input_tokens": {"lt": 4000}},
+                                "model": "anthropic:claude-haiku-4-5",
+                            },
+                            {"model": "anthropic:claude-sonnet-4-6"},
+                        ]
+                    },
+                    "gpt-cheap": {
+                        "rules": [
+                            {"when": {"headers": {"x-tier": "premium"}}, "model": "openai:gpt-4.1"},
+                            {"when": {"stream": True}, "model": "openai:gpt-4o-mini"},
+                            {"model": "openai:gpt-4.1-mini"},
+                        ]
+                    },
+                },
+                "models": {"deny": ["claude-opus-4-1"]},
             },
             "other-team": {
                 "id": OTHER_PROJECT,

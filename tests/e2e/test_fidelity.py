@@ -121,9 +121,12 @@ def test_mid_stream_error_event_reaches_client(harness: Harness) -> None:
     client = anthropic.Anthropic(
         base_url=harness.base(), api_key=harness.tokens["alice"], max_retries=0
     )
-    with pytest.raises(anthropic.APIStatusError) as caught, client.messages.stream(
-        model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "go"}]
-    ) as stream:
+    with (
+        pytest.raises(anthropic.APIStatusError) as caught,
+        client.messages.stream(
+            model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "go"}]
+        ) as stream,
+    ):
         for _ in stream.text_stream:
             pass
     assert "overloaded" in str(caught.value).lower()
