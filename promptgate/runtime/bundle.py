@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compile.bundle import BUNDLE_FORMAT, canonical_json
+from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
 
 
 class BundleError(Exception):
@@ -49,6 +50,7 @@ class Project:
     allow_models: frozenset[str] | None
     deny_models: frozenset[str]
     guardrails: dict[str, Any]
+    compiled_guardrails: Guardrails | None = field(default=None, repr=False)
 
     def provider_for(self, schema: str, bundle: Bundle) -> str | None:
         """The provider that serves requests of ``schema`` when no alias picks one.
@@ -122,6 +124,13 @@ def _project(data: dict[str, Any]) -> Project:
         for digest, t in data["tokens"].items()
     }
     models = data["models"]
+    spec = data["guardrails"]
+    compiled = None
+    if any(spec.get(key) is not None for key in ("reversible_redaction", "secret_scanner")):
+        try:
+            compiled = compile_guardrails(spec)
+        except GuardrailConfigError as exc:
+            raise BundleError(f"project {data['name']}: {exc}") from None
     return Project(
         id=data["id"],
         name=data["name"],
@@ -131,7 +140,8 @@ def _project(data: dict[str, Any]) -> Project:
         aliases={name: spec["rules"] for name, spec in data["aliases"].items()},
         allow_models=frozenset(models["allow"]) if models["allow"] is not None else None,
         deny_models=frozenset(models["deny"]),
-        guardrails=data["guardrails"],
+        guardrails=spec,
+        compiled_guardrails=compiled,
     )
 
 

@@ -169,11 +169,13 @@ class Exchange:
         record.model_requested = record.model_sent = model
         record.streamed = info.stream
         record.estimated_input_tokens = outbound.schema.estimate_input_tokens(body)
-        if self._keep_bodies:
-            record.prompt = info.prompt_text
         for stage in self.stages:
             stage(outbound, record)
         self._select(outbound, info.stream)
+        if self._keep_bodies:
+            # The prompt as the provider receives it: redacted values stay redacted.
+            seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
+            record.prompt = seen.prompt_text
         if outbound.endpoint.kind != "count_tokens":
             sent, asked = outbound.schema.ensure_stream_usage(outbound.body)
             if asked:

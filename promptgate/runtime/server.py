@@ -24,6 +24,7 @@ from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
 from .envoy import ExternalProcessor
 from .exchange import Exchange, RequestStage
+from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
 
@@ -117,7 +118,8 @@ def _sinks(bundle: Bundle) -> list[LogSink]:
 
 
 def default_stages() -> list[RequestStage]:
-    return []
+    """The request stages, in order: guardrails see the body before routing."""
+    return [guardrail_stage]
 
 
 def create_processor(

@@ -33,6 +33,8 @@ MAIN_PROJECT = "6b1f3c1e-0d2a-4f6b-9a51-0c2d3e4f5a61"
 OTHER_PROJECT = "7c2a4d2f-1e3b-4a7c-8b62-1d3e4f5a6b72"
 GATEWAY_PROJECT = "8d3b5e3a-2f4c-4b8d-9c73-2e4f5a6b7c83"
 NO_OPENAI_PROJECT = "9e4c6f4b-3a5d-4c9e-8d84-3f5a6b7c8d94"
+GUARDED_PROJECT = "a1b2c3d4-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+REDACT_SECRETS_PROJECT = "b2c3d4e5-5f6a-4b7c-9d8e-0f1a2b3c4d5e"
 
 
 def free_port() -> int:
@@ -143,6 +145,29 @@ def build_policy(
                 "type": "ai_gateway",
                 "tokens": [token("carol")],
             },
+            "guarded": {
+                "id": GUARDED_PROJECT,
+                "type": "agent_proxy",
+                "providers": {
+                    "anthropic": {"credential": "anthropic-main"},
+                    "openai": {"credential": "openai-main"},
+                },
+                "tokens": [token("erin")],
+                "guardrails": {
+                    "reversible_redaction": {
+                        "entities": ["email", "phone"],
+                        "custom_patterns": [{"name": "CUSTOMER", "regex": "CUST-[0-9]{6}"}],
+                    },
+                    "secret_scanner": {"mode": "block"},
+                },
+            },
+            "secret-redacting": {
+                "id": REDACT_SECRETS_PROJECT,
+                "type": "agent_proxy",
+                "providers": {"anthropic": {"credential": "anthropic-main"}},
+                "tokens": [token("frank")],
+                "guardrails": {"secret_scanner": {"mode": "redact"}},
+            },
             "anthropic-only": {
                 "id": NO_OPENAI_PROJECT,
                 "type": "agent_proxy",
@@ -193,7 +218,17 @@ def start_gateway(
         fake = FakeProvider().start()
         tokens = {
             name: generate_token()
-            for name in ("alice", "expired", "revoked", "admin-only", "bob", "carol", "dave")
+            for name in (
+                "alice",
+                "expired",
+                "revoked",
+                "admin-only",
+                "bob",
+                "carol",
+                "dave",
+                "erin",
+                "frank",
+            )
         }
         ports = GatewayPorts("127.0.0.1", free_port(), free_port(), free_port())
         store = directory / "log.db"

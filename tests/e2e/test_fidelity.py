@@ -135,7 +135,10 @@ def test_mid_stream_error_event_reaches_client(harness: Harness) -> None:
 
 
 def test_aborted_upstream_stream_is_logged_as_partial(harness: Harness) -> None:
-    harness.fake.script(Reply(text="this stream will be cut off midway", abort=True, fail_after=4))
+    # A pause between writes lets the response headers through before the cut.
+    harness.fake.script(
+        Reply(text="this stream will be cut off midway", abort=True, fail_after=5, write_pause=0.05)
+    )
     with (
         httpx.stream(
             "POST",

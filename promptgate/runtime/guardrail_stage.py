@@ -1,0 +1,69 @@
+"""The guardrail stage: scan for secrets, redact personal data, restore on the way back.
+
+Runs on the decoded request before routing. A blocked request is answered
+with 400 in the provider's format and never leaves; a redacted one leaves
+with placeholders, and a response transform puts the values back in what
+the client receives (streamed or not).
+"""
+
+from __future__ import annotations
+
+from ..guardrails import (
+    GuardrailOutcome,
+    Guardrails,
+    PlaceholderMap,
+    StreamRestorer,
+    apply_request_guardrails,
+    restore_response_body,
+)
+from ..proto.access_log_pb2 import AccessLogRecord
+from .exchange import Outbound
+from .rejection import invalid_request
+
+
+class PlaceholderRestore:
+    """A response transform that swaps this request's placeholders back for their values."""
+
+    def __init__(self, schema: str, placeholders: PlaceholderMap) -> None:
+        self._schema = schema
+        self._placeholders = placeholders
+        self._stream = StreamRestorer(schema, placeholders)  # type: ignore[arg-type]
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._stream.feed(chunk)
+
+    def finish(self) -> bytes:
+        return self._stream.finish()
+
+    def complete(self, body: bytes) -> bytes:
+        return restore_response_body(self._schema, body, self._placeholders)  # type: ignore[arg-type]
+
+
+def _record_findings(outcome: GuardrailOutcome, mode: str, record: AccessLogRecord) -> None:
+    for finding in outcome.findings:
+        action = mode if finding.kind == "secret" else "redact"
+        record.guardrail_findings.add(
+            rule=finding.rule, location=finding.location, count=finding.count, action=action
+        )
+
+
+def guardrail_stage(outbound: Outbound, record: AccessLogRecord) -> None:
+    compiled: Guardrails | None = outbound.project.compiled_guardrails
+    if compiled is None or outbound.schema.name not in ("anthropic", "openai"):
+        return
+    outcome = apply_request_guardrails(
+        outbound.schema.name,  # type: ignore[arg-type]
+        outbound.body,
+        compiled,
+    )
+    mode = compiled.secrets.mode if compiled.secrets is not None else "monitor"
+    _record_findings(outcome, mode, record)
+    if outcome.blocked is not None:
+        raise invalid_request(outcome.blocked.message)
+    if outcome.changed:
+        outbound.body = outcome.body
+        outbound.changed = True
+    if len(outcome.placeholders):
+        outbound.response_transforms.append(
+            PlaceholderRestore(outbound.schema.name, outcome.placeholders)
+        )
