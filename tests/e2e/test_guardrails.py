@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import string
@@ -134,7 +135,7 @@ def test_history_is_redacted_identically_every_turn(harness: Harness) -> None:
         reply = client.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=history)  # type: ignore[arg-type]
         history.append({"role": "assistant", "content": reply.content[0].text})  # type: ignore[union-attr]
     bodies = [r.json()["messages"] for r in harness.fake.requests]  # type: ignore[index]
-    for earlier, later in zip(bodies, bodies[1:], strict=False):
+    for earlier, later in itertools.pairwise(bodies):
         assert later[: len(earlier)] == earlier
     raw = [r.body for r in harness.fake.requests]
     first_turn = json.dumps(bodies[0][0], separators=(",", ":"), ensure_ascii=False).encode()
