@@ -1,0 +1,295 @@
+"""`promptgate costs`: spend, tokens, requests and routing savings from the access log.
+
+Costs are summed as the exact decimal strings the processor logged, never
+as floats. A request counts as unpriced when it used tokens but carries no
+cost (its model is not in the price table); a request that used no tokens,
+such as one the gateway rejected, costs nothing and is not unpriced.
+Savings come from alias requests only: what the requested model would have
+cost minus what the routed request cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TextIO
+
+from ...logstore import LogStoreError, open_store
+from ...proto.access_log_pb2 import AccessLogRecord
+
+DIMENSIONS: dict[str, Callable[[AccessLogRecord], str]] = {
+    "project": lambda r: r.project_name or r.project_id or "-",
+    "model": lambda r: r.model_sent or r.model_requested or "-",
+    "token": lambda r: r.token_id or "-",
+    "alias": lambda r: r.alias or "-",
+}
+FORMATS = ("table", "json", "csv")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_MICRO_USD = Decimal("0.000001")
+
+
+class CostsError(ValueError):
+    """A bad `--since`, `--by` or `--format` value."""
+
+
+@dataclass
+class Spend:
+    """Sums over one group of requests."""
+
+    requests: int = 0
+    unpriced: int = 0
+    input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = field(default_factory=Decimal)
+    routed: int = 0
+    routed_baseline: Decimal = field(default_factory=Decimal)
+    savings: Decimal = field(default_factory=Decimal)
+
+    def add(self, record: AccessLogRecord) -> None:
+        self.requests += 1
+        self.input_tokens += record.input_tokens
+        self.cache_write_tokens += record.cache_creation_input_tokens
+        self.cache_read_tokens += record.cache_read_input_tokens
+        self.output_tokens += record.output_tokens
+        cost = _amount(record.cost_usd) if record.priced else None
+        if cost is None:
+            if _tokens(record):
+                self.unpriced += 1
+            return
+        self.cost += cost
+        baseline = _amount(record.requested_model_cost_usd)
+        if record.alias and baseline is not None:
+            self.routed += 1
+            self.routed_baseline += baseline
+            self.savings += baseline - cost
+
+    @property
+    def savings_pct(self) -> Decimal | None:
+        """Savings as a share of what the routed requests would have cost."""
+        if not self.routed_baseline:
+            return None
+        return (self.savings * 100 / self.routed_baseline).quantize(Decimal("0.01"))
+
+    def as_dict(self) -> dict[str, object]:
+        pct = self.savings_pct
+        return {
+            "requests": self.requests,
+            "unpriced_requests": self.unpriced,
+            "input_tokens": self.input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": f"{self.cost:f}",
+            "routed_requests": self.routed,
+            "savings_usd": f"{self.savings:f}",
+            "savings_pct": None if pct is None else f"{pct:f}",
+        }
+
+
+@dataclass
+class Report:
+    """Spend per group (empty without `--by`) and in total, over a time window."""
+
+    since: datetime | None
+    until: datetime
+    by: list[str]
+    groups: dict[tuple[str, ...], Spend]
+    total: Spend
+
+    def sorted_groups(self) -> list[tuple[tuple[str, ...], Spend]]:
+        return sorted(self.groups.items(), key=lambda item: (-item[1].cost, item[0]))
+
+
+def run(
+    store: str,
+    since: str,
+    by: list[str],
+    output_format: str,
+    out: TextIO,
+    err: TextIO,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Print the spend report for records since `since`; exit code 0 or 1."""
+    now = now or datetime.now(UTC)
+    try:
+        start = parse_since(since, now)
+        dimensions = parse_by(by)
+        if output_format not in FORMATS:
+            raise CostsError(f"--format {output_format!r}: expected one of {', '.join(FORMATS)}")
+        with open_store(store, read_only=True) as log:
+            records = [entry.record for entry in log.query(since=start)]
+    except (CostsError, LogStoreError) as exc:
+        print(f"promptgate costs: {exc}", file=err)
+        return 1
+    report = aggregate(records, dimensions, start, now)
+    RENDERERS[output_format](report, out)
+    return 0
+
+
+def parse_since(value: str, now: datetime) -> datetime | None:
+    """`30m`, `24h`, `7d`, `2w` back from `now`; an ISO date or time; `all` for everything."""
+    text = value.strip().lower()
+    if text in ("", "all"):
+        return None
+    match = _DURATION.match(text)
+    if match:
+        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        start = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CostsError(
+            f"--since {value!r}: expected a duration (30m, 24h, 7d), an ISO date "
+            "(2026-11-01 or 2026-11-01T09:00) or 'all'"
+        ) from None
+    # A time without a zone is UTC, like every time the access log stores.
+    return start if start.tzinfo else start.replace(tzinfo=UTC)
+
+
+def parse_by(values: Iterable[str]) -> list[str]:
+    """Dimensions from `--by project,model` (repeatable), in order, without repeats."""
+    dimensions: list[str] = []
+    for value in values:
+        for name in filter(None, (part.strip().lower() for part in value.split(","))):
+            if name not in DIMENSIONS:
+                raise CostsError(f"--by {name!r}: expected any of {', '.join(DIMENSIONS)}")
+            if name not in dimensions:
+                dimensions.append(name)
+    return dimensions
+
+
+def aggregate(
+    records: Iterable[AccessLogRecord], by: list[str], since: datetime | None, until: datetime
+) -> Report:
+    groups: dict[tuple[str, ...], Spend] = {}
+    total = Spend()
+    for record in records:
+        key = tuple(DIMENSIONS[name](record) for name in by)
+        groups.setdefault(key, Spend()).add(record)
+        total.add(record)
+    return Report(since, until, by, groups if by else {}, total)
+
+
+def _tokens(record: AccessLogRecord) -> int:
+    return (
+        record.input_tokens
+        + record.cache_creation_input_tokens
+        + record.cache_read_input_tokens
+        + record.output_tokens
+    )
+
+
+def _amount(value: str) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def render_json(report: Report, out: TextIO) -> None:
+    document = {
+        "since": report.since.isoformat() if report.since else None,
+        "until": report.until.isoformat(),
+        "by": report.by,
+        "groups": [
+            {**dict(zip(report.by, key, strict=True)), **spend.as_dict()}
+            for key, spend in report.sorted_groups()
+        ],
+        "total": report.total.as_dict(),
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
+
+
+_FIELDS = (
+    "requests",
+    "unpriced_requests",
+    "input_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "output_tokens",
+    "cost_usd",
+    "routed_requests",
+    "savings_usd",
+    "savings_pct",
+)
+
+
+def render_csv(report: Report, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*report.by, *_FIELDS])
+    for key, spend in [*report.sorted_groups(), (_total_key(report.by), report.total)]:
+        values = spend.as_dict()
+        writer.writerow([*key, *("" if values[f] is None else values[f] for f in _FIELDS)])
+
+
+_HEADINGS = (
+    "REQUESTS",
+    "UNPRICED",
+    "INPUT",
+    "CACHE WRITE",
+    "CACHE READ",
+    "OUTPUT",
+    "COST (USD)",
+    "SAVINGS (USD)",
+    "SAVED",
+)
+
+
+def render_table(report: Report, out: TextIO) -> None:
+    rows = [[name.upper() for name in report.by] + list(_HEADINGS)]
+    for key, spend in [*report.sorted_groups(), (_total_key(report.by), report.total)]:
+        pct = spend.savings_pct
+        rows.append(
+            [
+                *key,
+                f"{spend.requests:,}",
+                f"{spend.unpriced:,}",
+                f"{spend.input_tokens:,}",
+                f"{spend.cache_write_tokens:,}",
+                f"{spend.cache_read_tokens:,}",
+                f"{spend.output_tokens:,}",
+                _dollars(spend.cost),
+                _dollars(spend.savings) if spend.routed else "-",
+                "-" if pct is None else f"{pct}%",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    labels = len(report.by)
+    if report.by and len(rows) > 2:
+        rows.insert(-1, ["-" * width for width in widths])
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i < labels else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+    since = report.since.astimezone(UTC) if report.since else None
+    window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "all time"
+    print(f"\n{report.total.requests:,} requests, {window}", file=out)
+
+
+def _dollars(amount: Decimal) -> str:
+    return f"${amount.quantize(_MICRO_USD):,f}"
+
+
+def _total_key(by: list[str]) -> tuple[str, ...]:
+    return ("TOTAL", *[""] * (len(by) - 1)) if by else ()
+
+
+RENDERERS: dict[str, Callable[[Report, TextIO], None]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+}
