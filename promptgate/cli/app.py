@@ -19,6 +19,7 @@ import typer
 from ..config import PolicyNotFound
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
+from .commands import costs as costs_command
 from .commands import logs as logs_command
 from .commands import run as run_command
 from .commands import schema as schema_command
@@ -98,6 +99,26 @@ def logs(
 ) -> None:
     """Show access-log records: one line per request, or JSON."""
     _done(logs_command.run(store, follow, project, as_json, limit, sys.stdout, sys.stderr))
+
+
+@app.command()
+def costs(
+    since: Annotated[
+        str, typer.Option("--since", help="30m, 24h, 7d, all, or an ISO date.")
+    ] = "24h",
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by", help="Group by project, model, token, alias (repeat or comma-separate)."
+        ),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    store: Annotated[
+        str, typer.Option("--store", help="The log store URL the gateway writes to.")
+    ] = "sqlite:///.promptgate/promptgate.db",
+) -> None:
+    """Spend, tokens, requests and savings from routing, from the access log."""
+    _done(costs_command.run(store, since, by or [], output_format, sys.stdout, sys.stderr))
 
 
 @app.command()

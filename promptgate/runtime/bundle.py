@@ -16,6 +16,7 @@ from typing import Any
 
 from ..compile.bundle import BUNDLE_FORMAT, canonical_json
 from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
+from ..pricing import PriceTable, PriceTableError
 
 
 class BundleError(Exception):
@@ -77,6 +78,7 @@ class Bundle:
     logging: dict[str, Any]
     gateway: dict[str, Any]
     raw: dict[str, Any] = field(repr=False)
+    price_table: PriceTable = field(default_factory=PriceTable.builtin, repr=False)
 
 
 def parse_bundle(data: Any) -> Bundle:
@@ -97,6 +99,10 @@ def parse_bundle(data: Any) -> Bundle:
             for name, p in data["providers"].items()
         }
         projects = {pid: _project(p) for pid, p in data["projects"].items()}
+        try:
+            price_table = PriceTable.builtin().with_overrides(data["prices"])
+        except PriceTableError as exc:
+            raise BundleError(f"bundle prices: {exc}") from None
         return Bundle(
             version=expected,
             projects=projects,
@@ -107,6 +113,7 @@ def parse_bundle(data: Any) -> Bundle:
             logging=data["logging"],
             gateway=data["gateway"],
             raw=data,
+            price_table=price_table,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"bundle is malformed: {exc!r}") from None

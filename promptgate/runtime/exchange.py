@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..pricing import request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
@@ -84,6 +85,8 @@ class Exchange:
         self._parser: SSEParser | None = None
         self._transforms: list[ResponseTransform] = []
         self._status = 0
+        self._usage: Usage | None = None
+        self._baseline_model: str | None = None
         self._finished = False
         self._keep_bodies = bool(bundle.logging.get("bodies", True))
 
@@ -206,6 +209,9 @@ class Exchange:
         )
         if selection.alias is not None:
             self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
+            # Savings are measured against the alias's default: what every
+            # request would have cost without the cheaper rules.
+            self._baseline_model = outbound.project.aliases[selection.alias][-1]["model"]
             if selection.provider is not None:
                 if selection.provider not in outbound.project.providers:
                     raise forbidden(
@@ -279,6 +285,7 @@ class Exchange:
         return Forward(body=out if out != chunk else None)
 
     def _apply_usage(self, usage: Usage) -> None:
+        self._usage = usage
         record = self.record
         record.input_tokens = usage.input_tokens
         record.output_tokens = usage.output_tokens
@@ -315,4 +322,11 @@ class Exchange:
         elif aborted and self.outbound is not None:
             self.record.partial = True
         self.record.latency_ms = (self.clock() - self.started) * 1000
+        if self._usage is not None:
+            priced = request_cost(
+                self.bundle.price_table, self._usage, self.record.model_sent, self._baseline_model
+            )
+            self.record.cost_usd = priced.cost_usd
+            self.record.requested_model_cost_usd = priced.requested_model_cost_usd
+            self.record.priced = priced.priced
         self.sink(self.record)

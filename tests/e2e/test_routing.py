@@ -131,3 +131,53 @@ def test_claude_code_with_alias_model(harness: Harness) -> None:
     assert main.json()["model"] == "claude-sonnet-4-6"  # type: ignore[index]
     record = harness.records(request_id=main.headers["x-request-id"])[0]
     assert record.alias == "claude-fast" and record.model_sent == "claude-sonnet-4-6"
+
+
+def test_cost_and_savings_are_logged_and_reported(harness: Harness) -> None:
+    import json
+    import subprocess
+    import sys
+    from decimal import Decimal
+
+    from promptgate.pricing import PriceTable
+
+    harness.fake.script(
+        Reply(text="cheap", input_tokens=1000, output_tokens=100, cache_read_input_tokens=2000)
+    )
+    anthropic_client(harness).messages.create(
+        model="claude-fast", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+    )
+    record = harness.records(request_id=harness.fake.requests[-1].headers["x-request-id"])[0]
+    haiku = PriceTable.builtin().lookup("claude-haiku-4-5")
+    sonnet = PriceTable.builtin().lookup("claude-sonnet-4-6")
+    assert haiku is not None and sonnet is not None
+
+    def expected(price: object) -> Decimal:
+        p = price  # Price: USD per million tokens
+        return (1000 * p.input + 100 * p.output + 2000 * p.cache_read) / Decimal(1_000_000)  # type: ignore[attr-defined]
+
+    assert record.priced
+    assert Decimal(record.cost_usd) == expected(haiku)
+    assert Decimal(record.requested_model_cost_usd) == expected(sonnet)
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "promptgate",
+            "costs",
+            "--since",
+            "1h",
+            "--by",
+            "alias",
+            "--format",
+            "json",
+            "--store",
+            f"sqlite:///{harness.store_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    group = next(g for g in json.loads(report.stdout)["groups"] if g["alias"] == "claude-fast")
+    assert group["routed_requests"] >= 1
+    assert Decimal(group["savings_usd"]) >= expected(sonnet) - expected(haiku) > 0
