@@ -11,6 +11,7 @@ from datetime import date
 
 import re2
 
+from ..pricing import PriceTable
 from ._yaml import KeyPath
 from .diagnostics import Diagnostic, Severity
 from .load import Origins, key_path_text
@@ -168,6 +169,7 @@ def _check_tokens(
 
 
 def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporter) -> None:
+    prices = PriceTable.builtin()
     enabled = {p for p, spec in project.providers.items() if spec.enabled}
     for alias_name, alias in project.aliases.items():
         base: KeyPath = ("projects", name, "aliases", alias_name)
@@ -197,6 +199,22 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
             report.error(
                 (*base, "rules"),
                 "the last rule must be a default without 'when', so every request gets a model",
+            )
+        for index, rule in enumerate(alias.rules):
+            if rule.provider == MOCK_PROVIDER:
+                continue
+            if prices.lookup(rule.target_model) is None and rule.target_model not in policy.prices:
+                report.warning(
+                    (*base, "rules", index, "model"),
+                    f"model {rule.target_model!r} has no price: its requests are logged as "
+                    "unpriced; add it under prices:",
+                )
+        if project.type == "ai_gateway":
+            report.error(
+                base,
+                "an ai_gateway project serves no provider-native path, so this alias can never "
+                "be used; use agent_proxy or ai_wrapper",
+                key=True,
             )
         if len(apis) > 1:
             report.error(
@@ -241,7 +259,7 @@ def _check_type(name: str, project: Project, report: _Reporter) -> None:
             (*path, "providers"),
             f"a {project.type} project forwards to providers, but none is enabled",
         )
-    if project.type == "ai_gateway" and (project.aliases or enabled):
+    if project.type == "ai_gateway" and enabled:
         report.warning(
             (*path, "type"),
             "an ai_gateway project does not serve provider-native paths (/v1/messages, "
