@@ -51,6 +51,11 @@ class _Builder(yaml.constructor.SafeConstructor):
     """Builds values for scalar nodes with YAML's safe tag resolution."""
 
 
+# libyaml scans several times faster than PyYAML's pure-Python scanner (the
+# bulk of validating a large policy) and its nodes carry the same marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _location(file: str, mark: yaml.Mark | None) -> Location:
     if mark is None:
         return Location(file, 1, 1)
@@ -60,7 +65,7 @@ def _location(file: str, mark: yaml.Mark | None) -> Location:
 def load_marked(text: str, file: str) -> MarkedDocument:
     """Parse one YAML document. Raises :class:`YAMLSyntaxError` on bad YAML."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -113,6 +118,8 @@ def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builde
 
 
 def _construct(node: yaml.Node, doc: MarkedDocument, builder: _Builder) -> Any:
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value  # what the constructor would return, without its bookkeeping
     try:
         return builder.construct_object(node, deep=True)
     except (ValueError, OverflowError) as exc:

@@ -36,6 +36,9 @@ _KEY_SHAPES: list[tuple[str, str]] = [
     ("a password in a URL", r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
 ]
 _SHAPES = [(label, re2.compile(pattern, options=_OPTIONS)) for label, pattern in _KEY_SHAPES]
+# One pass over each string finds whether any shape is there; only a hit
+# pays for working out which one (a large policy has tens of thousands of strings).
+_ANY_SHAPE = re2.compile("|".join(f"(?:{p})" for _, p in _KEY_SHAPES), options=_OPTIONS)
 _SECRET_KEYS = {"password", "passwd", "secret", "api_key", "apikey", "token", "access_key"}
 
 
@@ -53,13 +56,17 @@ def _strings(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
 def find_plaintext_secrets(doc: MarkedDocument) -> list[Diagnostic]:
     """Diagnostics for every literal in ``doc`` that looks like a secret value."""
     diagnostics = []
-    hint = "put the value in an environment variable or a file and write {env: NAME} or {file: PATH}"
+    hint = (
+        "put the value in an environment variable or a file and write {env: NAME} or {file: PATH}"
+    )
     for path, text in _strings(doc.data, ()):
-        label = next((label for label, shape in _SHAPES if shape.search(text)), None)
         last = path[-1] if path else ""
         # `regex` fields describe secrets; they are patterns, not values.
         if last == "regex" or (len(path) >= 2 and path[-2] in ("allowlist", "keywords")):
             continue
+        label = None
+        if _ANY_SHAPE.search(text):
+            label = next(label for label, shape in _SHAPES if shape.search(text))
         if label is None and isinstance(last, str) and last.lower() in _SECRET_KEYS:
             label = f"a plaintext {last}"
         if label:

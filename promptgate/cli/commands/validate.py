@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from ...compile import compile_policy
-from ...config import Diagnostic, Location, Severity, validate_policy
+from ...config import Diagnostic, Location, Severity, ValidatedPolicy, validate_policy
 from ...config.diagnostics import format_github, format_json, format_text, has_errors
 from ...envoy_binary import validate_config
 
@@ -15,9 +15,8 @@ OutputFormat = Literal["text", "json", "github"]
 _FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}
 
 
-def envoy_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+def envoy_diagnostics(path: Path, result: ValidatedPolicy) -> list[Diagnostic]:
     """Compile the valid policy and let ``envoy --mode validate`` judge the result."""
-    result = validate_policy(path)
     if result.policy is None:
         return []
     artefacts = compile_policy(result.policy)
@@ -26,7 +25,7 @@ def envoy_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> list[Diagnos
         ok, reason = validate_config(Path(temp) / "envoy.yaml")
     if ok:
         return []
-    first = diagnostics[0].location.file if diagnostics else str(path)
+    first = result.diagnostics[0].location.file if result.diagnostics else str(path)
     return [
         Diagnostic(
             Location(first, 1, 1), Severity.ERROR, f"Envoy rejects the compiled config: {reason}"
@@ -38,7 +37,7 @@ def validate(path: Path, output_format: OutputFormat, check_envoy: bool, out: Te
     result = validate_policy(path)
     diagnostics = list(result.diagnostics)
     if check_envoy and not has_errors(diagnostics):
-        diagnostics.extend(envoy_diagnostics(path, diagnostics))
+        diagnostics.extend(envoy_diagnostics(path, result))
     out.write(_FORMATTERS[output_format](diagnostics))
     failed = has_errors(diagnostics)
     if output_format == "text":
