@@ -37,6 +37,7 @@ providers:
 prices:
   claude-sonnet-4-6: {input: "3", output: "15"}
   gpt-4.1-mini: {input: "0.40", output: "1.60"}
+  llama-3.3-70b: {input: "0", output: "0"}
 webhooks:
   - url: https://hooks.example.com/promptgate
     events: [endpoint.anomaly, guardrail.blocked]
@@ -146,6 +147,8 @@ def main() -> None:
         started = time.perf_counter()
         artefacts = compile_policy(result.policy)
         compile_s = timed("compile_policy", time.perf_counter() - started)
+        if result.diagnostics:
+            print(f"  ({len(result.diagnostics)} warnings, first: {result.diagnostics[0]})")
         in_process = timed("validate + compile", validate_s + compile_s)
         print("as a user runs it (wall time, including interpreter start-up):")
         cli_validate = timed(
