@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,10 +22,14 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from .compile import write_atomically
+from .compile.deploy import BUNDLE_FILE, instance_bootstrap
+from .config.models import Gateway
 from .envoy_binary import find_envoy
 
 STARTUP_SECONDS = 30.0
@@ -36,12 +41,29 @@ class GatewayFailed(Exception):
     """A gateway process did not start or died; the message says which and why."""
 
 
-@dataclass
-class GatewayPorts:
+@dataclass(frozen=True)
+class InstancePorts:
+    """The ports of one gateway instance; several instances may serve one deploy dir."""
+
     listen_host: str
     listen_port: int
     admin_port: int
     processor_port: int
+    status_port: int
+    mock_port: int
+
+    @classmethod
+    def from_settings(cls, gateway: dict[str, Any], **overrides: Any) -> InstancePorts:
+        values = {
+            "listen_host": gateway["listen_host"],
+            "listen_port": gateway["listen_port"],
+            "admin_port": gateway["admin_port"],
+            "processor_port": gateway["processor_port"],
+            "status_port": gateway["metrics_port"],
+            "mock_port": gateway["mock_port"],
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -65,17 +87,31 @@ def _child_setup() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-class Gateway:
-    """The two processes of one gateway, started from a compiled directory."""
+class GatewayInstance:
+    """The two processes of one gateway instance, serving a deploy directory.
 
-    def __init__(
-        self, directory: Path, ports: GatewayPorts, *, log_dir: Path | None = None
-    ) -> None:
-        self.directory = directory
+    The instance writes its own bootstrap (its ports) under ``DIR/run/<name>/``
+    next to its process logs, and registers itself in ``DIR/instances/`` while
+    it runs so that ``promptgate apply`` can wait for it to pick up changes.
+    """
+
+    def __init__(self, deploy_dir: Path, ports: InstancePorts, *, name: str | None = None) -> None:
+        self.deploy_dir = deploy_dir.resolve()
         self.ports = ports
-        self.log_dir = log_dir or directory
+        self.name = (
+            name or f"{socket.gethostname()}-{os.getpid()}-{ports.listen_port}-{ports.admin_port}"
+        )
+        self.log_dir = self.deploy_dir / "run" / self.name
         self.processor: subprocess.Popen[bytes] | None = None
         self.envoy: subprocess.Popen[bytes] | None = None
+
+    @property
+    def registration(self) -> Path:
+        return self.deploy_dir / "instances" / f"{self.name}.json"
+
+    @property
+    def status_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.status_port}"
 
     @property
     def url(self) -> str:
@@ -85,8 +121,25 @@ class Gateway:
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.admin_port}"
 
+    def _write_bootstrap(self) -> Path:
+        bundle = json.loads((self.deploy_dir / BUNDLE_FILE).read_text())
+        settings = Gateway.model_validate(
+            {
+                **bundle["gateway"],
+                "listen_host": self.ports.listen_host,
+                "listen_port": self.ports.listen_port,
+                "admin_port": self.ports.admin_port,
+                "processor_port": self.ports.processor_port,
+                "mock_port": self.ports.mock_port,
+            }
+        )
+        path = self.log_dir / "envoy.yaml"
+        path.write_text(instance_bootstrap(self.deploy_dir, settings))
+        return path
+
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        bootstrap = self._write_bootstrap()
         processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it
         self.processor = subprocess.Popen(
             [
@@ -94,9 +147,13 @@ class Gateway:
                 "-m",
                 "promptgate.runtime",
                 "--bundle",
-                str(self.directory / "bundle.json"),
+                str(self.deploy_dir / BUNDLE_FILE),
                 "--listen",
                 f"127.0.0.1:{self.ports.processor_port}",
+                "--mock-port",
+                str(self.ports.mock_port),
+                "--status-port",
+                str(self.ports.status_port),
             ],
             stdout=processor_log,
             stderr=subprocess.STDOUT,
@@ -109,7 +166,7 @@ class Gateway:
             [
                 find_envoy(),
                 "-c",
-                str(self.directory / "envoy.yaml"),
+                str(bootstrap),
                 "--disable-hot-restart",
                 "-l",
                 "warning",
@@ -122,6 +179,19 @@ class Gateway:
         )
         envoy_log.close()
         self._wait("envoy", self._envoy_ready)
+        self._register()
+
+    def _register(self) -> None:
+        self.registration.parent.mkdir(parents=True, exist_ok=True)
+        info = {
+            "name": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "url": self.url,
+            "admin_url": self.admin_url,
+            "status_url": self.status_url,
+        }
+        write_atomically(self.registration, json.dumps(info, indent=2) + "\n")
 
     def _wait(self, name: str, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -193,6 +263,7 @@ class Gateway:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        self.registration.unlink(missing_ok=True)
         for process in (self.envoy, self.processor):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -206,7 +277,7 @@ class Gateway:
                 process.wait()
 
 
-def supervise(gateway: Gateway, on_ready: Callable[[], None]) -> int:
+def supervise(gateway: GatewayInstance, on_ready: Callable[[], None]) -> int:
     """Start ``gateway``, call ``on_ready``, then watch until a signal or a death."""
     stopping: list[int] = []
 

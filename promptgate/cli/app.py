@@ -20,6 +20,7 @@ from ..config import PolicyNotFound
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
 from .commands import costs as costs_command
+from .commands import deploy as deploy_command
 from .commands import logs as logs_command
 from .commands import run as run_command
 from .commands import schema as schema_command
@@ -72,17 +73,61 @@ def compile_(
 
 @app.command()
 def run(
-    path: PolicyPath,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A policy to deploy and serve (omit to serve --deploy-dir)."),
+    ] = None,
+    deploy_dir: Annotated[
+        Path, typer.Option("--deploy-dir", help="The deploy directory to serve (and apply to).")
+    ] = Path(".promptgate/deploy"),
     port: Annotated[int | None, typer.Option("--port", help="Listen port (default 8080).")] = None,
     host: Annotated[
         str | None, typer.Option("--host", help="Listen address (default 127.0.0.1).")
     ] = None,
-    state_dir: Annotated[
-        Path, typer.Option("--state-dir", help="Where compiled config and process logs go.")
-    ] = Path(".promptgate/run"),
+    admin_port: Annotated[int | None, typer.Option("--admin-port")] = None,
+    processor_port: Annotated[int | None, typer.Option("--processor-port")] = None,
+    status_port: Annotated[
+        int | None, typer.Option("--status-port", help="Metrics and status (default 9464).")
+    ] = None,
+    mock_port: Annotated[int | None, typer.Option("--mock-port")] = None,
 ) -> None:
     """Serve a policy: start Envoy and the processor, stop both on Ctrl-C."""
-    _done(run_command.run(path, state_dir, port, host, sys.stdout, sys.stderr))
+    ports: dict[str, int | str | None] = {
+        "listen_port": port,
+        "listen_host": host,
+        "admin_port": admin_port,
+        "processor_port": processor_port,
+        "status_port": status_port,
+        "mock_port": mock_port,
+    }
+    _done(run_command.run(path, deploy_dir, ports, sys.stdout, sys.stderr))
+
+
+@app.command()
+def diff(
+    path: PolicyPath,
+    target: Annotated[
+        str, typer.Option("--target", help="A deploy directory, or a gateway's status URL.")
+    ],
+    output_format: Annotated[
+        deploy_command.DiffFormat, typer.Option("--format", help="text, json or markdown.")
+    ] = "text",
+) -> None:
+    """Show what applying the policy would change; exit 0 none, 2 some, 1 error."""
+    _done(deploy_command.diff(path, target, output_format, sys.stdout, sys.stderr))
+
+
+@app.command()
+def apply(
+    path: PolicyPath,
+    target: Annotated[Path, typer.Option("--target", help="The deploy directory gateways serve.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff only.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for each instance.")
+    ] = 30.0,
+) -> None:
+    """Validate, compile and roll out; return once every running instance serves it."""
+    _done(deploy_command.apply(path, target, dry_run, timeout, sys.stdout, sys.stderr))
 
 
 @app.command()

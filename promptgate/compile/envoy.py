@@ -1,4 +1,10 @@
-"""Compile a policy into a complete Envoy v3 bootstrap.
+"""Compile a policy into Envoy configuration: a static bootstrap, or the deploy layout.
+
+``compile_envoy`` gives one complete bootstrap (what ``promptgate compile``
+writes). For a running gateway the same pieces are split: provider routes
+and clusters go to filesystem xDS files in the deploy directory (shared by
+every instance, hot-reloaded), while the listener, the processor cluster and
+the mock provider stay in each instance's bootstrap (they name its ports).
 
 Envoy owns the sockets and the provider connections; every request and
 response passes through the ext_proc filter, which calls the PromptGate
@@ -14,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ..config.models import Policy
+from ..config.models import Gateway, Policy
 from .bundle import provider_entries
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
@@ -132,9 +138,8 @@ def _provider_cluster(entry: dict[str, Any], ca_file: str) -> dict[str, Any]:
     return cluster
 
 
-def _ext_proc_filter(policy: Policy) -> dict[str, Any]:
-    timeout_ms = policy.gateway.processor_timeout_ms
-    limit = (policy.gateway.max_request_mib + 1) * _MIB
+def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
+    timeout_ms = gateway.processor_timeout_ms
     return {
         "name": "envoy.filters.http.ext_proc",
         "typed_config": {
@@ -142,7 +147,7 @@ def _ext_proc_filter(policy: Policy) -> dict[str, Any]:
             "grpc_service": {
                 "envoy_grpc": {
                     "cluster_name": PROCESSOR_CLUSTER,
-                    "max_receive_message_length": 2 * limit,
+                    "max_receive_message_length": 2 * _buffer_limit(gateway),
                 },
                 "timeout": f"{timeout_ms // 1000 or 1}s",
             },
@@ -166,11 +171,15 @@ def _ext_proc_filter(policy: Policy) -> dict[str, Any]:
     }
 
 
-def compile_envoy(policy: Policy) -> dict[str, Any]:
-    """The Envoy bootstrap for ``policy`` as a dict ready to dump as YAML."""
-    gateway = policy.gateway
-    providers = provider_entries(policy)
-    limit = (gateway.max_request_mib + 1) * _MIB
+def _buffer_limit(gateway: Gateway) -> int:
+    return (gateway.max_request_mib + 1) * _MIB
+
+
+ROUTE_CONFIG_NAME = "promptgate"
+
+
+def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One route per provider, keyed on the processor's upstream header, then a 404."""
     routes = [_provider_route(name, entry) for name, entry in providers.items()]
     routes.append(
         {
@@ -185,6 +194,22 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
             },
         }
     )
+    return {
+        "name": ROUTE_CONFIG_NAME,
+        "virtual_hosts": [{"name": "promptgate", "domains": ["*"], "routes": routes}],
+    }
+
+
+def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> list[dict[str, Any]]:
+    return [_provider_cluster(entry, ca_file) for entry in providers.values()]
+
+
+def processor_cluster(port: int) -> dict[str, Any]:
+    return _cluster(PROCESSOR_CLUSTER, "127.0.0.1", port, http2=True)
+
+
+def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
+    """The gateway listener; ``routes`` is an inline route config or an ``rds`` block."""
     connection_manager = {
         "@type": _TYPE + "extensions.filters.network.http_connection_manager.v3."
         "HttpConnectionManager",
@@ -194,10 +219,7 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
         "stream_idle_timeout": "600s",
         "request_timeout": "0s",
         "common_http_protocol_options": {"idle_timeout": "3600s"},
-        "route_config": {
-            "name": "promptgate",
-            "virtual_hosts": [{"name": "promptgate", "domains": ["*"], "routes": routes}],
-        },
+        **routes,
         "local_reply_config": {
             "mappers": [
                 _json_error(
@@ -211,7 +233,7 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
             ]
         },
         "http_filters": [
-            _ext_proc_filter(policy),
+            _ext_proc_filter(gateway),
             {
                 "name": "envoy.filters.http.router",
                 "typed_config": {
@@ -221,32 +243,43 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
             },
         ],
     }
-    clusters = [
-        _cluster(PROCESSOR_CLUSTER, "127.0.0.1", gateway.processor_port, http2=True),
-        *(_provider_cluster(entry, gateway.ca_file) for entry in providers.values()),
-    ]
+    return {
+        "name": "promptgate",
+        "address": _socket(gateway.listen_host, gateway.listen_port),
+        # Several instances on one host may share the port; the kernel
+        # spreads connections between them.
+        "enable_reuse_port": True,
+        "per_connection_buffer_limit_bytes": _buffer_limit(gateway),
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": connection_manager,
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def admin(gateway: Gateway) -> dict[str, Any]:
+    return {"address": _socket("127.0.0.1", gateway.admin_port)}
+
+
+def compile_envoy(policy: Policy) -> dict[str, Any]:
+    """The complete static bootstrap for ``policy``, as a dict ready to dump as YAML."""
+    gateway = policy.gateway
+    providers = provider_entries(policy)
     return {
         "node": {"id": "promptgate", "cluster": "promptgate"},
-        "admin": {"address": _socket("127.0.0.1", gateway.admin_port)},
+        "admin": admin(gateway),
         "static_resources": {
-            "listeners": [
-                {
-                    "name": "promptgate",
-                    "address": _socket(gateway.listen_host, gateway.listen_port),
-                    "per_connection_buffer_limit_bytes": limit,
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": connection_manager,
-                                }
-                            ]
-                        }
-                    ],
-                }
+            "listeners": [listener(gateway, {"route_config": route_configuration(providers)})],
+            "clusters": [
+                processor_cluster(gateway.processor_port),
+                *provider_clusters(providers, gateway.ca_file),
             ],
-            "clusters": clusters,
         },
     }
 

@@ -32,19 +32,22 @@ class MarkedDocument:
 
     file: str
     data: Any
-    values: dict[KeyPath, Location] = field(default_factory=dict)
-    keys: dict[KeyPath, Location] = field(default_factory=dict)
+    # Parser marks, turned into Locations only when a finding needs one: a
+    # large policy has a hundred thousand nodes and a handful of findings.
+    values: dict[KeyPath, yaml.Mark] = field(default_factory=dict)
+    keys: dict[KeyPath, yaml.Mark] = field(default_factory=dict)
 
     def locate(self, path: KeyPath) -> Location:
         """The position of the longest prefix of ``path`` that exists."""
         for end in range(len(path), -1, -1):
             prefix = path[:end]
             if prefix in self.values:
-                return self.values[prefix]
+                return _location(self.file, self.values[prefix])
         return Location(self.file, 1, 1)
 
     def locate_key(self, path: KeyPath) -> Location:
-        return self.keys.get(path) or self.locate(path)
+        mark = self.keys.get(path)
+        return _location(self.file, mark) if mark is not None else self.locate(path)
 
 
 class _Builder(yaml.constructor.SafeConstructor):
@@ -93,7 +96,7 @@ def load_marked(text: str, file: str) -> MarkedDocument:
 
 
 def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builder) -> Any:
-    doc.values[path] = _location(doc.file, node.start_mark)
+    doc.values[path] = node.start_mark
     if isinstance(node, yaml.MappingNode):
         builder.flatten_mapping(node)
         result: dict[Any, Any] = {}
@@ -109,7 +112,7 @@ def _build(node: yaml.Node, path: KeyPath, doc: MarkedDocument, builder: _Builde
                     _location(doc.file, key_node.start_mark),
                     f"duplicate key {key!r} in the same mapping",
                 )
-            doc.keys[(*path, key)] = _location(doc.file, key_node.start_mark)
+            doc.keys[(*path, key)] = key_node.start_mark
             result[key] = _build(value_node, (*path, key), doc, builder)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -16,12 +16,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="promptgate-processor")
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--listen", default="127.0.0.1:50051")
+    parser.add_argument("--mock-port", type=int, help="Override the bundle's mock provider port.")
+    parser.add_argument("--status-port", type=int, help="Override the metrics/status port.")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s processor %(levelname)s %(message)s"
     )
     try:
-        asyncio.run(serve(args.bundle, args.listen))
+        asyncio.run(
+            serve(args.bundle, args.listen, mock_port=args.mock_port, status_port=args.status_port)
+        )
     except BundleError as exc:
         logging.error("cannot start: %s", exc)
         return 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..proto.access_log_pb2 import AccessLogRecord
 
@@ -123,6 +123,3 @@ class Metrics:
             self.cost.labels(project, provider, model).inc(float(Decimal(record.cost_usd)))
         for finding in record.guardrail_findings:
             self.findings.labels(project, finding.rule, finding.action).inc(finding.count or 1)
-
-    def serve(self, port: int, host: str = "127.0.0.1") -> None:
-        start_http_server(port, addr=host, registry=self.registry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
+from .status import StatusServer, process_status
 
 log = logging.getLogger("promptgate.processor")
 
@@ -42,6 +44,7 @@ class BundleHolder:
         self.metrics = metrics
         self.current: Bundle = load_bundle(path)
         self._stamp = self._stat()
+        self.refused: dict[str, str] | None = None
         metrics.serving(self.current.version)
 
     def _stat(self) -> tuple[int, int, int] | None:
@@ -60,11 +63,16 @@ class BundleHolder:
             bundle = load_bundle(self.path)
         except BundleError as exc:
             self.metrics.bundle_reloads.labels("refused").inc()
+            self.refused = {
+                "error": str(exc),
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
             log.error("refused new bundle, still serving %s: %s", self.current.version, exc)
             return False
         if bundle.version != self.current.version:
             log.info("serving bundle %s (was %s)", bundle.version, self.current.version)
             self.current = bundle
+            self.refused = None
             self.metrics.serving(bundle.version)
             self.metrics.bundle_reloads.labels("loaded").inc()
         return True
@@ -86,6 +94,7 @@ class Processor:
     sinks: list[LogSink]
     metrics: Metrics
     mock: MockProvider | None = None
+    status: StatusServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def write(self, record: AccessLogRecord) -> None:
@@ -106,6 +115,8 @@ class Processor:
         await self.server.stop(grace)
         if self.mock is not None:
             self.mock.stop()
+        if self.status is not None:
+            self.status.stop()
         for sink in self.sinks:
             sink.close()
 
@@ -128,7 +139,9 @@ def create_processor(
     *,
     stages: Callable[[], list[RequestStage]] = default_stages,
     with_mock: bool = True,
-    serve_metrics: bool = True,
+    mock_port: int | None = None,
+    serve_status: bool = True,
+    status_port: int | None = None,
 ) -> Processor:
     metrics = Metrics()
     holder = BundleHolder(bundle_path, metrics)
@@ -155,17 +168,27 @@ def create_processor(
         raise OSError(f"cannot listen on {address}")
     mock = None
     if with_mock and "mock" in holder.current.providers:
-        mock = MockProvider(port=int(holder.current.gateway["mock_port"])).start()
-    metrics_port = int(holder.current.gateway.get("metrics_port", 0))
-    if serve_metrics and metrics_port:
-        metrics.serve(metrics_port)
-    processor = Processor(server, port, holder, health_servicer, sinks, metrics, mock)
+        port_for_mock = mock_port if mock_port is not None else holder.current.gateway["mock_port"]
+        mock = MockProvider(port=int(port_for_mock)).start()
+    status = None
+    if serve_status:
+        status = StatusServer(
+            metrics.registry,
+            lambda: process_status(holder.current.version, holder.refused),
+            lambda: holder.current.raw,
+            port=status_port
+            if status_port is not None
+            else int(holder.current.gateway["metrics_port"]),
+        ).start()
+    processor = Processor(server, port, holder, health_servicer, sinks, metrics, mock, status)
     processor_ref.append(processor)
     return processor
 
 
-async def serve(bundle_path: Path, address: str) -> None:
-    processor = create_processor(bundle_path, address)
+async def serve(
+    bundle_path: Path, address: str, *, mock_port: int | None = None, status_port: int | None = None
+) -> None:
+    processor = create_processor(bundle_path, address, mock_port=mock_port, status_port=status_port)
     await processor.start()
     log.info(
         "processor listening on %s, serving bundle %s", address, processor.bundle.current.version

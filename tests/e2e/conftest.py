@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 import yaml
 
-from promptgate.compile import compile_policy
+from promptgate.compile.deploy import deploy_files
 from promptgate.config import validate_policy
 from promptgate.config.diagnostics import format_text
+from promptgate.deploy.directory import read_deployed
+from promptgate.deploy.rollout import Rollout
 from promptgate.logstore import open_store
 from promptgate.proto.access_log_pb2 import AccessLogRecord
-from promptgate.supervisor import Gateway, GatewayPorts
+from promptgate.supervisor import GatewayInstance, InstancePorts
 from promptgate.tokens import generate_token, token_hash
 from tests.fakeprovider import FakeProvider
 
@@ -47,7 +49,7 @@ def free_port() -> int:
 class Harness:
     """A running gateway, its fake provider, and the keys and tokens it was given."""
 
-    gateway: Gateway
+    gateway: GatewayInstance
     fake: FakeProvider
     directory: Path
     store_path: Path
@@ -82,7 +84,7 @@ class Harness:
 
 
 def build_policy(
-    fake_url: str, tokens: dict[str, str], ports: GatewayPorts, store: Path, extra: dict[str, Any]
+    fake_url: str, tokens: dict[str, str], ports: InstancePorts, store: Path, extra: dict[str, Any]
 ) -> dict[str, Any]:
     def token(name: str, **more: Any) -> dict[str, Any]:
         return {"id": name, "hash": token_hash(tokens[name]), **more}
@@ -180,8 +182,8 @@ def build_policy(
             "listen_port": ports.listen_port,
             "admin_port": ports.admin_port,
             "processor_port": ports.processor_port,
-            "mock_port": free_port(),
-            "metrics_port": free_port(),
+            "mock_port": ports.mock_port,
+            "metrics_port": ports.status_port,
         },
     }
     for key, value in extra.items():
@@ -211,7 +213,7 @@ def start_gateway(
     tmp_path_factory: pytest.TempPathFactory, provider_keys: dict[str, str]
 ) -> Iterator[StartGateway]:
     """A factory for gateways; every gateway it made is stopped at the end."""
-    started: list[tuple[Gateway, FakeProvider]] = []
+    started: list[tuple[GatewayInstance, FakeProvider]] = []
 
     def start(**extra: Any) -> Harness:
         directory = tmp_path_factory.mktemp("gateway")
@@ -230,15 +232,19 @@ def start_gateway(
                 "frank",
             )
         }
-        ports = GatewayPorts("127.0.0.1", free_port(), free_port(), free_port())
+        ports = InstancePorts(
+            "127.0.0.1", free_port(), free_port(), free_port(), free_port(), free_port()
+        )
         store = directory / "log.db"
         policy = build_policy(fake.url, tokens, ports, store, extra)
         (directory / "policy").mkdir()
         (directory / "policy" / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
         result = validate_policy(directory / "policy")
         assert result.policy is not None, format_text(result.diagnostics)
-        compile_policy(result.policy).write(directory / "deploy")
-        gateway = Gateway(directory / "deploy", ports, log_dir=directory / "logs")
+        # Deployed and served exactly as `promptgate run` does it.
+        deploy = directory / "deploy"
+        Rollout(deploy).apply(read_deployed(deploy), deploy_files(result.policy))
+        gateway = GatewayInstance(deploy, ports)
         gateway.start()
         started.append((gateway, fake))
         return Harness(gateway, fake, directory, store, tokens, provider_keys, policy)

@@ -1,54 +1,59 @@
-"""``promptgate run``: compile the policy and serve it with Envoy and the processor."""
+"""``promptgate run``: serve a policy (or a deploy directory) with Envoy and the processor."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TextIO
 
-from ...compile import compile_policy
+from ...compile.deploy import BUNDLE_FILE, deploy_files
 from ...config import validate_policy
 from ...config.diagnostics import format_text
-from ...supervisor import Gateway, GatewayFailed, GatewayPorts, supervise
+from ...deploy.directory import read_deployed
+from ...deploy.rollout import Rollout, RolloutFailed
+from ...supervisor import GatewayFailed, GatewayInstance, InstancePorts, supervise
 
 
 def run(
-    path: Path,
-    state_dir: Path,
-    port: int | None,
-    host: str | None,
+    path: Path | None,
+    deploy_dir: Path,
+    ports: dict[str, int | str | None],
     out: TextIO,
     err: TextIO,
 ) -> int:
-    result = validate_policy(path)
-    if result.policy is None:
-        err.write(format_text(result.diagnostics))
-        err.write(f"{path}: invalid; not starting\n")
+    if path is not None:
+        result = validate_policy(path)
+        if result.policy is None:
+            err.write(format_text(result.diagnostics))
+            err.write(f"{path}: invalid; not starting\n")
+            return 1
+        try:
+            Rollout(deploy_dir).apply(read_deployed(deploy_dir), deploy_files(result.policy))
+        except RolloutFailed as exc:
+            err.write(f"error: {exc}\n")
+            return 1
+    bundle_path = deploy_dir / BUNDLE_FILE
+    if not bundle_path.is_file():
+        err.write(
+            f"error: {deploy_dir} holds no deployed policy; give a policy path or apply one\n"
+        )
         return 1
-    policy = result.policy
-    overrides: dict[str, object] = {}
-    if port is not None:
-        overrides["listen_port"] = port
-    if host is not None:
-        overrides["listen_host"] = host
-    if overrides:
-        policy = policy.model_copy(update={"gateway": policy.gateway.model_copy(update=overrides)})
-    artefacts = compile_policy(policy)
-    artefacts.write(state_dir)
-    gw = policy.gateway
-    gateway = Gateway(
-        state_dir, GatewayPorts(gw.listen_host, gw.listen_port, gw.admin_port, gw.processor_port)
-    )
+    bundle = json.loads(bundle_path.read_text())
+    instance = GatewayInstance(deploy_dir, InstancePorts.from_settings(bundle["gateway"], **ports))
 
     def announce() -> None:
-        out.write(f"PromptGate is listening on {gateway.url}  (bundle {artefacts.version[:19]})\n")
-        for name, project in sorted(policy.projects.items()):
-            out.write(f"  project {name}: {gateway.url}/api/{project.id}\n")
-        out.write(f"  Envoy admin: {gateway.admin_url}   logs: {state_dir}/*.log\n")
-        out.write("Press Ctrl-C to stop.\n")
+        out.write(f"PromptGate is listening on {instance.url}  (bundle {bundle['version'][:19]})\n")
+        for project_id, project in sorted(bundle["projects"].items()):
+            out.write(f"  project {project['name']}: {instance.url}/api/{project_id}\n")
+        out.write(
+            f"  Envoy admin: {instance.admin_url}   metrics: {instance.status_url}/metrics\n"
+            f"  serving {deploy_dir}; logs in {instance.log_dir}\n"
+            "Press Ctrl-C to stop.\n"
+        )
         out.flush()
 
     try:
-        code = supervise(gateway, announce)
+        code = supervise(instance, announce)
     except GatewayFailed as exc:
         err.write(f"error: the gateway stopped: {exc}\n")
         return 1

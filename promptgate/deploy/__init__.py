@@ -1,0 +1,1 @@
+"""GitOps delivery: compare a policy with what is deployed, and roll it out live."""
