@@ -6,7 +6,7 @@ files, then times, in this process, ``validate_policy`` and
 ``promptgate validate --no-envoy`` and ``promptgate compile``. The target is
 under 3 s for validate + compile.
 
-    python benchmarks/bench_compile.py [--projects 1000] [--tokens-per-project 10]
+    python benchmarks/bench_compile.py [--projects 1000] [--tokens-per-project 10] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--tokens-per-project", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per measurement; best counts.")
     args = parser.parse_args()
     promptgate = str(Path(sys.executable).parent / "promptgate")
     with tempfile.TemporaryDirectory(prefix="promptgate-bench-") as temp:
@@ -137,27 +138,31 @@ def main() -> None:
             f"policy: {args.projects} projects, {args.projects * args.tokens_per_project} "
             f"tokens, {files} files, {size / 1e6:.1f} MB"
         )
-        print("in process:")
-        started = time.perf_counter()
-        result = validate_policy(policy)
-        validate_s = timed("validate_policy", time.perf_counter() - started)
-        if result.policy is None:
-            problems = "\n".join(map(str, result.diagnostics[:20]))
-            sys.exit(f"generated policy is invalid:\n{problems}")
-        started = time.perf_counter()
-        artefacts = compile_policy(result.policy)
-        compile_s = timed("compile_policy", time.perf_counter() - started)
+        print(f"in process (best of {args.repeat}; the machine may be shared):")
+        validate_s = compile_s = float("inf")
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            result = validate_policy(policy)
+            validate_s = min(validate_s, time.perf_counter() - started)
+            if result.policy is None:
+                problems = "\n".join(map(str, result.diagnostics[:20]))
+                sys.exit(f"generated policy is invalid:\n{problems}")
+            started = time.perf_counter()
+            artefacts = compile_policy(result.policy)
+            compile_s = min(compile_s, time.perf_counter() - started)
+        timed("validate_policy", validate_s)
+        timed("compile_policy", compile_s)
         if result.diagnostics:
             print(f"  ({len(result.diagnostics)} warnings, first: {result.diagnostics[0]})")
         in_process = timed("validate + compile", validate_s + compile_s)
-        print("as a user runs it (wall time, including interpreter start-up):")
+        print("as a user runs it (wall time, best of the runs, including start-up):")
+        validate_args = [promptgate, "validate", "--no-envoy", str(policy)]
+        compile_args = [promptgate, "compile", str(policy), "--out", str(Path(temp) / "out")]
         cli_validate = timed(
-            "promptgate validate --no-envoy",
-            wall([promptgate, "validate", "--no-envoy", str(policy)]),
+            "promptgate validate --no-envoy", min(wall(validate_args) for _ in range(args.repeat))
         )
         cli_compile = timed(
-            "promptgate compile",
-            wall([promptgate, "compile", str(policy), "--out", str(Path(temp) / "out")]),
+            "promptgate compile", min(wall(compile_args) for _ in range(args.repeat))
         )
         bundle_mb = len(artefacts.files["bundle.json"].encode()) / 1e6
         print(f"bundle.json: {bundle_mb:.1f} MB")
