@@ -42,18 +42,17 @@ class Rollout:
         running = instances(self.directory)
         steps: list[tuple[str, str]] = []
         old_clusters, new_clusters = deployed.get(CLUSTERS_FILE), new[CLUSTERS_FILE]
-        if old_clusters is None:
-            steps.append((CLUSTERS_FILE, new_clusters))
-        elif old_clusters != new_clusters:
+        widened = new_clusters
+        if old_clusters is not None and old_clusters != new_clusters:
             widened = _union_clusters(old_clusters, new_clusters)
-            if widened not in (old_clusters, new_clusters):
-                steps.append((CLUSTERS_FILE, widened))
+        if widened != old_clusters:
+            steps.append((CLUSTERS_FILE, widened))
         steps += [
             (name, new[name])
             for name in (ROUTES_FILE, BUNDLE_FILE)
             if deployed.get(name) != new[name]
         ]
-        if old_clusters is not None and old_clusters != new_clusters:
+        if widened != new_clusters:
             steps.append((CLUSTERS_FILE, new_clusters))
         for name, text in steps:
             write_file(self.directory, name, text)
@@ -113,5 +112,6 @@ def _union_clusters(old: str, new: str) -> str:
 
     merged = {r["name"]: r for r in resources(old)}
     merged.update({r["name"]: r for r in resources(new)})
-    stripped = [{k: v for k, v in r.items() if k != "@type"} for r in merged.values()]
+    # Sorted like the compiler sorts, so a pure addition is exactly the new file.
+    stripped = [{k: v for k, v in merged[name].items() if k != "@type"} for name in sorted(merged)]
     return _discovery_file(_CLUSTER_TYPE, stripped)
