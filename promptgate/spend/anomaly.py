@@ -13,10 +13,10 @@ How it decides, per project and per distinct subscription settings:
   is not a spike.
 - The last `window_minutes` are anomalous when they exceed expected +
   sensitivity x spread (the spread is never under a quarter of expected,
-  so at the default sensitivity of 4 the rate must at least double) and
-  the window spent at least `min_spend_usd` (or, for the request rate,
-  made at least `min_requests` requests). Projects below both minimums
-  never page.
+  so at the default sensitivity of 4 the rate must at least double), in
+  spend or in requests, and the window spent at least `min_spend_usd`
+  (the request rate also needs `min_requests` in the window). A project
+  spending less than the minimum never pages.
 - An anomaly stays open until the window is back under expected +
   sensitivity/2 x spread; then one `endpoint.recovered` closes it. No new
   anomaly fires within `cooldown_minutes` of the previous one.
@@ -56,7 +56,7 @@ class AnomalySettings:
     sensitivity: float = 4.0
     window_minutes: int = 5
     min_spend_usd: Decimal = Decimal("1")
-    min_requests: int = 50
+    min_requests: int = 20
     cooldown_minutes: int = 30
     baseline_minutes: int = 60
 
@@ -246,7 +246,11 @@ class AnomalyDetector:
         reasons = []
         if spend >= s.min_spend_usd and money.observed > money.threshold:
             reasons.append("spend")
-        if count >= s.min_requests and calls.observed > calls.threshold:
+        if (
+            spend >= s.min_spend_usd
+            and count >= s.min_requests
+            and calls.observed > calls.threshold
+        ):
             reasons.append("requests")
         if watch.open is None:
             cooled = watch.last_fired is None or now - watch.last_fired >= timedelta(
@@ -258,9 +262,10 @@ class AnomalyDetector:
             event = Event("endpoint.anomaly", project, details, now, audience=audience)
             watch.open, watch.last_fired = _Open(event.id, now), now
             return event
-        spend_calm = spend < s.min_spend_usd or money.observed <= money.calm
+        idle = spend < s.min_spend_usd
+        spend_calm = money.observed <= money.calm
         calls_calm = count < s.min_requests or calls.observed <= calls.calm
-        if not (spend_calm and calls_calm):
+        if not (idle or (spend_calm and calls_calm)):
             return None
         details = {
             "anomaly_id": watch.open.event_id,
