@@ -68,6 +68,6 @@ def _json_default(value: object) -> object:
         return str(value)
     if isinstance(value, datetime):
         return format_time(value)
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
     raise TypeError(f"cannot put {type(value).__name__} in a webhook payload")

@@ -33,13 +33,17 @@ class Sender(Protocol):
 
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise OSError(f"bad port in {display_url(url)}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OSError(f"not an http(s) URL: {display_url(url)}")
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout)
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout)
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     all_headers = {
         "content-type": "application/json",
@@ -58,9 +62,8 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> R
 
 
 def display_url(url: str) -> str:
-    """The URL without its path and query, which often carry a secret (Slack, Teams)."""
+    """The URL without credentials, path and query, which often carry a secret (Slack)."""
     parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
+    host = parts.netloc.rsplit("@", 1)[-1] or "?"
     hidden = "/…" if (parts.path not in ("", "/") or parts.query) else "/"
-    return f"{parts.scheme}://{host}{port}{hidden}"
+    return f"{parts.scheme}://{host}{hidden}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ._event import EVENT_TYPES, Event, EventType, ProjectRef
 from ._http import Sender, post
@@ -17,7 +17,7 @@ def sample_event(event_type: str, project: ProjectRef, now: datetime) -> Event:
     """An event of `event_type` shaped exactly like the real ones, marked as a test."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; expected one of {EVENT_TYPES}")
-    kind: EventType = event_type  # type: ignore[assignment]
+    kind = cast(EventType, event_type)
     details: dict[str, Any] = {"test": True, **_DETAILS[kind](now)}
     return Event(kind, project, details, now)
 
@@ -38,38 +38,47 @@ def send_test(
 
 
 def _anomaly(now: datetime) -> dict[str, Any]:
+    end = now.replace(second=0, microsecond=0)
     return {
-        "metric": "spend",
+        "reasons": ["spend"],
         "window_minutes": 5,
-        "window_start": now - timedelta(minutes=5),
-        "window_end": now,
-        "observed": {"spend_usd": Decimal("18.42"), "requests": 212},
-        "expected": {"spend_usd": Decimal("0.95"), "requests": 31},
-        "threshold": {"spend_usd": Decimal("2.10"), "requests": 74},
-        "ratio": Decimal("19.4"),
+        "window_start": end - timedelta(minutes=5),
+        "window_end": end,
+        "observed": {"spend_usd": Decimal("18.4210"), "requests": 212},
+        "expected": {"spend_usd": Decimal("0.9500"), "requests": 31.0},
+        "threshold": {"spend_usd": Decimal("2.1000"), "requests": 74.0},
+        "ratio": 19.4,
         "settings": {
             "sensitivity": 4.0,
             "window_minutes": 5,
             "min_spend_usd": Decimal("1"),
+            "min_requests": 20,
             "cooldown_minutes": 30,
+            "baseline_minutes": 60,
         },
         "top_tokens": [
-            {"token": "ci-runner", "spend_usd": Decimal("16.80"), "share": Decimal("0.91")},
-            {"token": "alice-laptop", "spend_usd": Decimal("1.62"), "share": Decimal("0.09")},
+            {"token": "ci-runner", "spend_usd": Decimal("16.8000"), "share": Decimal("0.91")},
+            {"token": "alice-laptop", "spend_usd": Decimal("1.6210"), "share": Decimal("0.09")},
         ],
         "top_models": [
-            {"model": "claude-sonnet-4-5", "spend_usd": Decimal("18.10"), "share": Decimal("0.98")},
+            {
+                "model": "claude-sonnet-4-5",
+                "spend_usd": Decimal("18.1000"),
+                "share": Decimal("0.98"),
+            },
+            {"model": "claude-haiku-4-5", "spend_usd": Decimal("0.3210"), "share": Decimal("0.02")},
         ],
     }
 
 
 def _recovered(now: datetime) -> dict[str, Any]:
     return {
+        "anomaly_id": "evt_00000000000000000000000000000000",
         "anomaly_started_at": now - timedelta(minutes=42),
         "duration_minutes": 42,
         "window_minutes": 5,
-        "observed": {"spend_usd": Decimal("0.88"), "requests": 29},
-        "expected": {"spend_usd": Decimal("1.02"), "requests": 33},
+        "observed": {"spend_usd": Decimal("0.8800"), "requests": 29.0},
+        "expected": {"spend_usd": Decimal("1.0200"), "requests": 33.0},
     }
 
 
@@ -86,6 +95,8 @@ def _guardrail(now: datetime) -> dict[str, Any]:
 def _budget(now: datetime) -> dict[str, Any]:
     return {
         "budget": {"scope": "project", "token": None, "period": "day", "limit_usd": Decimal("50")},
+        "token": None,
+        "limit_usd": Decimal("50"),
         "spent_usd": Decimal("50.37"),
         "resets_at": (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0),
     }

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from promptgate.spend import AnomalyDetector, AnomalySettings, rules_from_subscriptions
-from promptgate.webhooks import Event, ProjectRef
+from promptgate.webhooks import Event, ProjectRef, sample_event
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 PROJECT = ProjectRef("0b6f3c1e-2d4a-4c8e-9f10-123456789abc", "engineering-egress")
@@ -89,6 +89,10 @@ def test_a_spike_fires_one_anomaly_then_one_recovery() -> None:
     assert details["window_minutes"] == 5
     assert recovered.details["anomaly_id"] == anomaly.id
     assert recovered.time - anomaly.time < timedelta(minutes=20)
+    # `promptgate webhooks test` sends samples of exactly this shape.
+    for real in (anomaly, recovered):
+        sample = sample_event(real.type, PROJECT, real.time)
+        assert set(sample.details) - {"test"} == set(real.details)
 
 
 def test_a_slowly_growing_workload_does_not_page() -> None:

@@ -140,3 +140,13 @@ def test_december_rolls_over_to_january() -> None:
 def test_bad_budgets_name_the_key(entry: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Budget.from_dict(PROJECT, entry)
+
+
+def test_the_budget_sample_matches_a_real_event() -> None:
+    from promptgate.webhooks import sample_event
+
+    tracker = BudgetTracker([budget(scope="project", period="day", limit_usd="1")])
+    [real] = tracker.record(PROJECT.id, "alice", Decimal("2"), NOW)
+    sample = sample_event("budget.exceeded", PROJECT, NOW)
+    assert set(sample.details) - {"test"} == set(real.details)
+    assert set(sample.details["budget"]) == set(real.details["budget"])
