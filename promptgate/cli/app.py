@@ -26,6 +26,7 @@ from .commands import run as run_command
 from .commands import schema as schema_command
 from .commands import token as token_command
 from .commands import validate as validate_command
+from .commands import webhooks as webhooks_command
 
 app = typer.Typer(
     name="promptgate",
@@ -36,6 +37,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create project API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+webhooks_app = typer.Typer(help="Webhook subscriptions.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 PolicyPath = Annotated[
     Path, typer.Argument(help="A policy YAML file or a directory of *.yaml files.")
@@ -201,6 +204,18 @@ def token_create(
             project, scopes, expiry, token_id, description, policy, sys.stdout, sys.stderr
         )
     )
+
+
+@webhooks_app.command("test")
+def webhooks_test(
+    policy: Annotated[Path, typer.Option("--policy", help="The policy with the subscriptions.")],
+    event: Annotated[str, typer.Option("--event", help="The event type to send.")] = (
+        "endpoint.anomaly"
+    ),
+    url: Annotated[str | None, typer.Option("--url", help="Send only to this URL.")] = None,
+) -> None:
+    """Send a signed sample event to the subscribed URLs and show their answers."""
+    _done(webhooks_command.run_test(policy, event, url, sys.stdout, sys.stderr))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,6 +87,15 @@ def _project(name: str, project: Project) -> dict[str, Any]:
             for alias, spec in sorted(project.aliases.items())
         },
         "models": project.models.model_dump() if project.models else {"allow": None, "deny": []},
+        "budgets": [
+            {
+                "scope": b.scope,
+                "token": b.token,
+                "period": b.period,
+                "limit_usd": str(b.limit_usd),
+            }
+            for b in project.budgets
+        ],
         "guardrails": {
             "reversible_redaction": (
                 guardrails.reversible_redaction.model_dump()
@@ -121,6 +131,15 @@ def compile_bundle(policy: Policy) -> dict[str, Any]:
                 "url": hook.url,
                 "events": sorted(set(hook.events)),
                 "secret": _secret(hook.secret) if hook.secret else None,
+                "projects": hook.projects,
+                "anomaly": (
+                    {
+                        k: str(v) if isinstance(v, Decimal) else v
+                        for k, v in hook.anomaly.model_dump().items()
+                    }
+                    if hook.anomaly
+                    else None
+                ),
             }
             for hook in policy.webhooks
         ],

@@ -60,13 +60,13 @@ def re2_problem(pattern: str) -> str | None:
         reason = exc.args[0] if exc.args else str(exc)
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        return (
-            f"regex is not valid RE2 (linear-time, no backreferences or lookaround): {reason}"
-        )
+        return f"regex is not valid RE2 (linear-time, no backreferences or lookaround): {reason}"
     return None
 
 
-def check_policy(policy: Policy, origins: Origins, *, today: date | None = None) -> list[Diagnostic]:
+def check_policy(
+    policy: Policy, origins: Origins, *, today: date | None = None
+) -> list[Diagnostic]:
     report = _Reporter(origins)
     today = today or date.today()
     _check_providers(policy, report)
@@ -78,7 +78,8 @@ def check_policy(policy: Policy, origins: Origins, *, today: date | None = None)
         project_id = str(project.id)
         if project_id in seen_ids:
             report.error(
-                (*base, "id"), f"project id {project_id} is already used by {seen_ids[project_id]!r}"
+                (*base, "id"),
+                f"project id {project_id} is already used by {seen_ids[project_id]!r}",
             )
         seen_ids[project_id] = name
         _check_project_providers(policy, name, project, report)
@@ -86,13 +87,38 @@ def check_policy(policy: Policy, origins: Origins, *, today: date | None = None)
         _check_aliases(policy, name, project, report)
         _check_guardrails(name, project, report)
         _check_type(name, project, report)
+        token_ids = {t.id for t in project.tokens}
+        for index, budget in enumerate(project.budgets):
+            if budget.token is not None and budget.token not in token_ids:
+                report.error(
+                    ("projects", name, "budgets", index, "token"),
+                    f"no token {budget.token!r} in this project",
+                )
+    _check_webhooks(policy, report)
     return report.diagnostics
+
+
+def _check_webhooks(policy: Policy, report: _Reporter) -> None:
+    known = set(policy.projects) | {str(p.id) for p in policy.projects.values()}
+    for index, hook in enumerate(policy.webhooks):
+        for position, project in enumerate(hook.projects or []):
+            if project not in known:
+                report.error(
+                    ("webhooks", index, "projects", position), f"unknown project {project!r}"
+                )
+        if hook.anomaly is not None and "endpoint.anomaly" not in hook.events:
+            report.warning(
+                ("webhooks", index, "anomaly"),
+                "anomaly settings have no effect without the endpoint.anomaly event",
+            )
 
 
 def _check_providers(policy: Policy, report: _Reporter) -> None:
     for name, provider in policy.providers.items():
         if name == MOCK_PROVIDER:
-            report.error(("providers", name), "'mock' is built in and cannot be redefined", key=True)
+            report.error(
+                ("providers", name), "'mock' is built in and cannot be redefined", key=True
+            )
         elif provider.api is None and name not in BUILTIN_PROVIDERS:
             report.error(
                 ("providers", name),
@@ -265,5 +291,3 @@ def _check_type(name: str, project: Project, report: _Reporter) -> None:
             "an ai_gateway project does not serve provider-native paths (/v1/messages, "
             "/v1/chat/completions); use agent_proxy for coding agents or ai_wrapper for apps",
         )
-
-

@@ -233,13 +233,44 @@ class Project(_Model):
     )
     guardrails: Guardrails = Field(default_factory=Guardrails)
     models: ModelAccess | None = None
+    budgets: list[Budget] = Field(default_factory=list)
+
+
+class AnomalySettings(_Model):
+    """How eagerly ``endpoint.anomaly`` fires for one subscription (all optional)."""
+
+    sensitivity: float = Field(default=4.0, ge=0.5, le=20)
+    window_minutes: int = Field(default=5, ge=1, le=60)
+    min_spend_usd: Decimal = Field(default=Decimal("1"), ge=0)
+    min_requests: int = Field(default=20, ge=0)
+    cooldown_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    baseline_minutes: int = Field(default=60, ge=10, le=7 * 24 * 60)
 
 
 class Webhook(_Model):
     url: str = Field(pattern=r"^https?://[^\s]+$")
     events: list[WebhookEvent] = Field(min_length=1)
     secret: SecretRef | None = None
+    projects: list[str] | None = Field(
+        default=None, description="Only events of these projects (names or ids)."
+    )
+    anomaly: AnomalySettings | None = None
     description: str | None = None
+
+
+class Budget(_Model):
+    """A spend limit per UTC day or month; over it, requests get 429 until it resets."""
+
+    scope: Literal["project", "token"] = "project"
+    token: Name | None = Field(default=None, description="One token; omit for each token.")
+    period: Literal["day", "month"]
+    limit_usd: Decimal = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _token_only_for_token_scope(self) -> Self:
+        if self.scope == "project" and self.token is not None:
+            raise ValueError("only a budget with scope: token names a token")
+        return self
 
 
 class Logging(_Model):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
+
+import uvloop
 
 from .bundle import BundleError
 from .server import serve
@@ -23,9 +24,11 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s processor %(levelname)s %(message)s"
     )
     try:
-        asyncio.run(
-            serve(args.bundle, args.listen, mock_port=args.mock_port, status_port=args.status_port)
+        main_task = serve(
+            args.bundle, args.listen, mock_port=args.mock_port, status_port=args.status_port
         )
+        # uvloop's faster event loop measurably lifts grpc.aio throughput.
+        uvloop.run(main_task)
     except BundleError as exc:
         logging.error("cannot start: %s", exc)
         return 1

@@ -51,6 +51,7 @@ class Project:
     allow_models: frozenset[str] | None
     deny_models: frozenset[str]
     guardrails: dict[str, Any]
+    budgets: list[dict[str, Any]] = field(default_factory=list)
     compiled_guardrails: Guardrails | None = field(default=None, repr=False)
 
     def provider_for(self, schema: str, bundle: Bundle) -> str | None:
@@ -148,6 +149,7 @@ def _project(data: dict[str, Any]) -> Project:
         allow_models=frozenset(models["allow"]) if models["allow"] is not None else None,
         deny_models=frozenset(models["deny"]),
         guardrails=spec,
+        budgets=data.get("budgets", []),
         compiled_guardrails=compiled,
     )
 

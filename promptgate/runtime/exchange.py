@@ -9,12 +9,13 @@ whether the exchange completed, was rejected or was cut off.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from ..pricing import request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
@@ -69,12 +70,14 @@ class Exchange:
         stages: list[RequestStage],
         sink: Callable[[AccessLogRecord], None],
         clock: Callable[[], float] = time.monotonic,
+        over_budget: Callable[[Project, Token], str | None] = lambda _p, _t: None,
     ) -> None:
         self.bundle = bundle
         self.credentials = credentials
         self.stages = stages
         self.sink = sink
         self.clock = clock
+        self.over_budget = over_budget
         self.started = clock()
         self.record = AccessLogRecord(bundle_version=bundle.version, alias_rule=-1)
         self.record.time.FromDatetime(datetime.now(UTC))
@@ -131,6 +134,8 @@ class Exchange:
         token = identify(self.bundle, project, headers)
         self.record.token_id = token.id
         authorize(token, datetime.now(UTC).date())
+        if (spent := self.over_budget(project, token)) is not None:
+            raise Rejection(429, "rate_limit_error", spent)
         provider = project.provider_for(endpoint.schema, self.bundle)
         if provider is None:
             raise forbidden(f"provider {endpoint.schema} is not enabled for this project")
@@ -158,8 +163,8 @@ class Exchange:
 
     def _forward(self, outbound: Outbound, raw: bytes) -> Action:
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             raise invalid_request(f"request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise invalid_request("request body must be a JSON object")
@@ -192,9 +197,7 @@ class Exchange:
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
         if outbound.changed:
-            forward.body = json.dumps(
-                outbound.body, ensure_ascii=False, separators=(",", ":")
-            ).encode()
+            forward.body = orjson.dumps(outbound.body)
             forward.set_headers["content-length"] = str(len(forward.body))
         self._transforms = outbound.response_transforms
         return forward

@@ -19,7 +19,7 @@ import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from ..logstore import JsonLinesSink, LogSink, open_store
+from ..logstore import JsonLinesSink, LogSink, LogStore, open_store
 from ..proto.access_log_pb2 import AccessLogRecord
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
@@ -28,6 +28,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
+from .spend_watch import SpendWatch
 from .status import StatusServer, process_status
 
 log = logging.getLogger("promptgate.processor")
@@ -45,6 +46,7 @@ class BundleHolder:
         self.current: Bundle = load_bundle(path)
         self._stamp = self._stat()
         self.refused: dict[str, str] | None = None
+        self._listeners: list[Callable[[Bundle], None]] = []
         metrics.serving(self.current.version)
 
     def _stat(self) -> tuple[int, int, int] | None:
@@ -53,6 +55,9 @@ class BundleHolder:
         except OSError:
             return None
         return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def on_reload(self, callback: Callable[[Bundle], None]) -> None:
+        self._listeners.append(callback)
 
     def reload_if_changed(self) -> bool:
         stamp = self._stat()
@@ -73,6 +78,8 @@ class BundleHolder:
             log.info("serving bundle %s (was %s)", bundle.version, self.current.version)
             self.current = bundle
             self.refused = None
+            for listener in self._listeners:
+                listener(bundle)
             self.metrics.serving(bundle.version)
             self.metrics.bundle_reloads.labels("loaded").inc()
         return True
@@ -93,6 +100,7 @@ class Processor:
     health: health.HealthServicer
     sinks: list[LogSink]
     metrics: Metrics
+    spend: SpendWatch
     mock: MockProvider | None = None
     status: StatusServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -101,10 +109,14 @@ class Processor:
         for sink in self.sinks:
             sink.write(record)
         self.metrics.observe(record)
+        self.spend.account(record)
         self.metrics.log_dropped.set(sum(sink.dropped for sink in self.sinks))
 
     async def start(self) -> None:
         await self.server.start()
+        store = next((s for s in self.sinks if isinstance(s, LogStore)), None)
+        self.spend.start(store)
+        self.bundle.on_reload(self.spend.reload)
         self.tasks.append(asyncio.create_task(self.bundle.watch()))
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
 
@@ -113,12 +125,20 @@ class Processor:
         for task in self.tasks:
             task.cancel()
         await self.server.stop(grace)
+        await self.spend.stop()
         if self.mock is not None:
             self.mock.stop()
         if self.status is not None:
             self.status.stop()
         for sink in self.sinks:
             sink.close()
+
+
+def outbox_path(bundle: Bundle) -> Path:
+    """The webhook outbox lives next to the access log (both embedded SQLite)."""
+    directory = Path(bundle.logging["store"].removeprefix("sqlite:///")).parent
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / "webhooks.db"
 
 
 def _sinks(bundle: Bundle) -> list[LogSink]:
@@ -158,7 +178,14 @@ def create_processor(
     processor_ref: list[Processor] = []
 
     def new_exchange() -> Exchange:
-        return Exchange(holder.current, credentials, pipeline, processor_ref[0].write)
+        processor = processor_ref[0]
+        return Exchange(
+            holder.current,
+            credentials,
+            pipeline,
+            processor.write,
+            over_budget=processor.spend.over_budget,
+        )
 
     pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
     health_servicer = health.HealthServicer()
@@ -180,7 +207,10 @@ def create_processor(
             if status_port is not None
             else int(holder.current.gateway["metrics_port"]),
         ).start()
-    processor = Processor(server, port, holder, health_servicer, sinks, metrics, mock, status)
+    spend = SpendWatch(holder.current, outbox_path(holder.current))
+    processor = Processor(
+        server, port, holder, health_servicer, sinks, metrics, spend, mock, status
+    )
     processor_ref.append(processor)
     return processor
 
