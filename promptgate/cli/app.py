@@ -8,6 +8,7 @@ for a user mistake.
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from ..config import PolicyNotFound
+from ..config.models import NAME_PATTERN
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
 from .commands import costs as costs_command
@@ -195,6 +197,11 @@ def token_create(
         raise typer.BadParameter(
             f"{expires!r} is not a date (YYYY-MM-DD)", param_hint="--expires"
         ) from None
+    for value, option in ((project, "--project"), (token_id, "--id")):
+        if value is not None and not re.fullmatch(NAME_PATTERN, value):
+            raise typer.BadParameter(
+                f"{value!r}: use lower-case letters, digits, '.', '_' and '-'", param_hint=option
+            )
     scopes = scope or ["chat"]
     unknown = sorted(set(scopes) - {"chat", "admin"})
     if unknown:
