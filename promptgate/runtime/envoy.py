@@ -41,26 +41,25 @@ def _headers(message: Any) -> dict[str, str]:
     return headers
 
 
-def _mutation(forward: Forward) -> pb.HeaderMutation | None:
-    if not forward.set_headers and not forward.remove_headers:
-        return None
+def _header_mutation(set_headers: dict[str, str], remove: list[str]) -> pb.HeaderMutation:
     return pb.HeaderMutation(
         set_headers=[
             base_pb2.HeaderValueOption(
                 header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
                 append_action=_OVERWRITE,
             )
-            for key, value in forward.set_headers.items()
+            for key, value in set_headers.items()
         ],
-        remove_headers=forward.remove_headers,
+        remove_headers=remove,
     )
 
 
 def _common(forward: Forward) -> pb.CommonResponse:
     common = pb.CommonResponse(clear_route_cache=forward.clear_route_cache)
-    mutation = _mutation(forward)
-    if mutation is not None:
-        common.header_mutation.CopyFrom(mutation)
+    if forward.set_headers or forward.remove_headers:
+        common.header_mutation.CopyFrom(
+            _header_mutation(forward.set_headers, forward.remove_headers)
+        )
     if forward.body is not None:
         if forward.body:
             common.body_mutation.body = forward.body
@@ -73,15 +72,7 @@ def _immediate(reply: Reply) -> pb.ProcessingResponse:
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
             status=http_status_pb2.HttpStatus(code=reply.status),
-            headers=pb.HeaderMutation(
-                set_headers=[
-                    base_pb2.HeaderValueOption(
-                        header=base_pb2.HeaderValue(key=k, raw_value=v.encode()),
-                        append_action=_OVERWRITE,
-                    )
-                    for k, v in reply.headers.items()
-                ]
-            ),
+            headers=_header_mutation(reply.headers, []),
             body=reply.body,
             details=reply.details,
         )
