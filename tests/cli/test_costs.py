@@ -128,7 +128,28 @@ def test_json_totals_sum_spend_tokens_requests_and_savings(store: str) -> None:
         "routed_requests": 2,
         "savings_usd": "12.000000000",
         "savings_pct": "66.39",
+        "estimate_error_median_pct": None,
+        "estimate_error_p90_pct": None,
     }
+
+
+def test_estimate_error_is_reported_against_the_providers_count(tmp_path: Path) -> None:
+    path = tmp_path / "estimates.db"
+    with SQLiteLogStore(path) as log:
+        for estimate, actual in ((900, 1000), (1100, 1000), (1500, 1000)):
+            log.write(
+                AccessLogRecord(
+                    project_id="p",
+                    token_id="t",
+                    status=200,
+                    input_tokens=actual,
+                    estimated_input_tokens=estimate,
+                )
+            )
+    _, out, _ = costs(f"sqlite:///{path}", since="all")
+    total = json.loads(out)["total"]
+    assert total["estimate_error_median_pct"] == 10.0
+    assert total["estimate_error_p90_pct"] == 50.0
 
 
 def test_json_groups_by_project_and_model_costliest_first(store: str) -> None:

@@ -52,9 +52,19 @@ class Spend:
     routed: int = 0
     routed_baseline: Decimal = field(default_factory=Decimal)
     savings: Decimal = field(default_factory=Decimal)
+    # |estimate - actual| / actual of the gateway's pre-flight input-token
+    # estimate, per request the provider reported input tokens for.
+    estimate_errors: list[float] = field(default_factory=list)
 
     def add(self, record: AccessLogRecord) -> None:
         self.requests += 1
+        actual = (
+            record.input_tokens
+            + record.cache_creation_input_tokens
+            + record.cache_read_input_tokens
+        )
+        if actual and record.estimated_input_tokens:
+            self.estimate_errors.append(abs(record.estimated_input_tokens - actual) / actual)
         self.input_tokens += record.input_tokens
         self.cache_write_tokens += record.cache_creation_input_tokens
         self.cache_read_tokens += record.cache_read_input_tokens
@@ -78,6 +88,13 @@ class Spend:
             return None
         return (self.savings * 100 / self.routed_baseline).quantize(Decimal("0.01"))
 
+    def estimate_error(self, quantile: float) -> float | None:
+        """The estimate's relative error at ``quantile`` (0.5: median), in percent."""
+        if not self.estimate_errors:
+            return None
+        ordered = sorted(self.estimate_errors)
+        return round(100 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))], 1)
+
     def as_dict(self) -> dict[str, object]:
         pct = self.savings_pct
         return {
@@ -91,6 +108,8 @@ class Spend:
             "routed_requests": self.routed,
             "savings_usd": f"{self.savings:f}",
             "savings_pct": None if pct is None else f"{pct:f}",
+            "estimate_error_median_pct": self.estimate_error(0.5),
+            "estimate_error_p90_pct": self.estimate_error(0.9),
         }
 
 
@@ -278,6 +297,14 @@ def render_table(report: Report, out: TextIO) -> None:
     since = report.since.astimezone(UTC) if report.since else None
     window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "all time"
     print(f"\n{report.total.requests:,} requests, {window}", file=out)
+    median, p90 = report.total.estimate_error(0.5), report.total.estimate_error(0.9)
+    if median is not None:
+        print(
+            f"input-token estimate (used by routing rules) vs the provider's count: "
+            f"median error {median}%, p90 {p90}% over {len(report.total.estimate_errors):,} "
+            "requests",
+            file=out,
+        )
 
 
 def _dollars(amount: Decimal) -> str:
