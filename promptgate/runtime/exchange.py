@@ -83,11 +83,9 @@ class Exchange:
         self.record.time.FromDatetime(datetime.now(UTC))
         self.schema_name = "anthropic"
         self.outbound: Outbound | None = None
-        self._request_headers: dict[str, str] = {}
         self._accumulator: UsageAccumulator | None = None
         self._parser: SSEParser | None = None
         self._transforms: list[ResponseTransform] = []
-        self._status = 0
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
@@ -96,7 +94,6 @@ class Exchange:
     # -- request -----------------------------------------------------------
 
     def on_request_headers(self, headers: dict[str, str], end_of_stream: bool) -> Action:
-        self._request_headers = headers
         record = self.record
         record.method = headers.get(":method", "")
         record.path = headers.get(":path", "")
@@ -245,8 +242,7 @@ class Exchange:
 
     def on_response_headers(self, headers: dict[str, str], end_of_stream: bool) -> Action:
         self.record.ttfb_ms = (self.clock() - self.started) * 1000
-        self._status = int(headers.get(":status", "0") or 0)
-        self.record.status = self._status
+        self.record.status = int(headers.get(":status", "0") or 0)
         if self.outbound is None:
             return Forward()
         streaming = "text/event-stream" in headers.get("content-type", "")
