@@ -138,6 +138,8 @@ class GatewayInstance:
         return path
 
     def start(self) -> None:
+        # A stopped instance may be started again; forget the old processes.
+        self.processor = self.envoy = None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         bootstrap = self._write_bootstrap()
         processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it

@@ -120,3 +120,47 @@ def test_blocked_secret_fires_a_signed_guardrail_event(
     assert details["token"] == "erin"
     assert details["findings"] == [{"rule": "aws-access-key-id", "location": "messages[0].content"}]
     assert key not in str(receiver.received)
+
+
+def test_event_survives_receiver_outage_and_processor_restart(
+    start_gateway: StartGateway,
+) -> None:
+    # A secret without the whsec_ prefix signs with its own UTF-8 bytes.
+    secret = secrets.token_hex(24)
+    os.environ["PG_TEST_OUTAGE_SECRET"] = secret
+    key = secret.encode()
+    down = Receiver(key).start()
+    port = down.port
+    down.stop()  # the receiver is down when the event happens
+    harness = start_gateway(
+        webhooks=[
+            {
+                "url": f"http://127.0.0.1:{port}/hooks",
+                "events": ["guardrail.blocked"],
+                "secret": {"env": "PG_TEST_OUTAGE_SECRET"},
+            }
+        ]
+    )
+    client = anthropic.Anthropic(
+        base_url=harness.base(GUARDED_PROJECT), api_key=harness.tokens["erin"], max_retries=0
+    )
+    fake_key = "AKIA" + "".join(random.choices(string.ascii_uppercase, k=16))
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=8,
+            messages=[{"role": "user", "content": f"key {fake_key}"}],
+        )
+    time.sleep(1.5)  # the first delivery attempt fails against the closed port
+    gateway = harness.gateway
+    gateway.stop()
+    gateway.start()  # a new processor, same deploy directory and outbox
+    with Receiver(key, port=port) as receiver:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.2)
+        assert receiver.received, "the event was lost"
+        delivered = receiver.received[0]
+        assert delivered.verified
+        assert delivered.payload["type"] == "guardrail.blocked"
+        assert len(receiver.unique_ids) == 1
