@@ -92,7 +92,10 @@ def to_response(phase: str, action: Action) -> pb.ProcessingResponse:
         if action.buffer_response_body:
             response.mode_override.CopyFrom(_BUFFERED)
         return response
-    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
+    if phase == "response_body":
+        return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
+    # Trailers are not requested; should Envoy send them, answer in kind.
+    return pb.ProcessingResponse(**{phase: pb.TrailersResponse()})
 
 
 class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc]

@@ -116,6 +116,7 @@ class Exchange:
             # Claude Code checks that its base URL answers before it starts.
             if project is None:
                 raise not_found(f"Unknown project {path.project_id}")
+            self.record.status = 200
             return Reply(
                 200, {"content-type": "application/json"}, b"{}" if method == "GET" else b""
             )
@@ -186,9 +187,10 @@ class Exchange:
             if asked:
                 outbound.body, outbound.changed = sent, True
                 outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
+        credential = self._credential(outbound)
         record.provider = outbound.provider
         forward = Forward(
-            set_headers={UPSTREAM_HEADER: outbound.provider, **self._credential(outbound)},
+            set_headers={UPSTREAM_HEADER: outbound.provider, **credential},
             remove_headers=["accept-encoding"],
             clear_route_cache=True,
         )
@@ -216,6 +218,12 @@ class Exchange:
                 if selection.provider not in outbound.project.providers:
                     raise forbidden(
                         f"provider {selection.provider} is not enabled for this project"
+                    )
+                schema = self.bundle.providers[selection.provider].schema
+                if schema not in (outbound.endpoint.schema, "mock"):
+                    raise invalid_request(
+                        f"alias {selection.alias!r} routes to provider {selection.provider}, which "
+                        f"speaks the {schema} API; call it on that API's endpoint"
                     )
                 outbound.provider = selection.provider
             outbound.body = {**outbound.body, "model": selection.model}

@@ -15,8 +15,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 PROMPTGATE = str(Path(sys.executable).parent / "promptgate")
 SCHEMA_FILE = REPO / "schemas" / "promptgate.schema.json"
+# Policy examples: every YAML under examples/ except the CI workflow templates.
 EXAMPLE_FILES = sorted(
-    str(p.relative_to(REPO)) for p in (REPO / "examples").rglob("*.y*ml") if p.is_file()
+    str(p.relative_to(REPO))
+    for p in (REPO / "examples").rglob("*.y*ml")
+    if p.is_file() and "ci" not in p.relative_to(REPO / "examples").parts
 )
 MODELINE = "# yaml-language-server: $schema="
 

@@ -83,6 +83,9 @@ projects:
           - when: {{input_tokens: {{lt: 1000}}}}
             model: anthropic:claude-haiku-4-5
           - model: anthropic:claude-sonnet-4-5
+      gpt-auto:
+        rules:
+          - model: openai:gpt-4.1-mini
     models: {{deny: [claude-opus-4-1]}}
   other:
     id: {OTHER}

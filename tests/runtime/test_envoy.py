@@ -272,21 +272,11 @@ def test_the_base_url_probe_is_answered_immediately(world: World) -> None:
     assert len(world.records) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exchange.py answers the base URL probe with Reply(200) but never sets "
-    "record.status, so it is logged (and metered) with status 0",
-)
 def test_the_base_url_probe_is_logged_with_status_200(world: World) -> None:
     process(world, [request_headers(world, f"/api/{ENG}", method="GET", end=True)])
     assert world.records[0].status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="envoy.py to_response answers any phase it does not know (here request "
-    "trailers) with a response_body message, which Envoy rejects as spurious",
-)
 def test_an_unexpected_message_is_answered_in_its_own_phase(world: World) -> None:
     trailers = pb.ProcessingRequest(request_trailers=pb.HttpTrailers())
     responses = process(world, [request_headers(world), trailers])

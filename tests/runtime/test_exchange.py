@@ -569,11 +569,6 @@ def test_a_missing_provider_key_gets_500_naming_the_variable_not_a_value(world: 
     assert "'anthropic-main'" in message and ANTHROPIC_KEY_ENV in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exchange.py sets record.provider before resolving the credential, so this "
-    "refusal is metered as an upstream request, not a rejection",
-)
 def test_a_request_refused_for_a_missing_provider_key_names_no_provider(world: World) -> None:
     exchange = world.exchange(environ={})
     exchange.on_request_headers(headers(world), False)
@@ -601,3 +596,13 @@ def test_the_probe_of_an_unknown_project_gets_404(world: World) -> None:
     request = headers(world, "/", method="GET", token=None)
     request[":path"] = "/api/00000000-0000-4000-8000-000000000000"
     assert_rejected(world, world.exchange().on_request_headers(request, True), 404, "anthropic")
+
+
+def test_an_alias_of_another_api_is_refused_on_this_endpoint(world: World) -> None:
+    exchange = world.exchange()
+    assert isinstance(exchange.on_request_headers(headers(world), False), Forward)
+    reply = exchange.on_request_body(anthropic_body("gpt-auto"))
+    assert isinstance(reply, Reply) and reply.status == 400
+    message = json.loads(reply.body)["error"]["message"]
+    assert "gpt-auto" in message and "openai API" in message
+    assert only_record(world).status == 400
