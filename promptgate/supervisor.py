@@ -9,7 +9,6 @@ new connections, in-flight streams get a grace period, then both stop.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -34,7 +33,6 @@ from .envoy_binary import find_envoy
 
 STARTUP_SECONDS = 30.0
 GRACE_SECONDS = 20.0
-_PR_SET_PDEATHSIG = 1
 
 
 class GatewayFailed(Exception):
@@ -74,17 +72,9 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(text[-lines:])
 
 
-def _child_setup() -> None:
-    """Runs in each child before exec: its own process group, tied to our life.
-
-    A terminal's Ctrl-C reaches the whole foreground group; in their own
-    group the children hear only us, so in-flight streams get their grace
-    period. PR_SET_PDEATHSIG stops them if the supervisor is killed outright.
-    """
-    os.setsid()
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _guarded(command: list[str]) -> list[str]:
+    """``command`` run through the launcher that ties its life to ours."""
+    return [sys.executable, "-m", "promptgate._die_with_parent", *command]
 
 
 class GatewayInstance:
@@ -144,40 +134,46 @@ class GatewayInstance:
         bootstrap = self._write_bootstrap()
         processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it
         self.processor = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "promptgate.runtime",
-                "--bundle",
-                str(self.deploy_dir / BUNDLE_FILE),
-                "--listen",
-                f"127.0.0.1:{self.ports.processor_port}",
-                "--mock-port",
-                str(self.ports.mock_port),
-                "--status-port",
-                str(self.ports.status_port),
-            ],
+            _guarded(
+                [
+                    sys.executable,
+                    "-m",
+                    "promptgate.runtime",
+                    "--bundle",
+                    str(self.deploy_dir / BUNDLE_FILE),
+                    "--listen",
+                    f"127.0.0.1:{self.ports.processor_port}",
+                    "--mock-port",
+                    str(self.ports.mock_port),
+                    "--status-port",
+                    str(self.ports.status_port),
+                ]
+            ),
             stdout=processor_log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_child_setup,
+            # Its own session: a terminal's Ctrl-C reaches only the supervisor,
+            # which then gives in-flight streams their grace period.
+            start_new_session=True,
         )
         processor_log.close()
         self._wait("processor", self._processor_ready)
         envoy_log = open(self.log_dir / "envoy.log", "ab")  # noqa: SIM115 - child owns it
         self.envoy = subprocess.Popen(
-            [
-                find_envoy(),
-                "-c",
-                str(bootstrap),
-                "--disable-hot-restart",
-                "-l",
-                "warning",
-                "--concurrency",
-                "2",
-            ],
+            _guarded(
+                [
+                    find_envoy(),
+                    "-c",
+                    str(bootstrap),
+                    "--disable-hot-restart",
+                    "-l",
+                    "warning",
+                    "--concurrency",
+                    "2",
+                ]
+            ),
             stdout=envoy_log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_child_setup,
+            start_new_session=True,
         )
         envoy_log.close()
         self._wait("envoy", self._envoy_ready)

@@ -127,3 +127,36 @@ def test_run_exits_nonzero_with_reason_when_processor_dies(tmp_path: Path) -> No
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_killing_the_supervisor_outright_leaves_no_orphans(tmp_path: Path) -> None:
+    process, _token, ports = start_run(tmp_path)
+    found = subprocess.run(
+        ["pgrep", "-f", f"127.0.0.1:{ports['processor']}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    children = [int(pid) for pid in found.stdout.split()]
+    assert children
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{ports['listen']}/api/{PROJECT}", timeout=2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is gone for our purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
