@@ -8,10 +8,14 @@ if [ ! -x "$REPO/.venv/bin/python" ]; then
 fi
 # shellcheck disable=SC1091
 . "$REPO/.venv/bin/activate"
-python -m pip install --quiet --upgrade pip
 extras="${1:-}"
-if [ -n "$extras" ]; then
-    python -m pip install --quiet -e "$REPO[$extras]"
-else
-    python -m pip install --quiet -e "$REPO"
+target="$REPO"
+[ -n "$extras" ] && target="$REPO[$extras]"
+# The build backend is chatty even when all is well: keep its output in a
+# log and show it only if the install fails.
+log="$REPO/.venv/setup.log"
+if ! { python -m pip install --quiet --upgrade pip && python -m pip install --quiet -e "$target"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup failed; the log above is also in $log" >&2
+    exit 1
 fi
