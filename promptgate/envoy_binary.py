@@ -26,8 +26,16 @@ def find_envoy() -> str:
 def validate_config(config_path: Path) -> tuple[bool, str]:
     """Run ``envoy --mode validate``; return whether it passed and its complaint if not."""
     result = subprocess.run(
-        [find_envoy(), "--mode", "validate", "-c", str(config_path), "-l", "error",
-         "--disable-hot-restart"],
+        [
+            find_envoy(),
+            "--mode",
+            "validate",
+            "-c",
+            str(config_path),
+            "-l",
+            "error",
+            "--disable-hot-restart",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

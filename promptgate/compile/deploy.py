@@ -26,12 +26,12 @@ from ..config.models import MOCK_PROVIDER, Gateway, Policy
 from .bundle import compile_bundle, render_bundle
 from .envoy import (
     ROUTE_CONFIG_NAME,
-    _cluster,
     admin,
     listener,
     processor_cluster,
     provider_clusters,
     route_configuration,
+    upstream_cluster,
 )
 
 ROUTES_FILE = "xds/routes.yaml"
@@ -44,7 +44,7 @@ def content_version(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _discovery_file(type_url: str, resources: list[dict[str, Any]]) -> str:
+def discovery_file(type_url: str, resources: list[dict[str, Any]]) -> str:
     typed = [{"@type": type_url, **resource} for resource in resources]
     body = yaml.safe_dump({"resources": typed}, sort_keys=False, width=100)
     # The version is the content's own hash, so an unchanged file keeps its
@@ -65,10 +65,10 @@ def deploy_files(policy: Policy) -> dict[str, str]:
     shared = {name: entry for name, entry in providers.items() if name != MOCK_PROVIDER}
     return {
         BUNDLE_FILE: render_bundle(bundle),
-        ROUTES_FILE: _discovery_file(
+        ROUTES_FILE: discovery_file(
             _TYPE + "route.v3.RouteConfiguration", [route_configuration(providers)]
         ),
-        CLUSTERS_FILE: _discovery_file(
+        CLUSTERS_FILE: discovery_file(
             _TYPE + "cluster.v3.Cluster", provider_clusters(shared, policy.gateway.ca_file)
         ),
     }
@@ -98,7 +98,7 @@ def instance_bootstrap(deploy_dir: Path, gateway: Gateway) -> str:
             "listeners": [listener(gateway, rds)],
             "clusters": [
                 processor_cluster(gateway.processor_port),
-                _cluster(f"provider_{MOCK_PROVIDER}", "127.0.0.1", gateway.mock_port),
+                upstream_cluster(f"provider_{MOCK_PROVIDER}", "127.0.0.1", gateway.mock_port),
             ],
         },
         "dynamic_resources": {"cds_config": _file_source(deploy_dir, CLUSTERS_FILE)},

@@ -91,7 +91,7 @@ def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cluster(name: str, host: str, port: int, *, http2: bool = False) -> dict[str, Any]:
+def upstream_cluster(name: str, host: str, port: int, *, http2: bool = False) -> dict[str, Any]:
     cluster: dict[str, Any] = {
         "name": name,
         "type": "STATIC" if _is_ip(host) else "LOGICAL_DNS",
@@ -118,7 +118,7 @@ def _is_ip(host: str) -> bool:
 
 
 def _provider_cluster(entry: dict[str, Any], ca_file: str) -> dict[str, Any]:
-    cluster = _cluster(entry["cluster"], entry["host"], entry["port"])
+    cluster = upstream_cluster(entry["cluster"], entry["host"], entry["port"])
     if entry["tls"]:
         cluster["transport_socket"] = {
             "name": "envoy.transport_sockets.tls",
@@ -205,7 +205,7 @@ def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> lis
 
 
 def processor_cluster(port: int) -> dict[str, Any]:
-    return _cluster(PROCESSOR_CLUSTER, "127.0.0.1", port, http2=True)
+    return upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", port, http2=True)
 
 
 def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ..compile.deploy import BUNDLE_FILE, CLUSTERS_FILE, ROUTES_FILE, _discovery_file, xds_version
+from ..compile.deploy import BUNDLE_FILE, CLUSTERS_FILE, ROUTES_FILE, discovery_file, xds_version
 from .directory import Instance, instances, write_file
 
 _CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -114,4 +114,4 @@ def _union_clusters(old: str, new: str) -> str:
     merged.update({r["name"]: r for r in resources(new)})
     # Sorted like the compiler sorts, so a pure addition is exactly the new file.
     stripped = [{k: v for k, v in merged[name].items() if k != "@type"} for name in sorted(merged)]
-    return _discovery_file(_CLUSTER_TYPE, stripped)
+    return discovery_file(_CLUSTER_TYPE, stripped)

@@ -113,6 +113,7 @@ def apply(path: Path, target: Path, dry_run: bool, timeout: float, out: TextIO, 
         return FAILED
     for change in result.changes:
         out.write(f"  {change}\n")
+
     def log(line: str) -> None:
         out.write(f"{line}\n")
         out.flush()
