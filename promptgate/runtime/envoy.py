@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import grpc
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
@@ -106,13 +107,18 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
-    ) -> AsyncIterator[pb.ProcessingResponse]:
+    ) -> None:
         exchange = self._new_exchange()
         try:
-            async for request in request_iterator:
+            # Explicit reads and writes: cheaper per message in grpc.aio than
+            # an async generator over the request iterator.
+            while True:
+                request = await context.read()
+                if request is grpc.aio.EOF:
+                    return
                 phase = request.WhichOneof("request")
                 action = await self._dispatch(exchange, phase, request)
-                yield to_response(phase, action)
+                await context.write(to_response(phase, action))
                 if isinstance(action, Reply):
                     return
         finally:

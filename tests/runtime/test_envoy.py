@@ -8,11 +8,13 @@ list as the log sink.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
@@ -98,18 +100,33 @@ END = sse(
 ) + sse("message_stop", {"type": "message_stop"})
 
 
-async def _messages(
-    messages: Iterable[pb.ProcessingRequest],
-) -> AsyncIterator[pb.ProcessingRequest]:
-    for message in messages:
-        yield message
+class FakeStream:
+    """The two calls of a grpc.aio servicer context that Process uses: read and write."""
+
+    def __init__(self, messages: Iterable[pb.ProcessingRequest] = ()) -> None:
+        self.arrived: asyncio.Queue[pb.ProcessingRequest | object] = asyncio.Queue()
+        for message in messages:
+            self.arrived.put_nowait(message)
+        self.written: list[pb.ProcessingResponse] = []
+
+    def close(self) -> None:
+        self.arrived.put_nowait(grpc.aio.EOF)
+
+    async def read(self) -> pb.ProcessingRequest | object:
+        return await self.arrived.get()
+
+    async def write(self, response: pb.ProcessingResponse) -> None:
+        self.written.append(response)
 
 
 def process(world: World, messages: list[pb.ProcessingRequest]) -> list[pb.ProcessingResponse]:
     processor = ExternalProcessor(world.exchange)
 
     async def run() -> list[pb.ProcessingResponse]:
-        return [r async for r in processor.Process(_messages(messages), None)]
+        stream = FakeStream(messages)
+        stream.close()
+        await processor.Process(iter(()), stream)  # type: ignore[arg-type]
+        return stream.written
 
     return asyncio.run(run())
 
@@ -232,25 +249,23 @@ def test_a_stream_cut_short_by_the_client_still_writes_one_partial_record(world:
 
 def test_a_stream_cancelled_mid_response_still_writes_one_partial_record(world: World) -> None:
     processor = ExternalProcessor(world.exchange)
-    arrived: asyncio.Queue[pb.ProcessingRequest] = asyncio.Queue()
-
-    async def from_envoy() -> AsyncIterator[pb.ProcessingRequest]:
-        while True:
-            yield await arrived.get()
 
     async def run() -> None:
-        stream = processor.Process(from_envoy(), None)
-        assert isinstance(stream, AsyncGenerator)
-        for message in (
-            request_headers(world),
-            request_body(claude_body(stream=True)),
-            response_headers(200, "text/event-stream"),
-            response_body(START + DELTA, False),
-        ):
-            arrived.put_nowait(message)
-            await anext(stream)
-        # gRPC closes the generator when Envoy resets the stream.
-        await stream.aclose()
+        stream = FakeStream(
+            [
+                request_headers(world),
+                request_body(claude_body(stream=True)),
+                response_headers(200, "text/event-stream"),
+                response_body(START + DELTA, False),
+            ]
+        )
+        task = asyncio.create_task(processor.Process(iter(()), stream))  # type: ignore[arg-type]
+        while len(stream.written) < 4:
+            await asyncio.sleep(0.01)
+        # gRPC cancels the handler when Envoy resets the stream.
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     asyncio.run(run())
     (record,) = world.records
