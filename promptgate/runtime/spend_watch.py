@@ -9,7 +9,8 @@ webhook delivery from the durable outbox.
 from __future__ import annotations
 
 import asyncio
-import logging
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..spend import (
 from ..webhooks import DeliveryWorker, Event, ProjectRef, SQLiteOutbox, Subscription
 from .bundle import Bundle, Project, Token
 
-log = logging.getLogger("promptgate.processor")
+EXPIRY_WARNING_DAYS = 7
 
 
 def _budgets(bundle: Bundle) -> list[Budget]:
@@ -45,6 +46,7 @@ class SpendWatch:
         self.worker = DeliveryWorker(SQLiteOutbox(outbox_path))
         self._projects = {p.id: p for p in bundle.projects.values()}
         self._task: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, store: LogStore | None) -> None:
@@ -57,10 +59,12 @@ class SpendWatch:
             )
         self.worker.start()
         self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
+        self._sweep = self._loop.create_task(self._sweep_hourly(), name="expiry-sweep")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._sweep):
+            if task is not None:
+                task.cancel()
         await self.worker.stop()
         self.worker.outbox.close()
 
@@ -101,5 +105,44 @@ class SpendWatch:
         for event in self.tracker.record(record.project_id, record.token_id, cost, now):
             self.emit(event)
 
-    def forget_old(self) -> None:
-        self.tracker.forget_old_windows(datetime.now(UTC))
+    async def _sweep_hourly(self) -> None:
+        while True:
+            now = datetime.now(UTC)
+            for event in expiring_tokens(self._projects.values(), now):
+                self.emit(event)
+            self.tracker.forget_old_windows(now)
+            await asyncio.sleep(3600)
+
+
+def expiring_tokens(projects: Iterable[Project], now: datetime) -> list[Event]:
+    """``token.expiring`` for each live token that expires within the warning period.
+
+    The event id is derived from the project, token and expiry date, so the
+    outbox (which ignores an id it already holds) sends each warning once,
+    however often the sweep runs and across restarts.
+    """
+    today = now.date()
+    events = []
+    for project in projects:
+        for token in project.tokens.values():
+            if token.revoked or token.expires is None:
+                continue
+            days_left = (token.expires - today).days
+            if not 0 <= days_left <= EXPIRY_WARNING_DAYS:
+                continue
+            key = f"token.expiring:{project.id}:{token.id}:{token.expires.isoformat()}"
+            details = {
+                "token": token.id,
+                "expires": token.expires.isoformat(),
+                "days_left": days_left,
+            }
+            events.append(
+                Event(
+                    "token.expiring",
+                    ProjectRef(project.id, project.name),
+                    details,
+                    now,
+                    id="evt_" + hashlib.sha256(key.encode()).hexdigest()[:32],
+                )
+            )
+    return events
