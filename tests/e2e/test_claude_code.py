@@ -40,6 +40,7 @@ def test_claude_code_prints_the_providers_answer(harness: Harness) -> None:
     assert record.token_id == "alice" and record.status == 200
     assert record.streamed and record.output_tokens == 7 and record.input_tokens == 1200
     assert record.user_agent.startswith("claude-cli")
+    assert record.session_id == main.headers["x-claude-code-session-id"] != ""
     assert record.request_bytes == len(main.body)
 
 
