@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,6 @@ class Rollout:
     directory: Path
     timeout: float = 30.0
     log: Callable[[str], None] = lambda _line: None
-    acknowledged: list[str] = field(default_factory=list)
 
     def apply(self, deployed: dict[str, str], new: dict[str, str]) -> int:
         """Write what changed; return how many instances acknowledged everything."""

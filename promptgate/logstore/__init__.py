@@ -16,7 +16,7 @@ from ._base import (
 )
 from ._jsonl import JsonLinesSink, record_to_dict, record_to_json
 from ._sqlite import SQLiteLogStore
-from ._url import open_store
+from ._url import open_store, sqlite_path
 
 __all__ = [
     "JsonLinesSink",
@@ -30,4 +30,5 @@ __all__ = [
     "open_store",
     "record_to_dict",
     "record_to_json",
+    "sqlite_path",
 ]

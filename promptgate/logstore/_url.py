@@ -16,6 +16,11 @@ _SQLITE = "sqlite:///"
 
 def open_store(url: str, *, read_only: bool = False) -> LogStore:
     """Open the store at `url`; readers pass `read_only=True` and never create it."""
+    return SQLiteLogStore(sqlite_path(url), read_only=read_only)
+
+
+def sqlite_path(url: str) -> str:
+    """The database file a store URL names; raises UnsupportedStoreURL for anything else."""
     if url.startswith(_SQLITE):
         path = url[len(_SQLITE) :]
     elif "://" in url:
@@ -28,4 +33,4 @@ def open_store(url: str, *, read_only: bool = False) -> LogStore:
         path = url
     if not path or path == ":memory:":
         raise UnsupportedStoreURL(f"log store {url!r}: needs a database file path")
-    return SQLiteLogStore(path, read_only=read_only)
+    return path

@@ -85,7 +85,6 @@ class Exchange:
         self.outbound: Outbound | None = None
         self._accumulator: UsageAccumulator | None = None
         self._parser: SSEParser | None = None
-        self._transforms: list[ResponseTransform] = []
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
@@ -198,7 +197,6 @@ class Exchange:
         if outbound.changed:
             forward.body = orjson.dumps(outbound.body)
             forward.set_headers["content-length"] = str(len(forward.body))
-        self._transforms = outbound.response_transforms
         return forward
 
     def _select(self, outbound: Outbound, stream: bool) -> None:
@@ -263,7 +261,7 @@ class Exchange:
             self._parser = SSEParser()
             return Forward()
         forward = Forward(buffer_response_body=True)
-        if self._transforms:
+        if self.outbound.response_transforms:
             forward.remove_headers.append("content-length")
         return forward
 
@@ -275,7 +273,7 @@ class Exchange:
             for event in self._parser.feed(chunk):
                 self._accumulator.feed(event)
             out = chunk
-            for transform in self._transforms:
+            for transform in self.outbound.response_transforms:
                 out = transform.feed(out)
                 if end_of_stream:
                     out += transform.finish()
@@ -285,7 +283,7 @@ class Exchange:
         usage = self.outbound.schema.usage_from_body(chunk)
         self._apply_usage(usage)
         out = chunk
-        for transform in self._transforms:
+        for transform in self.outbound.response_transforms:
             out = transform.complete(out)
         if end_of_stream:
             self.finish()

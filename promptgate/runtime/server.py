@@ -19,7 +19,7 @@ import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from ..logstore import JsonLinesSink, LogSink, LogStore, open_store
+from ..logstore import JsonLinesSink, LogSink, LogStore, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
@@ -136,7 +136,7 @@ class Processor:
 
 def outbox_path(bundle: Bundle) -> Path:
     """The webhook outbox lives next to the access log (both embedded SQLite)."""
-    directory = Path(bundle.logging["store"].removeprefix("sqlite:///")).parent
+    directory = Path(sqlite_path(bundle.logging["store"])).parent
     directory.mkdir(parents=True, exist_ok=True)
     return directory / "webhooks.db"
 

@@ -40,11 +40,12 @@ def _budgets(bundle: Bundle) -> list[Budget]:
 
 class SpendWatch:
     def __init__(self, bundle: Bundle, outbox_path: Path) -> None:
-        self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
-        self.tracker = BudgetTracker(_budgets(bundle))
-        self.detector = AnomalyDetector(rules_from_subscriptions(bundle.webhooks))
+        self.tracker = BudgetTracker([])
+        self.detector = AnomalyDetector({})
         self.worker = DeliveryWorker(SQLiteOutbox(outbox_path))
-        self._projects = {p.id: p for p in bundle.projects.values()}
+        self._subscriptions: list[Subscription] = []
+        self._projects: list[Project] = []
+        self.reload(bundle)
         self._task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,10 +70,11 @@ class SpendWatch:
         self.worker.outbox.close()
 
     def reload(self, bundle: Bundle) -> None:
+        """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
         self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
         self.tracker.update_budgets(_budgets(bundle))
         self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
-        self._projects = {p.id: p for p in bundle.projects.values()}
+        self._projects = list(bundle.projects.values())
 
     def emit(self, event: Event) -> None:
         self.worker.submit(event, self._subscriptions)
@@ -108,7 +110,7 @@ class SpendWatch:
     async def _sweep_hourly(self) -> None:
         while True:
             now = datetime.now(UTC)
-            for event in expiring_tokens(self._projects.values(), now):
+            for event in expiring_tokens(self._projects, now):
                 self.emit(event)
             self.tracker.forget_old_windows(now)
             await asyncio.sleep(3600)
