@@ -6,20 +6,19 @@ from pathlib import Path
 from typing import TextIO
 
 from ...compile import compile_policy
-from ...config import validate_policy
 from ...config.diagnostics import format_text
+from ._policy import load_valid
 
 
 def compile_to(path: Path, out_dir: Path, out: TextIO, err: TextIO) -> int:
-    result = validate_policy(path)
-    if result.policy is None:
-        err.write(format_text(result.diagnostics))
-        err.write(f"{path}: invalid; nothing was written\n")
+    loaded = load_valid(path, err, "nothing was written")
+    if loaded is None:
         return 1
-    warnings = format_text(result.diagnostics)
+    policy, diagnostics = loaded
+    warnings = format_text(diagnostics)
     if warnings:
         err.write(warnings)
-    artefacts = compile_policy(result.policy)
+    artefacts = compile_policy(policy)
     artefacts.write(out_dir)
     for name in sorted(artefacts.files):
         out.write(f"wrote {out_dir / name}\n")

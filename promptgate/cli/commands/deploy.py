@@ -11,13 +11,13 @@ from typing import Literal, TextIO
 
 from ...compile.bundle import render_bundle
 from ...compile.deploy import BUNDLE_FILE, deploy_files
-from ...config import Policy, validate_policy
-from ...config.diagnostics import format_text, has_errors
+from ...config import Policy
 from ...deploy.changes import summarize
 from ...deploy.directory import read_deployed
 from ...deploy.report import RENDERERS, DeployDiff
 from ...deploy.rollout import Rollout, RolloutFailed
 from ...envoy_binary import envoy_rejection
+from ._policy import load_valid
 
 DiffFormat = Literal["text", "json", "markdown"]
 NO_CHANGE, CHANGED, FAILED = 0, 2, 1
@@ -28,12 +28,8 @@ class TargetError(Exception):
 
 
 def _load(path: Path, err: TextIO) -> Policy | None:
-    result = validate_policy(path)
-    if result.policy is None or has_errors(result.diagnostics):
-        err.write(format_text(result.diagnostics))
-        err.write(f"{path}: invalid; nothing was changed\n")
-        return None
-    return result.policy
+    loaded = load_valid(path, err, "nothing was changed")
+    return loaded[0] if loaded is not None else None
 
 
 def _deployed(target: str) -> dict[str, str]:

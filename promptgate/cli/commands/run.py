@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ...compile.deploy import BUNDLE_FILE, deploy_files
-from ...config import validate_policy
-from ...config.diagnostics import format_text
 from ...deploy.directory import read_deployed
 from ...deploy.rollout import Rollout, RolloutFailed
 from ...supervisor import GatewayFailed, GatewayInstance, InstancePorts, supervise
+from ._policy import load_valid
 
 
 def run(
@@ -22,13 +21,11 @@ def run(
     err: TextIO,
 ) -> int:
     if path is not None:
-        result = validate_policy(path)
-        if result.policy is None:
-            err.write(format_text(result.diagnostics))
-            err.write(f"{path}: invalid; not starting\n")
+        loaded = load_valid(path, err, "not starting")
+        if loaded is None:
             return 1
         try:
-            Rollout(deploy_dir).apply(read_deployed(deploy_dir), deploy_files(result.policy))
+            Rollout(deploy_dir).apply(read_deployed(deploy_dir), deploy_files(loaded[0]))
         except RolloutFailed as exc:
             err.write(f"error: {exc}\n")
             return 1
