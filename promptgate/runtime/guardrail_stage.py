@@ -49,7 +49,7 @@ def _record_findings(outcome: GuardrailOutcome, mode: str, record: AccessLogReco
 
 def guardrail_stage(outbound: Outbound, record: AccessLogRecord) -> None:
     compiled: Guardrails | None = outbound.project.compiled_guardrails
-    if compiled is None or outbound.schema.name not in ("anthropic", "openai"):
+    if compiled is None:
         return
     outcome = apply_request_guardrails(
         outbound.schema.name,  # type: ignore[arg-type]
