@@ -19,7 +19,8 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from promptgate.logstore import open_store
+from promptgate.logstore import LogSink, open_store
+from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.bundle import Bundle, BundleError
 from promptgate.runtime.metrics import Metrics
 from promptgate.runtime.server import BundleHolder, create_processor
@@ -210,3 +211,40 @@ def test_a_processor_will_not_start_on_a_broken_bundle(tmp_path: Path) -> None:
     path.write_text("{}")
     with pytest.raises(BundleError):
         create_processor(path, "127.0.0.1:0", with_mock=False, serve_status=False)
+
+
+class _LossySink(LogSink):
+    """A sink that reports records it had to drop, as a writer that fell behind does."""
+
+    def __init__(self, dropped: int) -> None:
+        self._dropped = dropped
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    def write(self, record: AccessLogRecord) -> None:
+        return None
+
+    def close(self, timeout: float = 10.0) -> None:
+        return None
+
+
+def test_records_the_log_writers_dropped_are_exported_as_a_metric(tmp_path: Path) -> None:
+    secrets = Secrets()
+    store = tmp_path / "access.db"
+    policy = standard_policy(secrets) + f'logging: {{store: "sqlite:///{store}"}}\n'
+    bundle_path = write_bundle(tmp_path / "bundle.json", compile_dict(tmp_path, policy))
+
+    async def run() -> float:
+        # grpc.aio builds its server on the running loop.
+        processor = create_processor(bundle_path, with_mock=False, serve_status=False)
+        try:
+            processor.sinks.append(_LossySink(3))
+            processor.write(AccessLogRecord(project_id=ENG, status=200))
+            return float(processor.metrics.log_dropped._value.get())
+        finally:
+            for sink in processor.sinks:
+                sink.close()
+
+    assert asyncio.run(run()) == 3
