@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ..logstore import cap_body
 from ..pricing import request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers.base import Usage, UsageAccumulator, WireSchema
@@ -89,6 +90,7 @@ class Exchange:
         self._baseline_model: str | None = None
         self._finished = False
         self._keep_bodies = bool(bundle.logging.get("bodies", True))
+        self._body_limit = int(bundle.logging.get("max_body_kib", 0)) * 1024
 
     # -- request -----------------------------------------------------------
 
@@ -180,7 +182,7 @@ class Exchange:
         if self._keep_bodies:
             # The prompt as the provider receives it: redacted values stay redacted.
             seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
-            record.prompt = seen.prompt_text
+            record.prompt, record.prompt_cut_bytes = cap_body(seen.prompt_text, self._body_limit)
         if outbound.endpoint.kind != "count_tokens":
             sent, asked = outbound.schema.ensure_stream_usage(outbound.body)
             if asked:
@@ -300,7 +302,9 @@ class Exchange:
         if usage.error_message and not record.error:
             record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
         if self._keep_bodies:
-            record.response = usage.response_text
+            record.response, record.response_cut_bytes = cap_body(
+                usage.response_text, self._body_limit
+            )
 
     # -- end ---------------------------------------------------------------
 
