@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from promptgate.pricing import Price, PriceTable, PriceTableError, load_table_data
+from promptgate.pricing import Price, PriceTable, PriceTableError, Rates, load_table_data
 
 RATES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 DECIMAL_STRING = re.compile(r"^\d+(\.\d+)?$")
@@ -112,20 +112,24 @@ def test_a_policy_override_replaces_the_built_in_price() -> None:
             }
         }
     )
-    expected = Price(Decimal("2"), Decimal("10"), Decimal("2.5"), Decimal("4"), Decimal("0.2"))
-    assert table.lookup("claude-sonnet-4-6") == expected
-    assert table.lookup("claude-sonnet-4-6-20260101") == expected
+    expected = Rates(Decimal("2"), Decimal("10"), Decimal("2.5"), Decimal("4"), Decimal("0.2"))
+    overridden = table.lookup("claude-sonnet-4-6")
+    assert overridden is not None and overridden.rates == expected
+    assert table.lookup("claude-sonnet-4-6-20260101") == overridden
     assert table.version == f"{PriceTable.builtin().version}+policy"
-    assert PriceTable.builtin().lookup("claude-sonnet-4-6") != expected
+    builtin = PriceTable.builtin().lookup("claude-sonnet-4-6")
+    assert builtin is not None and builtin.rates != expected
+    # The dimensions beyond tokens stay: US-only inference still costs 1.1x.
+    assert overridden.inference_geo == builtin.inference_geo == {"us": Decimal("1.1")}
 
 
 def test_an_override_without_cache_rates_keeps_the_models_cache_ratios() -> None:
     table = PriceTable.builtin().with_overrides(
         {"gpt-4o": {"input": "2", "output": "8"}, "claude-haiku-4-5": {"input": "2", "output": "9"}}
     )
-    assert table.lookup("gpt-4o") == Price(
-        Decimal("2"), Decimal("8"), Decimal("2"), Decimal("2"), Decimal("1")
-    )
+    gpt = table.lookup("gpt-4o")
+    assert gpt is not None
+    assert gpt.rates == Rates(Decimal("2"), Decimal("8"), Decimal("2"), Decimal("2"), Decimal("1"))
     haiku = table.lookup("claude-haiku-4-5")
     assert haiku is not None
     assert (haiku.cache_write_5m, haiku.cache_write_1h, haiku.cache_read) == (
