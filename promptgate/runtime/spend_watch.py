@@ -21,6 +21,7 @@ from ..spend import (
     AnomalyDetector,
     Budget,
     BudgetTracker,
+    SpendHistory,
     rules_from_subscriptions,
     spend_by_token,
 )
@@ -58,6 +59,10 @@ class SpendWatch:
                 lambda since: spend_by_token(e.record for e in store.query(since=since)),
                 datetime.now(UTC),
             )
+            # The anomaly baseline, too: a restart pages on a spike at once.
+            if isinstance(store, SpendHistory):
+                refs = {p.id: ProjectRef(p.id, p.name) for p in self._projects}
+                self.detector.seed(store, refs, datetime.now(UTC))
         self.worker.start()
         self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
         self._sweep = self._loop.create_task(self._sweep_hourly(), name="expiry-sweep")
