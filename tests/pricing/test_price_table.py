@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from promptgate.config import validate_policy
 from promptgate.pricing import Price, PriceTable, PriceTableError, Rates, load_table_data
 
 RATES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -161,3 +163,37 @@ def test_a_bad_override_names_the_model_the_key_and_the_value(
 ) -> None:
     with pytest.raises(PriceTableError, match="price for 'm'.*" + re.escape(message)):
         PriceTable.builtin().with_overrides({"m": fields})
+
+
+@pytest.mark.parametrize(
+    "policy",
+    sorted(p for p in (Path(__file__).parents[2] / "examples").iterdir() if p.name != "ci"),
+)
+def test_every_model_an_example_policy_routes_to_is_priced(policy: Path) -> None:
+    result = validate_policy(policy)
+    assert result.policy is not None, policy
+    table = PriceTable.builtin().with_overrides(
+        {name: price.model_dump(exclude_none=True) for name, price in result.policy.prices.items()}
+    )
+    targets = [
+        rule.target_model
+        for project in result.policy.projects.values()
+        for alias in project.aliases.values()
+        for rule in alias.rules
+        if rule.provider != "mock"
+    ]
+    if policy.name in ("claude-code", "multi-team"):
+        assert targets, policy
+    assert [model for model in targets if table.lookup(model) is None] == []
+
+
+def test_every_dimension_entry_names_its_source_and_date() -> None:
+    data = load_table_data()
+    sections = [*data["providers"].values(), *data["models"].values()]
+    for section in sections:
+        for key in ("service_tiers", "inference_geo", "server_tools"):
+            for name, entry in section.get(key, {}).items():
+                assert entry["source"].startswith("https://"), (key, name)
+                assert date.fromisoformat(entry["as_of"]) <= date.today(), (key, name)
+        if "long_context" in section:
+            assert section["long_context"]["source"].startswith("https://")
