@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from ..logstore import cap_body
-from ..pricing import request_cost
+from ..pricing import format_usd, request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
@@ -352,6 +352,11 @@ class Exchange:
         record.cache_creation_input_tokens = usage.cache_creation_input_tokens
         record.cache_read_input_tokens = usage.cache_read_input_tokens
         record.stop_reason = usage.stop_reason or ""
+        record.service_tier = usage.service_tier or ""
+        record.inference_geo = usage.inference_geo or ""
+        record.web_search_requests = min(usage.web_search_requests, 0xFFFFFFFF)
+        record.web_fetch_requests = min(usage.web_fetch_requests, 0xFFFFFFFF)
+        record.reasoning_tokens = min(usage.reasoning_tokens, 0xFFFFFFFF)
         if usage.error_message and not record.error:
             record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
         if self._keep_bodies:
@@ -391,4 +396,11 @@ class Exchange:
             self.record.cost_usd = priced.cost_usd
             self.record.requested_model_cost_usd = priced.requested_model_cost_usd
             self.record.priced = priced.priced
+            for item in priced.items:
+                self.record.cost_breakdown.add(
+                    dimension=item.dimension,
+                    quantity=min(item.quantity, 0xFFFFFFFF),
+                    cost_usd=format_usd(item.cost),
+                    detail=item.detail,
+                )
         self.sink(self.record)

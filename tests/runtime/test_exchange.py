@@ -257,6 +257,39 @@ def test_a_buffered_json_answer_is_read_for_usage_and_passed_on(world: World) ->
     assert Decimal(record.cost_usd) == Decimal("0.00044")
 
 
+def test_the_record_carries_the_cost_broken_down_by_dimension(world: World) -> None:
+    exchange = world.exchange()
+    send_request(exchange, headers(world, CHAT, bearer=True), openai_body())
+    exchange.on_response_headers(JSON_HEADERS, False)
+    answer = {
+        "id": "c1",
+        "model": "gpt-4.1-mini",
+        "service_tier": "priority",
+        "choices": [{"index": 0, "message": {"content": "Hi!"}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": 1000,
+            "completion_tokens": 100,
+            "prompt_tokens_details": {"cached_tokens": 400},
+            "completion_tokens_details": {"reasoning_tokens": 60},
+        },
+    }
+    exchange.on_response_body(json.dumps(answer).encode(), True)
+    record = only_record(world)
+    assert (record.service_tier, record.reasoning_tokens) == ("priority", 60)
+    items = {i.dimension: (i.quantity, Decimal(i.cost_usd)) for i in record.cost_breakdown}
+    # Standard: 600 x $0.40 + 400 x $0.10 + 40 x $1.60 + 60 x $1.60 per million;
+    # priority: 600 x $0.70 + 400 x $0.175 + 100 x $2.80.
+    assert items == {
+        "input": (600, Decimal("0.00024")),
+        "cache_read": (400, Decimal("0.00004")),
+        "output": (40, Decimal("0.000064")),
+        "reasoning": (60, Decimal("0.000096")),
+        "service_tier": (1100, Decimal("0.00033")),
+    }
+    assert Decimal(record.cost_usd) == sum((cost for _, cost in items.values()), Decimal())
+    assert Decimal(record.cost_usd) == Decimal("0.00077")
+
+
 def openai_stream_with_usage() -> list[bytes]:
     base = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4.1-mini"}
     return [
