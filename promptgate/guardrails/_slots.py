@@ -94,9 +94,10 @@ _TEXT_MEDIA = frozenset(
 # `block_type` is the `type` of the nearest enclosing object that has one.
 Classify = Callable[[str | None, dict[str, Any], str, str], Handling]
 
-# Deeper bodies are refused: no real request nests this far, and the walk
-# (like any recursive reader) must stay bounded.
-MAX_DEPTH = 128
+# Deeper bodies are refused: no real request nests this far, the walk (like
+# any recursive reader) must stay bounded, and the gateway's JSON writer
+# stops at the same depth.
+MAX_DEPTH = 254
 
 
 class TooDeep(ValueError):
