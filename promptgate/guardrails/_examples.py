@@ -69,4 +69,6 @@ def _jwt_claims_are_sample(token: str) -> bool:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return False
-    return isinstance(claims, dict) and all(claims.get(k) == v for k, v in _JWT_SAMPLE_CLAIMS.items())
+    if not isinstance(claims, dict):
+        return False
+    return all(claims.get(key) == value for key, value in _JWT_SAMPLE_CLAIMS.items())
