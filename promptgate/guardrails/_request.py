@@ -125,7 +125,16 @@ def apply_request_guardrails(
 
     secrets: list[tuple[Match, ...]] = [()] * len(slots)
     if scanning is not None:
-        secrets = [scanning.scanner.scan(slot.text) for slot in slots]
+        # Keys and short values repeat a lot ("type", "description"): one
+        # lookup per distinct string instead of one per occurrence.
+        scanned: dict[str, tuple[Match, ...]] = {}
+        scan = scanning.scanner.scan
+        secrets = [
+            scanned[slot.text]
+            if slot.text in scanned
+            else scanned.setdefault(slot.text, scan(slot.text))
+            for slot in slots
+        ]
         block = _decide(scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings)
         if block is not None:
             return GuardrailOutcome(body, False, block, findings.result(), PlaceholderMap())
