@@ -20,6 +20,7 @@ import orjson
 from ..logstore import cap_body
 from ..pricing import format_usd, request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
+from ..providers._json import InvalidBody, load_request
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
 from .actions import Action, Forward, Reply
@@ -176,7 +177,10 @@ class Exchange:
         self.outbound = Outbound(
             project, token, endpoint, SCHEMAS[endpoint.schema], headers, {}, provider
         )
-        return Forward()
+        # Routing and credentials are the body phase's to set. Drop the
+        # client's now: if Envoy never calls the body phase (HTTP/2 headers
+        # and trailers without DATA), the request has no route but the 404.
+        return Forward(remove_headers=list(_CLIENT_ONLY_HEADERS), clear_route_cache=True)
 
     def on_request_body(self, body: bytes) -> Action:
         outbound = self.outbound
@@ -190,11 +194,9 @@ class Exchange:
 
     def _forward(self, outbound: Outbound, raw: bytes) -> Action:
         try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise invalid_request(f"request body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise invalid_request("request body must be a JSON object")
+            body, written = load_request(raw)
+        except InvalidBody as exc:
+            raise invalid_request(str(exc)) from None
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise invalid_request("model: field required (a string)")
@@ -225,8 +227,13 @@ class Exchange:
             clear_route_cache=True,
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
+        # The provider reads the parsed body written back, exactly what was
+        # scanned; most clients send it byte for byte already.
         if outbound.changed:
             forward.body = orjson.dumps(outbound.body)
+        elif written != raw:
+            forward.body = written
+        if forward.body is not None:
             forward.set_headers["content-length"] = str(len(forward.body))
         return forward
 
