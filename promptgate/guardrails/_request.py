@@ -24,12 +24,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 from . import _anthropic, _openai
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
-from ._slots import BASE64_TEXT, JSON_TEXT, Key, Layout, Path, Slot, TooDeep, rewrite, walk
+from ._slots import BASE64_TEXT, JSON_TEXT, BodyWalk, Key, Layout, Path, Slot, TooDeep, rewrite
 from ._spec import Guardrails, guardrails_for
+from ._subtrees import SUBTREES, Hit, absolute, relative
 from ._text import Match
 
 Schema = Literal["anthropic", "openai"]
@@ -37,6 +40,7 @@ Action = Literal["block", "redact", "monitor"]
 
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+_UNSEEN: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,43 +122,80 @@ def apply_request_guardrails(
         return GuardrailOutcome(body, False, None, (), PlaceholderMap())
     include_system = redaction.include_system if redaction else False
     try:
-        slots = walk(body, _LAYOUTS[schema], include_system)
+        hits = _hits(BodyWalk(body, _LAYOUTS[schema], include_system), guardrails, schema)
     except TooDeep as exc:
         raise UnreadableBody(str(exc)) from None
     findings = _Findings(guardrails)
 
-    secrets: list[tuple[Match, ...]] = [()] * len(slots)
+    slots = [hit.slot for hit in hits]
+    secrets = [hit.secrets for hit in hits]
     if scanning is not None:
-        # Keys and short values repeat a lot ("type", "description"): one
-        # lookup per distinct string instead of one per occurrence.
-        scanned: dict[str, tuple[Match, ...]] = {}
-        scan = scanning.scanner.scan
-        secrets = [
-            scanned[slot.text]
-            if slot.text in scanned
-            else scanned.setdefault(slot.text, scan(slot.text))
-            for slot in slots
-        ]
         block = _decide(scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings)
         if block is not None:
             return GuardrailOutcome(body, False, block, findings.result(), PlaceholderMap())
 
+    # Placeholders are handed out here, per request and in document order,
+    # never cached: the numbering of a history depends only on the history.
     allocator = PlaceholderAllocator()
     changes: list[tuple[Path, str]] = []
-    for slot, secret_matches in zip(slots, secrets, strict=True):
-        groups: list[tuple[Match, ...]] = [secret_matches]
-        if redaction is not None and slot.pii:
-            pii = redaction.detector.detect(slot.text)
-            findings.add("pii", slot, pii, "redact")
-            groups.append(pii)
-        if any(groups):
-            text = redact(slot.text, groups, allocator)
+    for slot, secret_matches, hit in zip(slots, secrets, hits, strict=True):
+        findings.add("pii", slot, hit.pii, "redact")
+        if secret_matches or hit.pii:
+            text = redact(slot.text, (secret_matches, hit.pii), allocator)
             if text != slot.text:
                 changes.append((slot.path, text))
     new_body = rewrite(body, changes) if changes else body
     return GuardrailOutcome(
         new_body, bool(changes), None, findings.result(), allocator.placeholder_map()
     )
+
+
+def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
+    """The strings of the body that hold something, in document order.
+
+    A subtree seen before (same bytes, same context) is not walked again.
+    """
+    hits: list[Hit] = []
+    # Keys and short values repeat a lot ("type", "description"): one
+    # lookup per distinct string instead of one per occurrence.
+    seen: dict[tuple[str, bool], Hit | None] = {}
+    for part in parts.parts:
+        if isinstance(part, Slot):
+            hit = _hit(part, guardrails, seen)
+            if hit is not None:
+                hits.append(hit)
+            continue
+        try:
+            key: tuple[Any, bytes] | None = (
+                (guardrails.owner, schema, part.context),
+                orjson.dumps(part.value),
+            )
+        except orjson.JSONEncodeError:
+            # Not JSON orjson writes (too deep, a lone surrogate): walk it uncached.
+            key = None
+        found = SUBTREES.get(key) if key is not None else None
+        if found is not None:
+            hits.extend(absolute(found, part.path))
+            continue
+        fresh = [h for s in parts.slots(part) if (h := _hit(s, guardrails, seen)) is not None]
+        if key is not None:
+            SUBTREES.put(key, relative(fresh, part.path))
+        hits.extend(fresh)
+    return hits
+
+
+def _hit(
+    slot: Slot, guardrails: Guardrails, seen: dict[tuple[str, bool], Hit | None]
+) -> Hit | None:
+    known = seen.get((slot.text, slot.pii), _UNSEEN)
+    if known is not _UNSEEN:
+        return None if known is None else Hit(slot, known.secrets, known.pii)
+    scanning, redaction = guardrails.secrets, guardrails.redaction
+    secrets = scanning.scanner.scan(slot.text) if scanning is not None else ()
+    pii = redaction.detector.detect(slot.text) if redaction is not None and slot.pii else ()
+    hit = Hit(slot, secrets, pii) if secrets or pii else None
+    seen[(slot.text, slot.pii)] = hit
+    return hit
 
 
 def _decide(
