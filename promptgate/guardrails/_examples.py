@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 
 # Exact values, with their source.
 EXAMPLE_VALUES = frozenset(
@@ -39,8 +40,8 @@ _DEFAULT_PASSWORDS = frozenset(
 _PEM_ELIDED = re.compile(r"\.\.\.|…|EXAMPLE|<[^>]*>", re.I)
 
 
-def is_documentation_example(rule_id: str, value: str, context: str) -> bool:
-    """Whether `value` (found by `rule_id` in the match `context`) is a known example."""
+def is_documentation_example(rule_id: str, value: str, context: Callable[[], str]) -> bool:
+    """Whether `value` (found by `rule_id` in the match `context()`) is a known example."""
     if value in EXAMPLE_VALUES:
         return True
     if rule_id == "aws-access-key-id":
@@ -49,7 +50,7 @@ def is_documentation_example(rule_id: str, value: str, context: str) -> bool:
     if rule_id == "jwt":
         return _jwt_claims_are_sample(value)
     if rule_id == "database-url-password":
-        return value.lower() in _DEFAULT_PASSWORDS and _LOCAL_HOST.search(context) is not None
+        return value.lower() in _DEFAULT_PASSWORDS and _LOCAL_HOST.search(context()) is not None
     if rule_id == "private-key":
         return _pem_is_placeholder(value)
     return False

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 
 from . import _anthropic, _openai
+from ._budget import Budget, TooManyValues
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
@@ -87,7 +88,7 @@ class Block:
 
 
 class UnreadableBody(ValueError):
-    """The body cannot be read safely (it nests too deep); answer 400."""
+    """The body cannot be read safely (too deep, too dense in values); answer 400."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def apply_request_guardrails(
     include_system = redaction.include_system if redaction else False
     try:
         hits = _hits(BodyWalk(body, _LAYOUTS[schema], include_system), guardrails, schema)
-    except TooDeep as exc:
+    except (TooDeep, TooManyValues) as exc:
         raise UnreadableBody(str(exc)) from None
     findings = _Findings(guardrails)
 
@@ -159,9 +160,10 @@ def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
     # Keys and short values repeat a lot ("type", "description"): one
     # lookup per distinct string instead of one per occurrence.
     seen: dict[tuple[str, bool], Hit | None] = {}
+    budget = Budget()
     for part in parts.parts:
         if isinstance(part, Slot):
-            hit = _hit(part, guardrails, seen)
+            hit = _hit(part, guardrails, seen, budget)
             if hit is not None:
                 hits.append(hit)
             continue
@@ -177,7 +179,9 @@ def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
         if found is not None:
             hits.extend(absolute(found, part.path))
             continue
-        fresh = [h for s in parts.slots(part) if (h := _hit(s, guardrails, seen)) is not None]
+        fresh = [
+            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budget)) is not None
+        ]
         if key is not None:
             SUBTREES.put(key, relative(fresh, part.path))
         hits.extend(fresh)
@@ -185,14 +189,14 @@ def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
 
 
 def _hit(
-    slot: Slot, guardrails: Guardrails, seen: dict[tuple[str, bool], Hit | None]
+    slot: Slot, guardrails: Guardrails, seen: dict[tuple[str, bool], Hit | None], budget: Budget
 ) -> Hit | None:
     known = seen.get((slot.text, slot.pii), _UNSEEN)
     if known is not _UNSEEN:
         return None if known is None else Hit(slot, known.secrets, known.pii)
     scanning, redaction = guardrails.secrets, guardrails.redaction
-    secrets = scanning.scanner.scan(slot.text) if scanning is not None else ()
-    pii = redaction.detector.detect(slot.text) if redaction is not None and slot.pii else ()
+    secrets = scanning.scanner.scan(slot.text, budget) if scanning is not None else ()
+    pii = redaction.detector.detect(slot.text, budget) if redaction is not None and slot.pii else ()
     hit = Hit(slot, secrets, pii) if secrets or pii else None
     seen[(slot.text, slot.pii)] = hit
     return hit
