@@ -9,12 +9,12 @@ each string may be treated:
   redacted in it unless it sits in a machine field (`type`, `id`, ...).
 - ``FIXED`` is scanned but must reach the provider byte for byte (thinking
   text, which its signature covers): a secret there cannot be removed.
-- ``OPAQUE`` is not text and is not scanned. `Layout.classify` is the one
-  place that names such strings.
+- No string is left unread: `Layout.classify` is the one place that names
+  the exceptions to ``CONTENT``.
 - Encoded text is decoded and the text inside is walked: JSON in a string
   (OpenAI tool-call `arguments`) through `JSON_TEXT`, base64 (a document's
   `source.data`, a `data:` URL) through `BASE64_TEXT`. Base64 that does not
-  decode to UTF-8 text is binary (an image, a PDF) and is opaque.
+  decode to UTF-8 text is binary (an image, a PDF): no text rule can read it.
 
 A `Slot` has the path of its string in the decoded body; a path ending in
 `Key(name)` is the key itself. `rewrite` applies new strings copy-on-write:
@@ -39,7 +39,6 @@ Path = tuple[Any, ...]
 class Handling(Enum):
     CONTENT = "content"
     FIXED = "fixed"
-    OPAQUE = "opaque"
     JSON = "json"
     # Base64 of a text media type: decoded, scanned, rewritten re-encoded.
     BASE64 = "base64"
@@ -149,8 +148,6 @@ class _Walk:
             url = _DATA_URL.match(value)
             if url is not None:
                 handling = Handling.BASE64 if is_text_media(url[1]) else Handling.BASE64_FIXED
-        if handling is Handling.OPAQUE:
-            return
         if handling is Handling.FIXED or fixed:
             self.slots.append(Slot(path, value, False, True))
             return
