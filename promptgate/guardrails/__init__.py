@@ -9,6 +9,7 @@ original values back. No grpc or Envoy types cross this boundary.
 """
 
 from ._errors import GuardrailConfigError, GuardrailError
+from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderMap
 from ._request import (
@@ -37,6 +38,7 @@ __all__ = [
     "Match",
     "PlaceholderMap",
     "Schema",
+    "SecretMask",
     "SecretMemory",
     "SecretRule",
     "SecretScanner",

@@ -28,6 +28,7 @@ import orjson
 
 from . import _anthropic, _openai
 from ._budget import Budget, TooManyValues
+from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
@@ -103,6 +104,9 @@ class GuardrailOutcome:
     blocked: Block | None
     findings: tuple[Finding, ...]
     placeholders: PlaceholderMap
+    # Monitor mode: what turns the logged prompt and response free of the
+    # secrets the provider still receives.
+    log_mask: SecretMask = field(default_factory=lambda: SecretMask(()))
 
 
 def apply_request_guardrails(
@@ -130,8 +134,11 @@ def apply_request_guardrails(
 
     slots = [hit.slot for hit in hits]
     secrets = [hit.secrets for hit in hits]
+    monitored: list[Match] = []
     if scanning is not None:
-        block = _decide(scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings)
+        block = _decide(
+            scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings, monitored
+        )
         if block is not None:
             return GuardrailOutcome(body, False, block, findings.result(), PlaceholderMap())
 
@@ -147,7 +154,12 @@ def apply_request_guardrails(
                 changes.append((slot.path, text))
     new_body = rewrite(body, changes) if changes else body
     return GuardrailOutcome(
-        new_body, bool(changes), None, findings.result(), allocator.placeholder_map()
+        new_body,
+        bool(changes),
+        None,
+        findings.result(),
+        allocator.placeholder_map(),
+        SecretMask(monitored),
     )
 
 
@@ -210,8 +222,12 @@ def _decide(
     memory: SecretMemory | None,
     scope: str,
     findings: _Findings,
+    monitored: list[Match],
 ) -> Block | None:
-    """Record the secret findings; return a Block, or keep in `secrets` what to redact."""
+    """Record the secret findings; return a Block, or keep in `secrets` what to redact.
+
+    Secrets that go on to the provider (monitor mode) are added to `monitored`.
+    """
     block: Block | None = None
     fresh: list[str] = []
     for index, (slot, found) in enumerate(zip(slots, secrets, strict=True)):
@@ -219,6 +235,7 @@ def _decide(
             continue
         if mode == "monitor":
             findings.add("secret", slot, found, "monitor")
+            monitored.extend(found)
             secrets[index] = ()
             continue
         if slot.fixed:

@@ -75,6 +75,8 @@ def guardrail_stage(outbound: Outbound, record: AccessLogRecord) -> None:
     if outcome.changed:
         outbound.body = outcome.body
         outbound.changed = True
+    if outcome.log_mask:
+        outbound.log_mask = outcome.log_mask
     if len(outcome.placeholders):
         outbound.response_transforms.append(
             PlaceholderRestore(outbound.schema.name, outcome.placeholders)
