@@ -13,6 +13,7 @@ from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderMap
 from ._request import (
+    Abandoned,
     Block,
     Finding,
     GuardrailOutcome,
@@ -29,6 +30,7 @@ from ._text import Match
 
 __all__ = [
     "BUILTIN_RULES",
+    "Abandoned",
     "Block",
     "Finding",
     "GuardrailConfigError",

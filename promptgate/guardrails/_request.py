@@ -21,6 +21,7 @@ placeholders that the response restores.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -88,6 +89,10 @@ class Block:
         return self.message
 
 
+class Abandoned(Exception):
+    """The caller stopped waiting for this request; the scan stopped part way."""
+
+
 class UnreadableBody(ValueError):
     """The body cannot be read safely (too deep, too dense in values); answer 400."""
 
@@ -115,11 +120,13 @@ def apply_request_guardrails(
     spec: dict[str, Any] | Guardrails | None,
     memory: SecretMemory | None = None,
     scope: str = "",
+    stop: Callable[[], bool] | None = None,
 ) -> GuardrailOutcome:
     """Scan, block or redact a request body; `spec` is the bundle's `guardrails`.
 
     `memory` remembers, per `scope`, the secrets a block already reported;
-    without it every secret blocks. Raises UnreadableBody.
+    without it every secret blocks. `stop` is asked between parts of the
+    body whether the caller still waits. Raises UnreadableBody, Abandoned.
     """
     guardrails = guardrails_for(spec)
     redaction, scanning = guardrails.redaction, guardrails.secrets
@@ -127,7 +134,8 @@ def apply_request_guardrails(
         return GuardrailOutcome(body, False, None, (), PlaceholderMap())
     include_system = redaction.include_system if redaction else False
     try:
-        hits = _hits(BodyWalk(body, _LAYOUTS[schema], include_system), guardrails, schema)
+        parts = BodyWalk(body, _LAYOUTS[schema], include_system)
+        hits = _hits(parts, guardrails, schema, stop or _waiting)
     except (TooDeep, TooManyValues) as exc:
         raise UnreadableBody(str(exc)) from None
     findings = _Findings(guardrails)
@@ -163,7 +171,13 @@ def apply_request_guardrails(
     )
 
 
-def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
+def _waiting() -> bool:
+    return False
+
+
+def _hits(
+    parts: BodyWalk, guardrails: Guardrails, schema: Schema, stop: Callable[[], bool]
+) -> list[Hit]:
     """The strings of the body that hold something, in document order.
 
     A subtree seen before (same bytes, same context) is not walked again.
@@ -174,6 +188,8 @@ def _hits(parts: BodyWalk, guardrails: Guardrails, schema: Schema) -> list[Hit]:
     seen: dict[tuple[str, bool], Hit | None] = {}
     budget = Budget()
     for part in parts.parts:
+        if stop():
+            raise Abandoned("the request was abandoned while it was scanned")
         if isinstance(part, Slot):
             hit = _hit(part, guardrails, seen, budget)
             if hit is not None:

@@ -9,6 +9,7 @@ whether the exchange completed, was rejected or was cut off.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class Outbound:
     upstream: WireSchema | None = None
     # Applied to prompt and response text before they are logged (monitored secrets).
     log_mask: Callable[[str], str] | None = None
+    # Set when Envoy gave up on the request: long stages stop early.
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property
     def upstream_schema(self) -> WireSchema:
@@ -396,6 +399,11 @@ class Exchange:
             rejection.body(self.schema_name),
             details=f"promptgate_{rejection.error_type}",
         )
+
+    def abandon(self) -> None:
+        """Envoy no longer waits for this request: work still running on it stops."""
+        if self.outbound is not None:
+            self.outbound.abandoned.set()
 
     def finish(self, *, aborted: bool = False) -> None:
         """Write the access-log record once; ``aborted`` marks a stream cut short."""

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from promptgate.guardrails import UnreadableBody, apply_request_guardrails, compile_guardrails
+from promptgate.guardrails import (
+    Abandoned,
+    UnreadableBody,
+    apply_request_guardrails,
+    compile_guardrails,
+)
 from promptgate.guardrails._budget import Budget
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
@@ -83,3 +88,18 @@ def test_many_matches_in_non_ascii_text_keep_their_character_offsets() -> None:
 def test_times_and_mac_addresses_are_not_ip_addresses(text: str) -> None:
     detector = GUARDRAILS.redaction.detector  # type: ignore[union-attr]
     assert detector.detect(f"at {text} ok") == ()
+
+
+def test_a_scan_the_caller_gave_up_on_stops_between_parts() -> None:
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    messages = [{"role": "user", "content": f"part {n}"} for n in range(100)]
+    with pytest.raises(Abandoned):
+        apply_request_guardrails(
+            "anthropic", {"model": "m", "messages": messages}, GUARDRAILS, stop=stop
+        )
+    assert len(asked) == 4
