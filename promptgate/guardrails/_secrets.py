@@ -5,6 +5,7 @@ Well-known documentation values (`_examples`) are never findings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -16,6 +17,13 @@ from ._lru import ScanCache
 from ._patternset import PatternSet, compile_regex
 from ._secret_rules import SecretRule
 from ._text import EncodedText, Match, without_overlaps
+
+# Template syntax that names a secret kept elsewhere: `${X}`, `$(cmd)`, `$X`,
+# `{{ x }}`, `{% x %}`, `%(x)s`, `%X%`, `<password>`. Python's `re` is safe
+# here: no nested repetition, and values are bounded by the RE2 match.
+_TEMPLATE = re.compile(
+    r"\$\{|\$\(|\{\{|\{%|%\(|^\$[A-Za-z_][A-Za-z0-9_]*$|^%[A-Za-z_]+%$|^<[^>]*>$"
+)
 
 
 def secret_label(rule_id: str) -> str:
@@ -90,6 +98,8 @@ class SecretScanner:
         return without_overlaps(found)
 
     def _plausible(self, rule: SecretRule, value: str) -> bool:
+        if rule.drops_templates and _TEMPLATE.search(value):
+            return False
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return False
         if rule.needs_letter_and_digit and not (
