@@ -186,12 +186,14 @@ def _hits(
     # Keys and short values repeat a lot ("type", "description"): one
     # lookup per distinct string instead of one per occurrence.
     seen: dict[tuple[str, bool], Hit | None] = {}
-    budget = Budget()
+    # One allowance per detector: a scanner that found nothing does not
+    # leave its share to the other.
+    budgets = (Budget(), Budget())
     for part in parts.parts:
         if stop():
             raise Abandoned("the request was abandoned while it was scanned")
         if isinstance(part, Slot):
-            hit = _hit(part, guardrails, seen, budget)
+            hit = _hit(part, guardrails, seen, budgets)
             if hit is not None:
                 hits.append(hit)
             continue
@@ -208,7 +210,7 @@ def _hits(
             hits.extend(absolute(found, part.path))
             continue
         fresh = [
-            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budget)) is not None
+            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budgets)) is not None
         ]
         if key is not None:
             SUBTREES.put(key, relative(fresh, part.path))
@@ -217,14 +219,21 @@ def _hits(
 
 
 def _hit(
-    slot: Slot, guardrails: Guardrails, seen: dict[tuple[str, bool], Hit | None], budget: Budget
+    slot: Slot,
+    guardrails: Guardrails,
+    seen: dict[tuple[str, bool], Hit | None],
+    budgets: tuple[Budget, Budget],
 ) -> Hit | None:
     known = seen.get((slot.text, slot.pii), _UNSEEN)
     if known is not _UNSEEN:
         return None if known is None else Hit(slot, known.secrets, known.pii)
     scanning, redaction = guardrails.secrets, guardrails.redaction
-    secrets = scanning.scanner.scan(slot.text, budget) if scanning is not None else ()
-    pii = redaction.detector.detect(slot.text, budget) if redaction is not None and slot.pii else ()
+    secrets = scanning.scanner.scan(slot.text, budgets[0]) if scanning is not None else ()
+    pii = (
+        redaction.detector.detect(slot.text, budgets[1])
+        if redaction is not None and slot.pii
+        else ()
+    )
     hit = Hit(slot, secrets, pii) if secrets or pii else None
     seen[(slot.text, slot.pii)] = hit
     return hit
@@ -289,6 +298,8 @@ class _Findings:
     def __init__(self, guardrails: Guardrails) -> None:
         self._guardrails = guardrails
         self._counts: dict[tuple[Literal["secret", "pii"], str, str, Action], int] = {}
+        # Field names repeat in every location ("messages", "content", "text").
+        self._shown_keys: dict[str, bool] = {}
 
     def add(
         self, kind: Literal["secret", "pii"], slot: Slot, found: tuple[Match, ...], action: Action
@@ -325,6 +336,12 @@ class _Findings:
         return "".join(parts).lstrip(".") or "(body)"
 
     def _shown(self, key: str) -> bool:
+        shown = self._shown_keys.get(key)
+        if shown is None:
+            shown = self._shown_keys[key] = self._may_show(key)
+        return shown
+
+    def _may_show(self, key: str) -> bool:
         if not _PLAIN_NAME.fullmatch(key):
             return False
         guardrails = self._guardrails
