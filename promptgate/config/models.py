@@ -129,7 +129,7 @@ class Token(_Model):
 
 
 class TokenBounds(_Model):
-    """Bounds on the estimated input tokens of a request."""
+    """Bounds on an estimated token count."""
 
     lt: int | None = Field(default=None, ge=0)
     lte: int | None = Field(default=None, ge=0)
@@ -139,21 +139,41 @@ class TokenBounds(_Model):
     @model_validator(mode="after")
     def _some_bound(self) -> Self:
         if all(v is None for v in (self.lt, self.lte, self.gt, self.gte)):
-            raise ValueError("input_tokens needs at least one of lt, lte, gt, gte")
+            raise ValueError("token bounds need at least one of lt, lte, gt, gte")
         return self
 
 
 class Condition(_Model):
     """When a routing rule applies; every condition given must hold."""
 
-    input_tokens: TokenBounds | None = None
+    input_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated input tokens of the whole request: system prompt, tool "
+        "definitions and messages, as the provider counts them.",
+    )
+    conversation_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated tokens of the conversation alone: the messages without the "
+        "system prompt, tool definitions and mid-conversation system messages.",
+    )
+    tools: bool | None = Field(
+        default=None,
+        description="Whether the request offers tools (Claude Code's main loop and subagents "
+        "do; its title, summary and other background calls do not).",
+    )
     headers: dict[str, str] | None = Field(
         default=None, description="Request headers (names case-insensitive) with exact values."
     )
     stream: bool | None = None
 
     def is_empty(self) -> bool:
-        return self.input_tokens is None and not self.headers and self.stream is None
+        return (
+            self.input_tokens is None
+            and self.conversation_tokens is None
+            and self.tools is None
+            and not self.headers
+            and self.stream is None
+        )
 
 
 class Rule(_Model):

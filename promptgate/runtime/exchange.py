@@ -26,6 +26,7 @@ from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
 from .endpoints import ENDPOINTS, Endpoint, parse_project_path, schema_for_rest
+from .model_swap import swap_model
 from .rejection import (
     SCHEMAS,
     Rejection,
@@ -34,7 +35,7 @@ from .rejection import (
     invalid_request,
     not_found,
 )
-from .routing import select_model
+from .routing import RequestFacts, select_model
 from .transforms import ResponseTransform, StreamUsageFilter
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
@@ -56,6 +57,8 @@ class Outbound:
     body: dict[str, Any]
     provider: str
     changed: bool = False
+    # Headers to send changed (None removes one), e.g. betas a swapped model does not take.
+    header_changes: dict[str, str | None] = field(default_factory=dict)
     response_transforms: list[ResponseTransform] = field(default_factory=list)
 
 
@@ -99,6 +102,8 @@ class Exchange:
         record.request_id = headers.get("x-request-id", "")
         record.user_agent = headers.get("user-agent", "")[:256]
         record.session_id = headers.get(SESSION_HEADER, "")[:128]
+        record.agent_id = headers.get("x-claude-code-agent-id", "")[:128]
+        record.parent_agent_id = headers.get("x-claude-code-parent-agent-id", "")[:128]
         try:
             return self._admit(headers, end_of_stream)
         except Rejection as rejection:
@@ -194,19 +199,25 @@ class Exchange:
             clear_route_cache=True,
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
+        for name, value in outbound.header_changes.items():
+            if value is None:
+                forward.remove_headers.append(name)
+            else:
+                forward.set_headers[name] = value
         if outbound.changed:
             forward.body = orjson.dumps(outbound.body)
             forward.set_headers["content-length"] = str(len(forward.body))
         return forward
 
     def _select(self, outbound: Outbound, stream: bool) -> None:
-        selection = select_model(
-            outbound.project,
-            self.record.model_requested,
+        facts = RequestFacts(
             self.record.estimated_input_tokens,
             outbound.headers,
             stream,
+            outbound.body,
+            outbound.schema,
         )
+        selection = select_model(outbound.project, self.record.model_requested, facts)
         if selection.alias is not None:
             self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
             # Savings are measured against the alias's default: what every
@@ -226,6 +237,8 @@ class Exchange:
                 outbound.provider = selection.provider
             outbound.body = {**outbound.body, "model": selection.model}
             outbound.changed = True
+            if selection.model != selection.alias:
+                swap_model(outbound, selection.model, self.record)
         self.record.model_sent = selection.model
 
     def _credential(self, outbound: Outbound) -> dict[str, str]:
