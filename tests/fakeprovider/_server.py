@@ -19,6 +19,7 @@ from . import _anthropic, _openai
 from ._answer import build_answer
 from ._http import RecordedRequest, chunk, read_request, response_head
 from ._script import Reply
+from ._strict import anthropic_request_error
 
 __all__ = ["FakeProvider"]
 
@@ -34,7 +35,9 @@ class FakeProvider:
     `.../chat/completions`. Each request takes the next `Reply` from the
     queue filled by `script()`, or `default` when the queue is empty.
     With `api_key` set, requests without that key (`x-api-key` or
-    `Authorization: Bearer`) get a 401 in the provider's format.
+    `Authorization: Bearer`) get a 401 in the provider's format. With
+    `strict` (the default), Anthropic requests the real API would refuse
+    (see `_strict`) get its 400 instead of a scripted reply.
     """
 
     def __init__(
@@ -44,8 +47,10 @@ class FakeProvider:
         port: int = 0,
         api_key: str | None = None,
         record: bool = True,
+        strict: bool = True,
     ) -> None:
         self.host = host
+        self.strict = strict
         self.port = port
         self.api_key = api_key
         self.default = Reply()
@@ -175,6 +180,13 @@ class FakeProvider:
             return await _send(writer, request, _error(schema, 400, None, "Body is not valid JSON"))
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return await _send(writer, request, _error(schema, 400, None, "model: Field required"))
+        if schema == "anthropic" and self.strict:
+            refused = anthropic_request_error(
+                body, request.headers, count_tokens=path.endswith("/count_tokens")
+            )
+            if refused is not None:
+                error = _error(schema, 400, "invalid_request_error", refused)
+                return await _send(writer, request, error)
         if path.endswith("/count_tokens"):
             count = self.count_tokens
             tokens = count if count is not None else anthropic_schema.estimate_input_tokens(body)
