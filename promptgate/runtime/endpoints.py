@@ -29,6 +29,10 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+# GET: the models a token may ask for (see model_list).
+MODELS_PATH = "/v1/models"
+
+
 @dataclass(frozen=True)
 class ProjectPath:
     project_id: str

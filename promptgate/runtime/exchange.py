@@ -25,7 +25,8 @@ from .actions import Action, Forward, Reply
 from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
-from .endpoints import ENDPOINTS, Endpoint, parse_project_path, schema_for_rest
+from .endpoints import ENDPOINTS, MODELS_PATH, Endpoint, parse_project_path, schema_for_rest
+from .model_list import list_models
 from .model_swap import swap_model
 from .rejection import (
     SCHEMAS,
@@ -124,6 +125,10 @@ class Exchange:
             return Reply(
                 200, {"content-type": "application/json"}, b"{}" if method == "GET" else b""
             )
+        if path.rest == MODELS_PATH and method == "GET":
+            if project is None:
+                raise not_found(f"Unknown project {path.project_id}")
+            return self._list_models(project, headers, path.query)
         endpoint = ENDPOINTS.get(path.rest)
         if endpoint is None or method != "POST":
             raise not_found(f"Not found: {method} {path.rest or '/'}")
@@ -152,6 +157,15 @@ class Exchange:
             project, token, endpoint, SCHEMAS[endpoint.schema], headers, {}, provider
         )
         return Forward()
+
+    def _list_models(self, project: Project, headers: Mapping[str, str], query: str) -> Reply:
+        self.record.project_id, self.record.project_name = project.id, project.name
+        token = identify(self.bundle, project, headers)
+        self.record.token_id = token.id
+        authorize(token, datetime.now(UTC).date())
+        self.record.status = 200
+        body = list_models(self.bundle, project, headers, query)
+        return Reply(200, {"content-type": "application/json"}, body)
 
     def on_request_body(self, body: bytes) -> Action:
         outbound = self.outbound
