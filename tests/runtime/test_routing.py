@@ -161,14 +161,14 @@ def test_the_example_alias_routes_real_claude_code_requests_by_conversation(
 
 
 def test_the_example_alias_sends_background_calls_to_haiku(example_project: Project) -> None:
-    # A title-generation call: no tools, a small prompt, but a long conversation
-    # would otherwise go to Sonnet.
+    # A summary call: no tools, and a conversation long enough that the
+    # conversation rule alone would send it to Sonnet.
     body = {
         "system": [{"type": "text", "text": "Generate a short title for this conversation."}],
-        "messages": [{"role": "user", "content": "w " * 9000}],
+        "messages": [{"role": "user", "content": "w " * 16000}],
     }
     facts_ = RequestFacts(anthropic.estimate_input_tokens(body), {}, True, body, anthropic.SCHEMA)
-    assert facts_.conversation_tokens > 4000
+    assert facts_.conversation_tokens > 8000
     selection = select_model(example_project, "claude-fast", facts_)
     assert (selection.model, selection.rule_index) == ("claude-haiku-4-5", 0)
 
