@@ -27,6 +27,8 @@ DIMENSIONS: dict[str, Callable[[AccessLogRecord], str]] = {
     "model": lambda r: r.model_sent or r.model_requested or "-",
     "token": lambda r: r.token_id or "-",
     "alias": lambda r: r.alias or "-",
+    # Which rule of the alias took the request, as `alias[index]` (0 is the first rule).
+    "rule": lambda r: f"{r.alias}[{r.alias_rule}]" if r.alias else "-",
 }
 FORMATS = ("table", "json", "csv")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
