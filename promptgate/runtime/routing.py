@@ -99,8 +99,18 @@ def select_model(project: Project, model: str, facts: RequestFacts) -> Selection
 
 def check_access(project: Project, model: str, *, via_alias: bool = False) -> None:
     if model in project.deny_models:
-        raise forbidden(f"model {model!r} is not allowed for this project")
+        raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
     # An allowlist names what clients may ask for; alias targets were vetted
     # in review when the alias was written.
     if project.allow_models is not None and not via_alias and model not in project.allow_models:
-        raise forbidden(f"model {model!r} is not allowed for this project")
+        raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
+
+
+def _instead(project: Project, shown: int = 8) -> str:
+    """What the client may ask for instead: the aliases, then the allowlist."""
+    names = [a for a in sorted(project.aliases) if a not in project.deny_models]
+    names += sorted((project.allow_models or frozenset()) - set(names) - project.deny_models)
+    if not names:
+        return ""
+    more = f" (and {len(names) - shown} more)" if len(names) > shown else ""
+    return f"; ask for {', '.join(names[:shown])}{more}"

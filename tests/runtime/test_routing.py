@@ -242,6 +242,15 @@ def test_a_denied_model_is_forbidden(projects: dict[str, Project]) -> None:
     assert caught.value.status == 403 and "'claude-opus-4-1'" in caught.value.message
 
 
+def test_a_refused_model_names_what_to_ask_for_instead(projects: dict[str, Project]) -> None:
+    with pytest.raises(Rejection) as caught:
+        select_model(projects["support"], "gpt-4o", facts(5, {}, False))
+    assert caught.value.message == (
+        "model 'gpt-4o' is not allowed for this project; "
+        "ask for banned-target, support-default, gpt-4.1"
+    )
+
+
 def test_a_model_outside_the_allowlist_is_forbidden(projects: dict[str, Project]) -> None:
     with pytest.raises(Rejection) as caught:
         select_model(projects["support"], "gpt-4.1-mini", facts(5, {}, False))
