@@ -159,7 +159,7 @@ def costs(
     by: Annotated[
         list[str] | None,
         typer.Option(
-            "--by", help="Group by project, model, token, alias, rule (repeat or comma-separate)."
+            "--by", help="Group by project, model, token, alias (repeat or comma-separate)."
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",

@@ -237,14 +237,8 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                 )
         if project.type == "agent_proxy":
             _check_claude_code_overhead(base, alias.rules, report)
-        if project.type == "ai_gateway":
-            report.error(
-                base,
-                "an ai_gateway project serves no provider-native path, so this alias can never "
-                "be used; use agent_proxy or ai_wrapper",
-                key=True,
-            )
-        if len(apis) > 1:
+        # An ai_gateway project translates between schemas; the others forward as is.
+        if len(apis) > 1 and project.type != "ai_gateway":
             report.error(
                 (*base, "rules"),
                 "rules target both the anthropic and the openai wire schema; a request cannot be "
@@ -310,9 +304,8 @@ def _check_type(name: str, project: Project, report: _Reporter) -> None:
             (*path, "providers"),
             f"a {project.type} project forwards to providers, but none is enabled",
         )
-    if project.type == "ai_gateway" and enabled:
+    if project.type == "ai_gateway" and not enabled:
         report.warning(
             (*path, "type"),
-            "an ai_gateway project does not serve provider-native paths (/v1/messages, "
-            "/v1/chat/completions); use agent_proxy for coding agents or ai_wrapper for apps",
+            "an ai_gateway project without an enabled provider serves only /v1/models",
         )

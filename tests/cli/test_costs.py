@@ -177,23 +177,6 @@ def test_by_alias_shows_what_routing_saved(store: str) -> None:
     assert groups["-"]["routed_requests"] == 0
 
 
-def test_by_rule_shows_how_many_requests_each_rule_took_and_saved(tmp_path: Path) -> None:
-    short, long = AccessLogRecord(), AccessLogRecord()
-    short.CopyFrom(SHORT)
-    long.CopyFrom(LONG)
-    short.alias_rule, long.alias_rule = 1, 2
-    path = tmp_path / "rules.db"
-    with SQLiteLogStore(path) as log:
-        for rec in (short, long, DIRECT):
-            log.write(rec)
-    _, out, _ = costs(f"sqlite:///{path}", "rule")
-    groups = {g["rule"]: g for g in json.loads(out)["groups"]}
-    assert set(groups) == {"claude-fast[1]", "claude-fast[2]", "-"}
-    assert groups["claude-fast[1]"]["requests"] == 1
-    assert groups["claude-fast[1]"]["savings_usd"] == "12.000000000"
-    assert groups["claude-fast[2]"]["savings_usd"] == "0.000000000"
-
-
 def test_by_token_accepts_repeated_options(store: str) -> None:
     _, out, _ = costs(store, "token", "project")
     assert json.loads(out)["by"] == ["token", "project"]

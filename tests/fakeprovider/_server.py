@@ -20,6 +20,7 @@ from ._answer import build_answer
 from ._http import RecordedRequest, chunk, read_request, response_head
 from ._script import Reply
 from ._strict import anthropic_request_error
+from ._strict_messages import messages_problem
 
 __all__ = ["FakeProvider"]
 
@@ -37,7 +38,8 @@ class FakeProvider:
     With `api_key` set, requests without that key (`x-api-key` or
     `Authorization: Bearer`) get a 401 in the provider's format. With
     `strict` (the default), Anthropic requests the real API would refuse
-    (see `_strict`) get its 400 instead of a scripted reply.
+    (request shapes: `_strict_messages`; per-model fields and betas:
+    `_strict`) get its 400 instead of a scripted reply.
     """
 
     def __init__(
@@ -181,8 +183,9 @@ class FakeProvider:
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return await _send(writer, request, _error(schema, 400, None, "model: Field required"))
         if schema == "anthropic" and self.strict:
-            refused = anthropic_request_error(
-                body, request.headers, count_tokens=path.endswith("/count_tokens")
+            counting = path.endswith("/count_tokens")
+            refused = messages_problem(body, count_tokens=counting) or anthropic_request_error(
+                body, request.headers
             )
             if refused is not None:
                 error = _error(schema, 400, "invalid_request_error", refused)

@@ -62,12 +62,7 @@ def test_enabled_thinking_on_an_adaptive_only_model_is_refused(fake: FakeProvide
 
 def test_a_budget_not_below_max_tokens_is_refused(fake: FakeProvider) -> None:
     message = refused(fake, body(thinking={"type": "enabled", "budget_tokens": 2000}))
-    assert message.startswith("`max_tokens` must be greater than `thinking.budget_tokens`")
-
-
-def test_with_interleaved_thinking_the_budget_may_exceed_max_tokens(fake: FakeProvider) -> None:
-    thinking = {"type": "enabled", "budget_tokens": 4000}
-    assert send(fake, body(thinking=thinking), "interleaved-thinking-2025-05-14")[0] == 200
+    assert "`max_tokens` must be greater than `thinking.budget_tokens`" in message
 
 
 def test_a_budget_below_the_minimum_is_refused(fake: FakeProvider) -> None:
@@ -123,7 +118,7 @@ def test_a_tool_use_without_its_result_is_refused(fake: FakeProvider) -> None:
 
 
 def test_max_tokens_is_required_on_messages(fake: FakeProvider) -> None:
-    assert refused(fake, {"model": "claude-haiku-4-5", "messages": []}) == (
+    assert refused(fake, {"model": "claude-haiku-4-5", "messages": []}).startswith(
         "max_tokens: Field required"
     )
 
