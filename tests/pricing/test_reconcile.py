@@ -195,9 +195,9 @@ def test_matching_books_exit_zero_and_drift_exits_one(tmp_path: Path) -> None:
         "day": "2026-11-20",
         "model": "claude-sonnet-4-6",
         "requests": 2,
-        "ours_usd": "10.00",
+        "ours_usd": "10.000000000",
         "billed_usd": "10.40",
-        "difference_usd": "-0.40",
+        "difference_usd": "-0.400000000",
         "drift_pct": "-3.85",
     }
 

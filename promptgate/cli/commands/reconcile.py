@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
-from ...logstore import LogStore, LogStoreError, open_store
+from ...logstore import LogStore, LogStoreError, from_nano, open_store
 from ...pricing.reconcile import (
     PROVIDERS,
     Drift,
@@ -29,20 +29,24 @@ from ...pricing.reconcile import (
 
 
 def ledger(store: LogStore, provider: str, first: date, last: date) -> list[LedgerRow]:
-    """Priced spend per UTC day and model sent, for one provider, first..last inclusive."""
-    since = datetime.combine(first, time(), UTC)
-    until = datetime.combine(last + timedelta(days=1), time(), UTC)
-    cost: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
-    count: dict[tuple[date, str], int] = defaultdict(int)
-    for entry in store.query(since=since):
-        record = entry.record
-        moment = record.time.ToDatetime(UTC)
-        if record.provider != provider or moment >= until or not record.cost_usd:
-            continue
-        key = (moment.date(), record.model_sent or record.model_requested)
-        cost[key] += Decimal(record.cost_usd)
-        count[key] += 1
-    return [LedgerRow(day, model, cost[(day, model)], count[(day, model)]) for day, model in cost]
+    """Priced spend per UTC day and model sent, for one provider, first..last inclusive.
+
+    Read from the store's hourly running totals (UTC days are whole hours),
+    never from records.
+    """
+    rows = []
+    day = first
+    while day <= last:
+        since = datetime.combine(day, time(), UTC)
+        cost: dict[str, int] = defaultdict(int)
+        count: dict[str, int] = defaultdict(int)
+        for key, totals in store.spend_totals(since, since + timedelta(days=1)).items():
+            if key.provider == provider and totals.requests > totals.unpriced:
+                cost[key.model] += totals.cost_nusd
+                count[key.model] += totals.requests - totals.unpriced
+        rows += [LedgerRow(day, model, from_nano(cost[model]), count[model]) for model in cost]
+        day += timedelta(days=1)
+    return rows
 
 
 def reconcile(rows: Iterable[LedgerRow], billed: dict[tuple[date, str], Decimal]) -> list[Drift]:
