@@ -201,6 +201,14 @@ def costs_reconcile(
     store: Annotated[
         str, typer.Option("--store", help="The log store URL the gateway writes to.")
     ] = "sqlite:///.promptgate/promptgate.db",
+    notify: Annotated[
+        Path | None,
+        typer.Option(
+            "--notify",
+            help="A policy: send a signed cost.drift event to its webhooks subscribed to it "
+            "when a row is over the threshold.",
+        ),
+    ] = None,
 ) -> None:
     """Compare our ledger per day and model with the provider's cost report."""
     try:
@@ -209,7 +217,8 @@ def costs_reconcile(
         raise typer.BadParameter("--max-drift-pct and --min-usd take decimal numbers") from None
     _done(
         reconcile_command.run(
-            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr
+            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr,
+            notify=notify,
         )
     )
 
