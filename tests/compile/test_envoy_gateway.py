@@ -57,8 +57,9 @@ def test_route_rules_carry_the_compiled_rewrites_and_end_in_a_404() -> None:
         assert rule["matches"][0]["headers"] == [
             {"type": "Exact", "name": UPSTREAM_HEADER, "value": name}
         ]
-        assert rule["filters"][0]["requestHeaderModifier"]["remove"] == (
-            envoy_routes[name]["request_headers_to_remove"]
+        assert (
+            rule["filters"][0]["requestHeaderModifier"]["remove"]
+            == (envoy_routes[name]["request_headers_to_remove"])
         )
         rewrite = resources[f"httproutefilter-{name}.yaml"]["spec"]["urlRewrite"]["path"]
         regex = envoy_routes[name]["route"]["regex_rewrite"]
