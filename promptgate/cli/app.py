@@ -69,7 +69,7 @@ def validate(
         bool, typer.Option("--no-envoy", help="Skip `envoy --mode validate` on the result.")
     ] = False,
     target: Annotated[
-        compile_command.CompileTarget,
+        validate_command.ValidateTarget,
         typer.Option(
             "--target",
             help="istio or envoy-gateway: check the compiled resources (or a directory of "
@@ -87,7 +87,11 @@ def compile_(
     out: Annotated[Path, typer.Option("--out", help="Directory for the compiled files.")],
     target: Annotated[
         compile_command.CompileTarget,
-        typer.Option("--target", help="envoy (envoy.yaml), istio or envoy-gateway resources."),
+        typer.Option(
+            "--target",
+            help="envoy (envoy.yaml), team-egress (TLS, HTTP/2, processor on a Unix socket), "
+            "istio or envoy-gateway resources.",
+        ),
     ] = "envoy",
 ) -> None:
     """Compile a policy into envoy.yaml and bundle.json, or a mesh's resources."""

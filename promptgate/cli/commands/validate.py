@@ -17,6 +17,7 @@ from ...config.diagnostics import format_github, format_json, format_text, has_e
 from ...envoy_binary import envoy_rejection
 
 OutputFormat = Literal["text", "json", "github"]
+ValidateTarget = Literal["envoy", "istio", "envoy-gateway"]
 _FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}
 
 
