@@ -44,9 +44,24 @@ def make_test_ca(directory: Path) -> CertificateAuthority:
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     run = ["openssl"]
     subprocess.run(
-        [*run, "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca), "-days", "1"]
-        + ["-subj", "/CN=PromptGate Test CA", "-addext", "basicConstraints=critical,CA:TRUE"]
-        + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [
+            *run,
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(ca),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=PromptGate Test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
         check=True,
         capture_output=True,
     )
@@ -56,8 +71,24 @@ def make_test_ca(directory: Path) -> CertificateAuthority:
         capture_output=True,
     )
     subprocess.run(
-        [*run, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key)]
-        + ["-CAcreateserial", "-out", str(cert), "-days", "1", "-extfile", str(ext)],
+        [
+            *run,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-extfile",
+            str(ext),
+        ],
         check=True,
         capture_output=True,
     )
@@ -92,12 +123,23 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def start_processor(bundle: Path, listen: str, status_port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_processor(
+    bundle: Path, listen: str, status_port: int, log: Path
+) -> subprocess.Popen[bytes]:
     """``python -m promptgate.runtime`` on ``listen`` (``unix:/path`` or ``host:port``)."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "promptgate.runtime", "--bundle", str(bundle)]
-            + ["--listen", listen, "--status-port", str(status_port)],
+            [
+                sys.executable,
+                "-m",
+                "promptgate.runtime",
+                "--bundle",
+                str(bundle),
+                "--listen",
+                listen,
+                "--status-port",
+                str(status_port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -108,8 +150,16 @@ def start_processor(bundle: Path, listen: str, status_port: int, log: Path) -> s
 def start_envoy(config: Path, admin_port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [find_envoy(), "-c", str(config), "--disable-hot-restart", "-l", "warning"]
-            + ["--concurrency", "1"],
+            [
+                find_envoy(),
+                "-c",
+                str(config),
+                "--disable-hot-restart",
+                "-l",
+                "warning",
+                "--concurrency",
+                "1",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

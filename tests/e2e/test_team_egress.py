@@ -31,7 +31,13 @@ from promptgate.tokens import generate_token
 from tests.fakeprovider import FakeProvider, Reply
 
 from .conftest import MAIN_PROJECT, build_policy, free_port
-from .team_egress_parts import CertificateAuthority, make_test_ca, start_envoy, start_processor, stop
+from .team_egress_parts import (
+    CertificateAuthority,
+    make_test_ca,
+    start_envoy,
+    start_processor,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +72,16 @@ class Proxy:
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, provider_keys: dict[str, str]) -> Iterator[Proxy]:
+def proxy(
+    tmp_path_factory: pytest.TempPathFactory, provider_keys: dict[str, str]
+) -> Iterator[Proxy]:
     directory = tmp_path_factory.mktemp("team-egress")
     ca = make_test_ca(directory / "tls")
     fake = FakeProvider().start()
     tokens = {name: generate_token() for name in TOKEN_NAMES}
-    ports = InstancePorts("127.0.0.1", free_port(), free_port(), free_port(), free_port(), free_port())
+    ports = InstancePorts(
+        "127.0.0.1", free_port(), free_port(), free_port(), free_port(), free_port()
+    )
     policy_data = build_policy(fake.url, tokens, ports, directory / "log.db", {})
     (directory / "policy.yaml").write_text(yaml.safe_dump(policy_data, sort_keys=False))
     policy = validate_policy(directory / "policy.yaml").policy

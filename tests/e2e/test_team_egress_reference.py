@@ -1,4 +1,4 @@
-"""deploy/envoy/: each reference config is what its policy compiles to, and real Envoy accepts it."""
+"""deploy/envoy/: each reference config is its policy compiled, and real Envoy accepts it."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_reference_config_is_generated_from_its_policy(name: str) -> None:
     policy = validate_policy(ROOT / REFERENCES[name]).policy
     assert policy is not None
     directory = ROOT / "deploy" / "envoy" / name
-    hint = f"regenerate: promptgate compile {REFERENCES[name]} --target team-egress --out {directory}"
+    hint = f"regenerate: promptgate compile {REFERENCES[name]} --target team-egress --out DIR"
     assert (directory / "envoy.yaml").read_text() == render_envoy(compile_team_egress(policy)), hint
     assert (directory / "bundle.json").read_text() == render_bundle(compile_bundle(policy)), hint
 
