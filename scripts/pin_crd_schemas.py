@@ -24,6 +24,7 @@ KINDS = {
     ("networking.istio.io", "DestinationRule"): "v1",
     ("networking.istio.io", "VirtualService"): "v1",
     ("networking.istio.io", "Gateway"): "v1",
+    ("security.istio.io", "AuthorizationPolicy"): "v1",
     ("gateway.envoyproxy.io", "EnvoyExtensionPolicy"): "v1alpha1",
     ("gateway.envoyproxy.io", "Backend"): "v1alpha1",
     ("gateway.envoyproxy.io", "HTTPRouteFilter"): "v1alpha1",

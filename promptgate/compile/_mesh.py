@@ -29,6 +29,110 @@ def mesh_providers(policy: Policy) -> dict[str, dict[str, Any]]:
     return {name: e for name, e in provider_entries(policy).items() if name != MOCK_PROVIDER}
 
 
+PROCESSOR_LABELS = {"app.kubernetes.io/name": PROCESSOR_SERVICE}
+PROVIDER_KEYS_SECRET = "promptgate-provider-keys"
+_BUNDLE_MOUNT = "/etc/promptgate/bundle"
+
+
+def processor_deployment() -> Resource:
+    """The processor pods: the bundle from its ConfigMap, provider keys from a Secret.
+
+    The keys are the only secret in the picture and stay in this container;
+    the mesh's gateway only ever sees the headers the processor sets on each
+    request. The image is deploy/kubernetes/Dockerfile's (rename it with a
+    kustomize ``images:`` entry).
+    """
+    restricted = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    grpc_probe = {"grpc": {"port": PROCESSOR_PORT}, "periodSeconds": 10}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": PROCESSOR_SERVICE, "namespace": PROCESSOR_NAMESPACE},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": dict(PROCESSOR_LABELS)},
+            "template": {
+                "metadata": {"labels": dict(PROCESSOR_LABELS)},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "processor",
+                            "image": "promptgate",
+                            "workingDir": "/var/lib/promptgate",
+                            "command": ["python", "-m", "promptgate.runtime"],
+                            # The mesh reaches the pod IP, so not loopback; the
+                            # NetworkPolicy (and Istio's AuthorizationPolicy)
+                            # admit only the gateway.
+                            "args": [
+                                "--bundle",
+                                f"{_BUNDLE_MOUNT}/bundle.json",
+                                "--listen",
+                                f"0.0.0.0:{PROCESSOR_PORT}",
+                            ],
+                            "ports": [{"name": "grpc-ext-proc", "containerPort": PROCESSOR_PORT}],
+                            "envFrom": [{"secretRef": {"name": PROVIDER_KEYS_SECRET}}],
+                            "readinessProbe": grpc_probe,
+                            "livenessProbe": {**grpc_probe, "failureThreshold": 3},
+                            "securityContext": restricted,
+                            "volumeMounts": [
+                                {"name": "bundle", "mountPath": _BUNDLE_MOUNT, "readOnly": True},
+                                {"name": "data", "mountPath": "/var/lib/promptgate"},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "bundle", "configMap": {"name": BUNDLE_CONFIGMAP}},
+                        {"name": "data", "emptyDir": {}},
+                        {"name": "tmp", "emptyDir": {}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def processor_network_policy(gateway_namespace: str, gateway_labels: dict[str, str]) -> Resource:
+    """Only the mesh's gateway pods may open the processor's port.
+
+    Anyone who can speak ext_proc to the processor receives the provider key
+    in its header mutations; the port must not be reachable from the rest of
+    the cluster.
+    """
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": PROCESSOR_SERVICE, "namespace": PROCESSOR_NAMESPACE},
+        "spec": {
+            "podSelector": {"matchLabels": dict(PROCESSOR_LABELS)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": gateway_namespace}
+                            },
+                            "podSelector": {"matchLabels": dict(gateway_labels)},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": PROCESSOR_PORT}],
+                }
+            ],
+        },
+    }
+
+
 def processor_service() -> Resource:
     """The Service in front of the processor pods (gRPC, so the mesh speaks HTTP/2 to it)."""
     return {
@@ -37,10 +141,10 @@ def processor_service() -> Resource:
         "metadata": {
             "name": PROCESSOR_SERVICE,
             "namespace": PROCESSOR_NAMESPACE,
-            "labels": {"app.kubernetes.io/name": PROCESSOR_SERVICE},
+            "labels": dict(PROCESSOR_LABELS),
         },
         "spec": {
-            "selector": {"app.kubernetes.io/name": PROCESSOR_SERVICE},
+            "selector": dict(PROCESSOR_LABELS),
             "ports": [
                 {
                     "name": "grpc-ext-proc",
@@ -66,6 +170,17 @@ def processor_fqdn() -> str:
 def render_resource(resource: Resource, target: str) -> str:
     header = f"# Generated by `promptgate compile --target {target}`; edit the policy, not this.\n"
     return header + yaml.safe_dump(resource, sort_keys=False, default_flow_style=False, width=100)
+
+
+def processor_resources(
+    gateway_namespace: str, gateway_labels: dict[str, str]
+) -> dict[str, Resource]:
+    """The processor's Deployment, Service and NetworkPolicy, by file name."""
+    return {
+        "processor-deployment.yaml": processor_deployment(),
+        "processor-service.yaml": processor_service(),
+        "processor-networkpolicy.yaml": processor_network_policy(gateway_namespace, gateway_labels),
+    }
 
 
 def mesh_files(policy: Policy, target: str, resources: dict[str, Resource]) -> dict[str, str]:

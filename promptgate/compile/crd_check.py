@@ -21,7 +21,12 @@ from ..config.diagnostics import Diagnostic, Location, Severity
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "data" / "crds"
 # Built-in kinds and kustomize's own file: no CRD to pin, the API server knows them.
-_BUILT_IN = {("v1", "Service"), ("kustomize.config.k8s.io/v1beta1", "Kustomization")}
+_BUILT_IN = {
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+}
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _METADATA = {
     "type": "object",

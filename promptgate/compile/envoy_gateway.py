@@ -12,7 +12,9 @@
   host rewrite (Gateway API's own URLRewrite has no regex), one more answers
   the 404;
 - ``Backend`` per provider is the FQDN endpoint with TLS (system CAs, SNI);
-- the processor ``Service``, and the bundle as a ConfigMap via kustomize.
+- the processor's ``Deployment`` and ``Service``, a ``NetworkPolicy`` that
+  admits only the gateway's Envoy pods, and the bundle as a ConfigMap via
+  kustomize.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ._mesh import (
     is_ip,
     mesh_files,
     mesh_providers,
-    processor_service,
+    processor_resources,
 )
 from .envoy import HEADERS_TO_REMOVE, NOT_FOUND_BODY, UPSTREAM_HEADER, path_rewrite
 
@@ -37,6 +39,13 @@ GATEWAY_NAME = "eg"
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 ROUTE_NAME = "promptgate"
 NOT_FOUND_FILTER = "promptgate-not-found"
+# Where Envoy Gateway runs the gateway's Envoy pods (its controller namespace)
+# and how it labels them.
+PROXY_NAMESPACE = "envoy-gateway-system"
+PROXY_LABELS = {
+    "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+    "gateway.envoyproxy.io/owning-gateway-namespace": GATEWAY_NAMESPACE,
+}
 _EG = "gateway.envoyproxy.io"
 _EG_VERSION = f"{_EG}/v1alpha1"
 _GATEWAY_API = "gateway.networking.k8s.io"
@@ -179,7 +188,7 @@ def envoy_gateway_resources(policy: Policy) -> dict[str, Resource]:
         "envoyextensionpolicy.yaml": extension_policy(policy),
         "httproute.yaml": http_route(providers),
         "httproutefilter-not-found.yaml": not_found_filter(),
-        "processor-service.yaml": processor_service(),
+        **processor_resources(PROXY_NAMESPACE, PROXY_LABELS),
     }
     for name, entry in providers.items():
         resources[f"backend-{name}.yaml"] = backend(name, entry)

@@ -13,7 +13,9 @@ The egress gateway takes the place of ``promptgate run``'s Envoy:
   same path rewrite and header removal, then a 404;
 - ``ServiceEntry`` and ``DestinationRule`` per provider make it a mesh
   destination and originate TLS to it (SNI and SAN checked);
-- the processor ``Service``, and the bundle as a ConfigMap via kustomize.
+- the processor's ``Deployment`` and ``Service``, a ``NetworkPolicy`` and an
+  ``AuthorizationPolicy`` that admit only the egress gateway, and the bundle
+  as a ConfigMap via kustomize.
 
 Istio names the listener of a gateway server after the port it binds (the
 gateway Service's target port, 8080 for port 80 on the stock
@@ -27,13 +29,16 @@ from typing import Any
 
 from ..config.models import Policy
 from ._mesh import (
+    PROCESSOR_LABELS,
+    PROCESSOR_NAMESPACE,
     PROCESSOR_PORT,
+    PROCESSOR_SERVICE,
     Resource,
     is_ip,
     mesh_files,
     mesh_providers,
     processor_fqdn,
-    processor_service,
+    processor_resources,
 )
 from .envoy import (
     HEADERS_TO_REMOVE,
@@ -49,6 +54,8 @@ TARGET = "istio"
 NAMESPACE = "istio-system"
 GATEWAY_SELECTOR = {"istio": "egressgateway"}
 GATEWAY_NAME = "promptgate"
+# The stock egress gateway's identity (its service account in the mesh).
+GATEWAY_PRINCIPAL = f"cluster.local/ns/{NAMESPACE}/sa/istio-egressgateway-service-account"
 SERVER_PORT = 80
 LISTENER_PORT = 8080
 _NETWORKING = "networking.istio.io/v1"
@@ -237,6 +244,29 @@ def envoy_filter(policy: Policy, providers: dict[str, dict[str, Any]]) -> Resour
     }
 
 
+def authorization_policy() -> Resource:
+    """Only the egress gateway's identity may call the processor (it hands out provider keys).
+
+    Enforced by the processor pod's sidecar; with mTLS a caller without the
+    gateway's service account, or without mTLS at all, is refused.
+    """
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": PROCESSOR_SERVICE, "namespace": PROCESSOR_NAMESPACE},
+        "spec": {
+            "selector": {"matchLabels": dict(PROCESSOR_LABELS)},
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": [GATEWAY_PRINCIPAL]}}],
+                    "to": [{"operation": {"ports": [str(PROCESSOR_PORT)]}}],
+                }
+            ],
+        },
+    }
+
+
 def istio_resources(policy: Policy) -> dict[str, Resource]:
     """Every Istio resource for ``policy``, by file name."""
     providers = mesh_providers(policy)
@@ -244,7 +274,8 @@ def istio_resources(policy: Policy) -> dict[str, Resource]:
         "gateway.yaml": gateway(),
         "virtualservice.yaml": virtual_service(providers),
         "envoyfilter.yaml": envoy_filter(policy, providers),
-        "processor-service.yaml": processor_service(),
+        "processor-authorizationpolicy.yaml": authorization_policy(),
+        **processor_resources(NAMESPACE, GATEWAY_SELECTOR),
     }
     for name, entry in providers.items():
         resources[f"serviceentry-{name}.yaml"] = service_entry(name, entry)

@@ -82,3 +82,16 @@ def test_backends_use_tls_with_system_cas_except_plain_http_providers() -> None:
     lab = resources["backend-lab.yaml"]["spec"]
     assert lab == {"endpoints": [{"ip": {"address": "10.20.30.40", "port": 8000}}]}
     assert "backend-mock.yaml" not in resources
+
+
+def test_only_the_gateways_envoy_pods_may_reach_the_processor() -> None:
+    resources = envoy_gateway_resources(policy_of("claude-code"))
+    network = resources["processor-networkpolicy.yaml"]["spec"]
+    [ingress] = network["ingress"]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 50051}]
+    assert ingress["from"][0]["podSelector"]["matchLabels"] == {
+        "gateway.envoyproxy.io/owning-gateway-name": "eg",
+        "gateway.envoyproxy.io/owning-gateway-namespace": "envoy-gateway-system",
+    }
+    service = resources["processor-service.yaml"]["spec"]["selector"]
+    assert network["podSelector"]["matchLabels"] == service

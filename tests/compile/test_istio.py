@@ -96,7 +96,43 @@ def test_no_credential_reference_reaches_the_mesh_resources() -> None:
             continue  # the processor's own input
         for secret_ref in ("OPENAI_API_KEY", "LAB_API_KEY", "/run/secrets", "api_key", "sha256:"):
             assert secret_ref not in text, (name, secret_ref)
-        assert "authorization" not in text.lower(), name
+        # No header carrying a credential is set anywhere outside the processor.
+        assert "x-api-key" not in text.lower() and "bearer" not in text.lower(), name
+
+
+def test_only_the_egress_gateway_may_call_the_processor() -> None:
+    resources = istio_resources(policy_of("claude-code"))
+    rule = resources["processor-authorizationpolicy.yaml"]["spec"]
+    assert rule["action"] == "ALLOW"
+    assert rule["rules"] == [
+        {
+            "from": [
+                {
+                    "source": {
+                        "principals": [
+                            "cluster.local/ns/istio-system/sa/istio-egressgateway-service-account"
+                        ]
+                    }
+                }
+            ],
+            "to": [{"operation": {"ports": ["50051"]}}],
+        }
+    ]
+    network = resources["processor-networkpolicy.yaml"]["spec"]
+    [ingress] = network["ingress"]
+    assert ingress["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+            "podSelector": {"matchLabels": {"istio": "egressgateway"}},
+        }
+    ]
+    # The pods the policies guard are the pods the Service selects.
+    service = resources["processor-service.yaml"]["spec"]["selector"]
+    assert network["podSelector"]["matchLabels"] == rule["selector"]["matchLabels"] == service
+    deployment = resources["processor-deployment.yaml"]["spec"]
+    assert deployment["template"]["metadata"]["labels"] == service
+    [container] = deployment["template"]["spec"]["containers"]
+    assert container["envFrom"] == [{"secretRef": {"name": "promptgate-provider-keys"}}]
 
 
 def test_kustomization_lists_every_resource_and_publishes_the_bundle() -> None:
