@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from promptgate.cli.commands.compile import compile_to
@@ -110,3 +112,26 @@ def test_diff_mesh_refuses_a_gateway_url() -> None:
     err = io.StringIO()
     assert diff(POLICY, "http://127.0.0.1:9", "text", io.StringIO(), err, "istio") == 1
     assert "directory" in err.getvalue()
+
+
+def _promptgate(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "promptgate"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_command_line_compiles_validates_and_diffs_a_mesh_target(tmp_path: Path) -> None:
+    out = tmp_path / "eg"
+    run = _promptgate("compile", str(POLICY), "--target", "envoy-gateway", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert (out / "httproute.yaml").read_text() == _golden("envoy-gateway", "httproute.yaml")
+    run = _promptgate("diff", str(POLICY), "--target", str(out), "--mesh", "envoy-gateway")
+    assert (run.returncode, run.stdout.split(":")[-1].strip()) == (
+        0,
+        "up to date, nothing would change",
+    )
+    route = out / "httproute.yaml"
+    route.write_text(route.read_text().replace("type: PathPrefix", "type: PathPrefx", 1))
+    run = _promptgate("validate", str(out), "--target", "envoy-gateway", "--format", "github")
+    assert run.returncode == 1
+    assert run.stdout.startswith(f"::error file={route},line=")
+    assert "PathPrefx" in run.stdout
