@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from promptgate.compile.crd_check import check_resources
 from promptgate.compile.envoy import UPSTREAM_HEADER, compile_envoy
 from promptgate.compile.istio import compile_istio, istio_resources, processor_cluster
+from promptgate.config import validate_policy
 from tests.compile.mesh_golden import CASES, check_golden, policy_of
 
 
@@ -143,3 +145,35 @@ def test_kustomization_lists_every_resource_and_publishes_the_bundle() -> None:
     generator = kustomization["configMapGenerator"][0]
     assert generator["files"] == ["bundle.json"]
     assert generator["options"] == {"disableNameSuffixHash": True}
+
+
+SHARED_PROXY = """\
+apiVersion: promptgate/v1
+credentials:
+  a: {provider: anthropic, api_key: {env: PG_A}}
+  o: {provider: openai, api_key: {env: PG_O}}
+providers:
+  anthropic: {base_url: "https://llm.corp.example.com/anthropic"}
+  openai: {base_url: "https://llm.corp.example.com/openai/v1"}
+projects:
+  team:
+    id: 3f0c6f1e-8a8b-4c1d-9a53-6f0e2b1d7c42
+    type: agent_proxy
+    providers: {anthropic: {credential: a}, openai: {credential: o}}
+"""
+
+
+def test_providers_behind_one_host_share_one_mesh_destination(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(SHARED_PROXY)
+    result = validate_policy(tmp_path / "policy.yaml")
+    assert result.policy is not None, [str(d) for d in result.diagnostics]
+    resources = istio_resources(result.policy)
+    entries = [name for name in resources if name.startswith(("serviceentry", "destinationrule"))]
+    assert entries == ["serviceentry-anthropic.yaml", "destinationrule-anthropic.yaml"]
+    routes = resources["virtualservice.yaml"]["spec"]["http"]
+    assert {r["route"][0]["destination"]["host"] for r in routes[:-1]} == {"llm.corp.example.com"}
+    assert [r["rewrite"]["uriRegexRewrite"]["rewrite"] for r in routes[:-1]] == [
+        "/anthropic/",
+        "/openai/v1/",
+    ]
+    assert check_resources(compile_istio(result.policy), "out") == []
