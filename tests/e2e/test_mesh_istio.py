@@ -7,11 +7,14 @@ clusters named ``outbound|<port>||<host>`` from the ``ServiceEntry`` and the
 processor ``Service``), then applies the compiled ``EnvoyFilter``'s patches
 with Istio's operations. What reaches Envoy is exactly the generated ext_proc
 filter, local replies, buffer limit and route settings. The providers point
-at the fake provider (plain HTTP on 127.0.0.1, so no TLS origination here).
+at the fake provider behind a TLS listener (a certificate for ``localhost``
+from a CA the test makes), so the DestinationRule's TLS origination, SNI and
+name check are exercised; the test CA stands in for the system roots.
 """
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import urllib.error
 import urllib.request
@@ -34,7 +37,13 @@ from promptgate.tokens import generate_token
 from tests.fakeprovider import FakeProvider, Reply
 
 from .conftest import MAIN_PROJECT, build_policy, free_port
-from .team_egress_parts import start_envoy, start_processor, stop
+from .team_egress_parts import (
+    CertificateAuthority,
+    make_test_ca,
+    start_envoy,
+    start_processor,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -92,25 +101,91 @@ def _route(http: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clusters(resources: dict[str, Any], processor_port: int) -> list[dict[str, Any]]:
+def _tls_origination(rule: dict[str, Any], ca_file: str) -> dict[str, Any]:
+    """A DestinationRule's SIMPLE TLS as istiod writes it; ``ca_file`` stands in for the roots."""
+    [settings] = rule["trafficPolicy"]["portLevelSettings"]
+    tls = settings["tls"]
+    assert tls["mode"] == "SIMPLE"
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": _TYPE + "extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "sni": tls["sni"],
+            "common_tls_context": {
+                "validation_context": {
+                    "trusted_ca": {"filename": ca_file},
+                    "match_typed_subject_alt_names": [
+                        {"san_type": "DNS", "matcher": {"exact": name}}
+                        for name in tls["subjectAltNames"]
+                    ],
+                }
+            },
+        },
+    }
+
+
+def _clusters(resources: dict[str, Any], processor_port: int, ca_file: str) -> list[dict[str, Any]]:
     processor = upstream_cluster(
         f"outbound|{PROCESSOR_PORT}||{processor_fqdn()}", "127.0.0.1", processor_port, http2=True
     )
     clusters = [processor]
-    for name, resource in sorted(resources.items()):
+    rules = {
+        r["spec"]["host"]: r["spec"] for r in resources.values() if r["kind"] == "DestinationRule"
+    }
+    for resource in resources.values():
         if resource["kind"] != "ServiceEntry":
             continue
         spec = resource["spec"]
-        assert spec["resolution"] == "STATIC"  # the fake provider is an IP
+        [host] = spec["hosts"]
         [port] = spec["ports"]
-        [endpoint] = spec["endpoints"]
-        cluster_name = f"outbound|{port['number']}||{spec['hosts'][0]}"
-        clusters.append(upstream_cluster(cluster_name, endpoint["address"], port["number"]))
-        assert f"destinationrule-{name.removeprefix('serviceentry-')}" not in resources
+        address = spec["endpoints"][0]["address"] if spec["resolution"] == "STATIC" else host
+        cluster = upstream_cluster(f"outbound|{port['number']}||{host}", address, port["number"])
+        if host in rules:
+            cluster["transport_socket"] = _tls_origination(rules[host], ca_file)
+        clusters.append(cluster)
     return clusters
 
 
-def istio_gateway_bootstrap(resources: dict[str, Any], ports: InstancePorts) -> dict[str, Any]:
+def _tls_front(port: int, upstream_port: int, ca: CertificateAuthority) -> tuple[Any, Any]:
+    """A TLS listener in front of the plain-HTTP fake provider: what a real provider looks like."""
+    listener = {
+        "name": "fake_provider_tls",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [
+            {
+                "transport_socket": {
+                    "name": "envoy.transport_sockets.tls",
+                    "typed_config": {
+                        "@type": _TYPE + "extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                        "common_tls_context": {
+                            "tls_certificates": [
+                                {
+                                    "certificate_chain": {"filename": str(ca.cert)},
+                                    "private_key": {"filename": str(ca.key)},
+                                }
+                            ]
+                        },
+                    },
+                },
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.tcp_proxy",
+                        "typed_config": {
+                            "@type": _TYPE + "extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                            "stat_prefix": "fake_provider",
+                            "cluster": "fake_provider",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    return listener, upstream_cluster("fake_provider", "127.0.0.1", upstream_port)
+
+
+def istio_gateway_bootstrap(
+    resources: dict[str, Any], ports: InstancePorts, ca: CertificateAuthority
+) -> dict[str, Any]:
     """The egress gateway's Envoy config for ``resources``, with the EnvoyFilter applied."""
     routes = [_route(http) for http in resources["virtualservice.yaml"]["spec"]["http"]]
     manager: dict[str, Any] = {
@@ -159,7 +234,7 @@ def istio_gateway_bootstrap(resources: dict[str, Any], ports: InstancePorts) -> 
         },
         "static_resources": {
             "listeners": [listener],
-            "clusters": _clusters(resources, ports.processor_port),
+            "clusters": _clusters(resources, ports.processor_port, str(ca.ca)),
         },
     }
 
@@ -174,6 +249,7 @@ class Egress:
     bundle: Path
     processor_port: int
     status_port: int
+    admin_port: int
     directory: Path
     processor: subprocess.Popen[bytes]
 
@@ -195,12 +271,19 @@ def egress(
     ports = InstancePorts(
         "127.0.0.1", free_port(), free_port(), free_port(), free_port(), free_port()
     )
-    policy_data = build_policy(fake.url, tokens, ports, directory / "log.db", {})
+    ca = make_test_ca(directory / "tls")
+    tls_port = free_port()
+    provider_url = f"https://localhost:{tls_port}"
+    policy_data = build_policy(provider_url, tokens, ports, directory / "log.db", {})
     (directory / "policy.yaml").write_text(yaml.safe_dump(policy_data, sort_keys=False))
     policy = validate_policy(directory / "policy.yaml").policy
     assert policy is not None
-    config = istio_gateway_bootstrap(istio_resources(policy), ports)
-    (directory / "envoy.yaml").write_text(render_envoy(config))
+    config = istio_gateway_bootstrap(istio_resources(policy), ports, ca)
+    front_listener, front_cluster = _tls_front(tls_port, fake.port, ca)
+    served = copy.deepcopy(config)
+    served["static_resources"]["listeners"].append(front_listener)
+    served["static_resources"]["clusters"].append(front_cluster)
+    (directory / "envoy.yaml").write_text(render_envoy(served))
     bundle = directory / "bundle.json"
     bundle.write_text(render_bundle(compile_bundle(policy)))
     listen = f"127.0.0.1:{ports.processor_port}"
@@ -215,6 +298,7 @@ def egress(
         bundle,
         ports.processor_port,
         ports.status_port,
+        ports.admin_port,
         directory,
         processor,
     )
@@ -251,6 +335,29 @@ def test_a_message_goes_through_the_egress_gateway_with_the_real_key(egress: Egr
     assert egress.tokens["alice"] not in str(seen.headers)
     assert "x-promptgate-upstream" not in seen.headers
     assert "x-forwarded-for" not in seen.headers
+
+
+def test_the_gateway_originates_tls_to_the_provider_and_checks_its_name(egress: Egress) -> None:
+    egress.fake.reset()
+    egress.fake.script(Reply(text="over TLS"))
+    egress.client().messages.create(
+        model="claude-sonnet-4-6", max_tokens=8, messages=[{"role": "user", "content": "tls"}]
+    )
+    url = f"http://127.0.0.1:{egress.admin_port}/stats?filter=ssl.handshake"
+    stats = urllib.request.urlopen(url, timeout=5).read().decode()
+    handshakes = {
+        line.split(": ")[0]: int(line.split(": ")[1]) for line in stats.splitlines() if line
+    }
+    upstream = [k for k in handshakes if k.startswith("cluster.outbound|") and "localhost" in k]
+    assert upstream and all(handshakes[k] > 0 for k in upstream), handshakes
+    cluster = next(
+        c for c in egress.config["static_resources"]["clusters"] if "localhost" in c["name"]
+    )
+    tls = cluster["transport_socket"]["typed_config"]
+    assert tls["sni"] == "localhost"
+    assert tls["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"] == [
+        {"san_type": "DNS", "matcher": {"exact": "localhost"}}
+    ]
 
 
 def test_a_stream_arrives_whole_through_the_egress_gateway(egress: Egress) -> None:
