@@ -235,14 +235,8 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                     f"model {rule.target_model!r} has no price: its requests are logged as "
                     "unpriced; add it under prices:",
                 )
-        if project.type == "ai_gateway":
-            report.error(
-                base,
-                "an ai_gateway project serves no provider-native path, so this alias can never "
-                "be used; use agent_proxy or ai_wrapper",
-                key=True,
-            )
-        if len(apis) > 1:
+        # An ai_gateway project translates between schemas; the others forward as is.
+        if len(apis) > 1 and project.type != "ai_gateway":
             report.error(
                 (*base, "rules"),
                 "rules target both the anthropic and the openai wire schema; a request cannot be "
@@ -285,9 +279,8 @@ def _check_type(name: str, project: Project, report: _Reporter) -> None:
             (*path, "providers"),
             f"a {project.type} project forwards to providers, but none is enabled",
         )
-    if project.type == "ai_gateway" and enabled:
+    if project.type == "ai_gateway" and not enabled:
         report.warning(
             (*path, "type"),
-            "an ai_gateway project does not serve provider-native paths (/v1/messages, "
-            "/v1/chat/completions); use agent_proxy for coding agents or ai_wrapper for apps",
+            "an ai_gateway project without an enabled provider serves only /v1/models",
         )

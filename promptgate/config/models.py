@@ -276,7 +276,18 @@ class Budget(_Model):
 
 class Logging(_Model):
     store: str = Field(default="sqlite:///.promptgate/promptgate.db", pattern=r"^sqlite:///.+$")
-    bodies: bool = True
+    bodies: bool = Field(default=True, description="Keep prompt and response text in the log.")
+    max_body_kib: int = Field(
+        default=1024,
+        ge=0,
+        description="Keep at most this much of a prompt or a response per record "
+        "(head and tail; the cut is recorded); 0 keeps all.",
+    )
+    retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Delete records older than this many days, in the background; 0 keeps all.",
+    )
     jsonl: str | None = Field(default=None, description="'-' for stdout, or a file path.")
 
 

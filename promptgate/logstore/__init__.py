@@ -12,21 +12,31 @@ from ._base import (
     LogStore,
     LogStoreError,
     LogStoreNotFound,
+    Retention,
     UnsupportedStoreURL,
 )
+from ._bodies import cap_body
 from ._jsonl import JsonLinesSink, record_to_dict, record_to_json
+from ._spend import DIMENSIONS, Dimension, SpendKey, SpendTotals, from_nano
 from ._sqlite import SQLiteLogStore
 from ._url import open_store, sqlite_path
 
 __all__ = [
+    "DIMENSIONS",
+    "Dimension",
     "JsonLinesSink",
     "LogEntry",
     "LogSink",
     "LogStore",
     "LogStoreError",
     "LogStoreNotFound",
+    "Retention",
     "SQLiteLogStore",
+    "SpendKey",
+    "SpendTotals",
     "UnsupportedStoreURL",
+    "cap_body",
+    "from_nano",
     "open_store",
     "record_to_dict",
     "record_to_json",

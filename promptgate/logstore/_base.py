@@ -14,12 +14,18 @@ background thread and never block; what they cannot keep is counted in
 from __future__ import annotations
 
 import abc
+import logging
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
 from ..proto.access_log_pb2 import AccessLogRecord
+from ._spend import SpendKey, SpendTotals, from_nano
+
+logger = logging.getLogger("promptgate.logstore")
 
 
 class LogStoreError(Exception):
@@ -40,6 +46,25 @@ class LogEntry:
 
     id: int
     record: AccessLogRecord
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long records are kept (`logging.retention_days`; 0 keeps them forever).
+
+    A store that writes deletes what is due in the background, every
+    `interval` seconds, starting `first_delay` seconds after it opens.
+    """
+
+    days: int
+    interval: float = 600.0
+    first_delay: float = 30.0
+
+    def cutoff(self, now: datetime | None = None) -> datetime:
+        return (now or datetime.now(UTC)) - timedelta(days=self.days)
+
+    def report(self, exc: Exception) -> None:
+        logger.warning("access-log retention failed, will retry: %s", exc)
 
 
 class LogSink(abc.ABC):
@@ -71,19 +96,59 @@ class LogSink(abc.ABC):
 
 
 class LogStore(LogSink):
-    """A sink that can also be queried, by the `logs` command and by reports."""
+    """A sink that can also be queried, by `logs`, `costs`, the console and start-up.
+
+    Nothing here reads more than it returns: reports and budget seeding
+    read running totals the store keeps as it writes, never the records.
+    """
 
     @abc.abstractmethod
     def query(
         self,
         *,
         since: datetime | None = None,
+        until: datetime | None = None,
         project: str | None = None,
+        token: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
         limit: int | None = None,
         after_id: int = 0,
+        before_id: int | None = None,
+        bodies: bool = True,
     ) -> list[LogEntry]:
-        """The newest `limit` entries with an id above `after_id`, oldest first.
+        """The newest `limit` entries with an id in (`after_id`, `before_id`), oldest first.
 
-        `since` is an aware datetime compared with the record's time; `project`
-        matches the project's id or its name.
+        `since`/`until` bound the record's time ([since, until)); `project`
+        matches the project's id or name; `model` the model requested or sent.
+        Without `bodies` the prompt and response are left out (and not read).
         """
+
+    @abc.abstractmethod
+    def spend_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[SpendKey, SpendTotals]:
+        """Exact sums per (project, token, provider, model, alias) over [since, until)."""
+
+    @abc.abstractmethod
+    def spend_series(
+        self, since: datetime, until: datetime | None, bucket_seconds: int
+    ) -> list[tuple[int, str, str, int, int]]:
+        """(bucket start in µs, project id, project name, nano-USD, requests), oldest first."""
+
+    @abc.abstractmethod
+    def estimate_samples(
+        self, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[tuple[SpendKey, int, int]]:
+        """(key, estimated input tokens, actual input tokens) of the newest `limit` requests."""
+
+    @abc.abstractmethod
+    def prune(self, cutoff: datetime) -> int:
+        """Delete everything older than `cutoff`; the number of rows deleted."""
+
+    def spend_by_token(self, since: datetime) -> dict[tuple[str, str], Decimal]:
+        """Priced spend per (project id, token id) since `since`: what budgets start from."""
+        sums: dict[tuple[str, str], int] = defaultdict(int)
+        for key, totals in self.spend_totals(since, None).items():
+            sums[(key.project_id, key.token_id)] += totals.cost_nusd
+        return {key: from_nano(value) for key, value in sums.items() if value}

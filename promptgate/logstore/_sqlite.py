@@ -1,66 +1,84 @@
 """The embedded default store: one SQLite file in WAL mode.
 
 WAL lets `promptgate logs` read from another process while the gateway
-writes, without either waiting for the other. The gateway holds one writer
-connection, used only by the background thread; each reader opens the file
-read-only. Columns exist for what is filtered or summed; the whole record is
-kept as serialised protobuf so new fields need no migration.
+writes, without either waiting for the other; several processor processes
+on one host share the file (each batch is one short IMMEDIATE transaction,
+and a busy file is retried). The writer thread is the only user of the
+writer connection. Columns exist for what is filtered or summed; the
+record itself is kept as serialised protobuf without its bodies, which live
+in `body_chunk` (see `_bodies`). Hourly totals are kept as records are
+written, so reports and budget seeding never read records.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..proto.access_log_pb2 import AccessLogRecord
-from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound
+from . import _bodies
+from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._spend import (
+    HOUR_US,
+    SpendKey,
+    SpendTotals,
+    hour_start_us,
+    spend_of,
+    to_nano,
+    to_us,
+)
+from ._sqlite_schema import KEY_COLUMNS, SCHEMA_VERSION, SUMS, NewerSchema, check_version, migrate
 from ._writer import BackgroundWriter
-
-SCHEMA_VERSION = 1
-
-# Costs stay exact decimal strings; sum them with Decimal, or with
-# CAST(cost_usd AS REAL) where an approximation will do.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time_us INTEGER NOT NULL,
-    request_id TEXT NOT NULL,
-    project_id TEXT NOT NULL,
-    project_name TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model_requested TEXT NOT NULL,
-    model_sent TEXT NOT NULL,
-    alias TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cache_creation_input_tokens INTEGER NOT NULL,
-    cache_read_input_tokens INTEGER NOT NULL,
-    cost_usd TEXT NOT NULL,
-    requested_model_cost_usd TEXT NOT NULL,
-    record BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS access_log_time ON access_log (time_us);
-CREATE INDEX IF NOT EXISTS access_log_project_id ON access_log (project_id);
-CREATE INDEX IF NOT EXISTS access_log_project_name ON access_log (project_name);
-"""
 
 _INSERT = """
 INSERT INTO access_log (
     time_us, request_id, project_id, project_name, token_id, provider,
     model_requested, model_sent, alias, status, latency_ms, input_tokens,
     output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-    cost_usd, requested_model_cost_usd, record
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    cost_usd, requested_model_cost_usd, record, estimated_input_tokens,
+    cost_nusd, baseline_nusd, prompt_chunks, response_chunks
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
-_Row = tuple[
-    int, str, str, str, str, str, str, str, str, int, float, int, int, int, int, str, str, bytes
-]
+_UPSERT_TOTALS = """
+INSERT INTO spend_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias) DO UPDATE SET
+    requests = requests + excluded.requests,
+    unpriced = unpriced + excluded.unpriced,
+    input_tokens = input_tokens + excluded.input_tokens,
+    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cost_nusd = cost_nusd + excluded.cost_nusd,
+    routed = routed + excluded.routed,
+    routed_cost_nusd = routed_cost_nusd + excluded.routed_cost_nusd,
+    routed_baseline_nusd = routed_baseline_nusd + excluded.routed_baseline_nusd
+"""
+
+_TOTAL_COLUMNS = """requests, unpriced, input_tokens, cache_write_tokens, cache_read_tokens,
+    output_tokens, cost_nusd, routed, routed_cost_nusd, routed_baseline_nusd"""
+
+# A chunk's `last_us` is refreshed at most this often; retention keeps chunks
+# this much longer than records, so a chunk a kept record uses is never dropped.
+_TOUCH_INTERVAL_US = HOUR_US
+_RECENT_CHUNKS = 100_000
+_PRUNE_BATCH = 2_000
+_IN_BATCH = 500
+
+_Row = tuple[object, ...]  # a database row as sqlite3 returns it
+
+
+@dataclass
+class _Prepared:
+    row: _Row
+    chunks: dict[bytes, bytes]
+    time_us: int
 
 
 class SQLiteLogStore(LogStore):
@@ -74,26 +92,44 @@ class SQLiteLogStore(LogStore):
         queue_size: int = 10_000,
         batch_size: int = 500,
         busy_timeout: float = 5.0,
+        retention: Retention | None = None,
     ) -> None:
         self.path = Path(path)
+        self._busy_timeout = busy_timeout
         self._read_lock = threading.Lock()
         self._writer: BackgroundWriter[AccessLogRecord] | None = None
+        self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._retention = retention
+        self._stop = threading.Event()
+        self._pruner: threading.Thread | None = None
         try:
             if read_only:
                 self._reader = _open_read_only(self.path, busy_timeout)
                 return
             self._connection = _open_for_writing(self.path, busy_timeout)
-            self._reader = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            self._reader = self._connect()
         except sqlite3.Error as exc:
             raise LogStoreError(f"cannot open access log {self.path}: {exc}") from exc
+        except NewerSchema as exc:
+            raise _newer(self.path, exc.version) from None
         self._writer = BackgroundWriter(
             self._insert,
             name=f"promptgate-logstore:{self.path.name}",
             queue_size=queue_size,
             batch_size=batch_size,
             transient=(sqlite3.OperationalError,),
+        )
+        if retention is not None and retention.days > 0:
+            self._pruner = threading.Thread(
+                target=self._prune_periodically,
+                name=f"promptgate-retention:{self.path.name}",
+                daemon=True,
+            )
+            self._pruner.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
 
     @property
@@ -114,47 +150,389 @@ class SQLiteLogStore(LogStore):
         self,
         *,
         since: datetime | None = None,
+        until: datetime | None = None,
         project: str | None = None,
+        token: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
         limit: int | None = None,
         after_id: int = 0,
+        before_id: int | None = None,
+        bodies: bool = True,
     ) -> list[LogEntry]:
         where = ["id > ?"]
         params: list[object] = [after_id]
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
         if since is not None:
             where.append("time_us >= ?")
-            params.append(round(since.timestamp() * 1_000_000))
+            params.append(to_us(since))
+        if until is not None:
+            where.append("time_us < ?")
+            params.append(to_us(until))
         if project is not None:
             where.append("(project_id = ? OR project_name = ?)")
             params += [project, project]
-        sql = f"SELECT id, record FROM access_log WHERE {' AND '.join(where)} ORDER BY id DESC"
+        if token is not None:
+            where.append("token_id = ?")
+            params.append(token)
+        if model is not None:
+            where.append("(model_sent = ? OR model_requested = ?)")
+            params += [model, model]
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        refs = "prompt_chunks, response_chunks" if bodies else "NULL, NULL"
+        sql = (
+            f"SELECT id, record, {refs} FROM access_log "
+            f"WHERE {' AND '.join(where)} ORDER BY id DESC"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
+        with self._reading() as reader:
+            rows = reader.execute(sql, params).fetchall()
+            texts = self._load_chunks(reader, rows) if bodies else {}
+        entries = []
+        for id_, blob, prompt_refs, response_refs in reversed(rows):
+            record = AccessLogRecord.FromString(blob)
+            if bodies:
+                if prompt_refs:
+                    record.prompt = _assemble(prompt_refs, texts)
+                if response_refs:
+                    record.response = _assemble(response_refs, texts)
+            else:
+                record.ClearField("prompt")
+                record.ClearField("response")
+            entries.append(LogEntry(id_, record))
+        return entries
+
+    def spend_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[SpendKey, SpendTotals]:
+        start = to_us(since) if since is not None else None
+        end = to_us(until) if until is not None else None
+        # Whole hours come from the running totals; the ragged edges of the
+        # window (less than an hour each) from the records' columns.
+        first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
+        last_hour = hour_start_us(end) if end is not None else None
+        whole: tuple[int | None, int | None] | None = (first_hour, last_hour)
+        edges: list[tuple[int | None, int | None]] = []
+        if first_hour is not None and last_hour is not None and first_hour >= last_hour:
+            whole, edges = None, [(start, end)]  # no whole hour inside the window
+        else:
+            if start is not None:
+                edges.append((start, first_hour))
+            if end is not None:
+                edges.append((last_hour, end))
+        rows: list[_Row] = []
+        with self._reading() as reader:
+            if whole is not None:
+                where, params = _range("hour_us", *whole)
+                rows += reader.execute(
+                    f"SELECT project_id, project_name, token_id, provider, model, alias, "
+                    f"{_TOTAL_COLUMNS} FROM spend_hourly {where}",
+                    params,
+                ).fetchall()
+            for low, high in edges:
+                where, params = _range("time_us", low, high)
+                rows += reader.execute(
+                    f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {where} "
+                    "GROUP BY 1, 2, 3, 4, 5, 6",
+                    params,
+                ).fetchall()
+        totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
+        for row in rows:
+            key = SpendKey(*(str(v) for v in row[:6]))
+            totals[key].add(SpendTotals(*(int(str(v)) for v in row[6:])))
+        return dict(totals)
+
+    def spend_series(
+        self, since: datetime, until: datetime | None, bucket_seconds: int
+    ) -> list[tuple[int, str, str, int, int]]:
+        bucket = bucket_seconds * 1_000_000
+        start = to_us(since)
+        where, params = _range("time_us", start, to_us(until) if until else None)
+        sql = (
+            f"SELECT ? + ((time_us - ?) / ?) * ?, project_id, project_name, "
+            f"COALESCE(SUM(cost_nusd), 0), COUNT(*) FROM access_log {where} "
+            "GROUP BY 1, 2, 3 ORDER BY 1"
+        )
+        if bucket % HOUR_US == 0 and start % HOUR_US == 0:
+            where, params = _range("hour_us", start, to_us(until) if until else None)
+            sql = (
+                f"SELECT ? + ((hour_us - ?) / ?) * ?, project_id, project_name, "
+                f"SUM(cost_nusd), SUM(requests) FROM spend_hourly {where} "
+                "GROUP BY 1, 2, 3 ORDER BY 1"
+            )
+        with self._reading() as reader:
+            rows = reader.execute(sql, [start, start, bucket, bucket, *params]).fetchall()
+        return [(int(a), str(b), str(c), int(d), int(e)) for a, b, c, d, e in rows]
+
+    def estimate_samples(
+        self, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[tuple[SpendKey, int, int]]:
+        where, params = _range(
+            "time_us",
+            to_us(since) if since is not None else None,
+            to_us(until) if until is not None else None,
+        )
+        actual = "input_tokens + cache_creation_input_tokens + cache_read_input_tokens"
+        condition = f"estimated_input_tokens > 0 AND {actual} > 0"
+        where = f"{where} AND {condition}" if where else f"WHERE {condition}"
+        with self._reading() as reader:
+            rows = reader.execute(
+                f"SELECT {KEY_COLUMNS}, estimated_input_tokens, {actual} FROM access_log "
+                f"{where} ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [(SpendKey(*row[:6]), int(row[6]), int(row[7])) for row in rows]
+
+    def prune(self, cutoff: datetime) -> int:
+        """Delete records, hourly totals and unused chunks older than `cutoff`; rows deleted."""
+        if self._writer is None:
+            raise LogStoreError(f"access log {self.path} was opened read-only")
+        cutoff_us = to_us(cutoff)
+        steps = (
+            ("access_log", "id", "time_us < ?", cutoff_us),
+            ("spend_hourly", "rowid", "hour_us < ?", hour_start_us(cutoff_us)),
+            # A kept record's chunks were touched at most one interval before it.
+            ("body_chunk", "rowid", "last_us < ?", cutoff_us - _TOUCH_INTERVAL_US),
+        )
+        connection = self._connect()
         try:
-            with self._read_lock:
-                rows = self._reader.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise LogStoreError(f"cannot read access log {self.path}: {exc}") from exc
-        return [LogEntry(id_, AccessLogRecord.FromString(blob)) for id_, blob in reversed(rows)]
+            deleted = 0
+            for table, key, condition, bound in steps:
+                sql = (
+                    f"DELETE FROM {table} WHERE {key} IN "
+                    f"(SELECT {key} FROM {table} WHERE {condition} LIMIT ?)"
+                )
+                while not self._stop.is_set():
+                    # Small transactions: a writer waits for one batch at most.
+                    count = connection.execute(sql, (bound, _PRUNE_BATCH)).rowcount
+                    deleted += count
+                    if count < _PRUNE_BATCH:
+                        break
+                    time.sleep(0.01)
+            self._vacuum(connection)
+            return deleted
+        finally:
+            connection.close()
+
+    def _vacuum(self, connection: sqlite3.Connection) -> None:
+        """Give freed pages back to the file system, a slice at a time."""
+        while not self._stop.is_set():
+            (free,) = connection.execute("PRAGMA freelist_count").fetchone()
+            if not free:
+                return
+            connection.execute("PRAGMA incremental_vacuum(1000)").fetchall()
+            (left,) = connection.execute("PRAGMA freelist_count").fetchone()
+            if left >= free:  # a file made without auto_vacuum (schema 1)
+                return
 
     def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
         if self._writer is not None and self._writer.close(timeout):
             self._connection.close()
+        if self._pruner is not None:
+            self._pruner.join(timeout)
         with self._read_lock:
             self._reader.close()
 
+    def _prune_periodically(self) -> None:
+        assert self._retention is not None
+        retention = self._retention
+        while not self._stop.wait(retention.first_delay):
+            try:
+                self.prune(retention.cutoff())
+            except sqlite3.Error as exc:
+                retention.report(exc)
+            if self._stop.wait(retention.interval - retention.first_delay):
+                return
+
+    def _reading(self) -> _Reading:
+        return _Reading(self)
+
+    def _load_chunks(
+        self, reader: sqlite3.Connection, rows: Sequence[_Row]
+    ) -> dict[bytes, bytes]:
+        wanted: set[bytes] = set()
+        for row in rows:
+            for refs in row[2:4]:
+                if isinstance(refs, bytes):
+                    wanted.update(_bodies.split_digests(refs))
+        found: dict[bytes, bytes] = {}
+        ordered = sorted(wanted)
+        for i in range(0, len(ordered), _IN_BATCH):
+            part = ordered[i : i + _IN_BATCH]
+            marks = ",".join("?" * len(part))
+            for digest, data in reader.execute(
+                f"SELECT digest, data FROM body_chunk WHERE digest IN ({marks})", part
+            ):
+                found[digest] = _bodies.decompress(data)
+        return found
+
     def _insert(self, records: list[AccessLogRecord]) -> None:
-        rows = [_row(record) for record in records]
+        prepared = [self._prepare(record) for record in records]
+        fresh = self._missing_chunks(prepared)
+        touch = self._chunks_to_touch(prepared)
+        totals: dict[tuple[int, SpendKey], SpendTotals] = defaultdict(SpendTotals)
+        for record, item in zip(records, prepared, strict=True):
+            key, spend = spend_of(record)
+            totals[(hour_start_us(item.time_us), key)].add(spend)
         # IMMEDIATE takes the write lock up front, so a busy database fails
         # here, before anything is half-written, and the batch is retried whole.
         self._connection.execute("BEGIN IMMEDIATE")
         try:
-            self._connection.executemany(_INSERT, rows)
+            self._connection.executemany(_INSERT, [item.row for item in prepared])
+            self._connection.executemany(
+                "INSERT OR IGNORE INTO body_chunk (digest, data, last_us) VALUES (?, ?, ?)",
+                fresh,
+            )
+            self._connection.executemany(
+                "UPDATE body_chunk SET last_us = ? WHERE digest = ? AND last_us < ?",
+                [(when, digest, when) for digest, when in touch],
+            )
+            self._connection.executemany(
+                _UPSERT_TOTALS,
+                [
+                    (hour, *_key_values(key), *spend.values())
+                    for (hour, key), spend in totals.items()
+                ],
+            )
             self._connection.execute("COMMIT")
         except BaseException:
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
+            # What we believed stored may not be: forget it.
+            self._recent.clear()
             raise
+        for digest, _, when in fresh:
+            self._remember(digest, when)
+        for digest, when in touch:
+            self._remember(digest, when)
+
+    def _prepare(self, record: AccessLogRecord) -> _Prepared:
+        time_us = record.time.ToMicroseconds()
+        chunks: dict[bytes, bytes] = {}
+        refs: list[bytes | None] = []
+        for text in (record.prompt, record.response):
+            pieces = _bodies.chunks(text)
+            digests = [_bodies.digest(piece) for piece in pieces]
+            chunks.update(zip(digests, pieces, strict=True))
+            refs.append(b"".join(digests) if digests else None)
+        slim = AccessLogRecord()
+        slim.CopyFrom(record)
+        slim.ClearField("prompt")
+        slim.ClearField("response")
+        row = (
+            time_us,
+            record.request_id,
+            record.project_id,
+            record.project_name,
+            record.token_id,
+            record.provider,
+            record.model_requested,
+            record.model_sent,
+            record.alias,
+            record.status,
+            record.latency_ms,
+            record.input_tokens,
+            record.output_tokens,
+            record.cache_creation_input_tokens,
+            record.cache_read_input_tokens,
+            record.cost_usd,
+            record.requested_model_cost_usd,
+            slim.SerializeToString(),
+            record.estimated_input_tokens,
+            to_nano(record.cost_usd) if record.priced else None,
+            to_nano(record.requested_model_cost_usd),
+            refs[0],
+            refs[1],
+        )
+        return _Prepared(row, chunks, time_us)
+
+    def _missing_chunks(self, prepared: list[_Prepared]) -> list[tuple[bytes, bytes, int]]:
+        """Chunks the file does not hold yet, compressed: (digest, data, last_us)."""
+        candidates: dict[bytes, tuple[bytes, int]] = {}
+        for item in prepared:
+            for digest, piece in item.chunks.items():
+                if digest not in self._recent:
+                    candidates[digest] = (piece, item.time_us)
+        if not candidates:
+            return []
+        present: set[bytes] = set()
+        ordered = list(candidates)
+        for i in range(0, len(ordered), _IN_BATCH):
+            part = ordered[i : i + _IN_BATCH]
+            marks = ",".join("?" * len(part))
+            present.update(
+                digest
+                for (digest,) in self._connection.execute(
+                    f"SELECT digest FROM body_chunk WHERE digest IN ({marks})", part
+                )
+            )
+        return [
+            (digest, _bodies.compress(piece), when)
+            for digest, (piece, when) in candidates.items()
+            if digest not in present
+        ]
+
+    def _chunks_to_touch(self, prepared: list[_Prepared]) -> list[tuple[bytes, int]]:
+        """Chunks used again whose `last_us` is older than the touch interval."""
+        latest: dict[bytes, int] = {}
+        for item in prepared:
+            for digest in item.chunks:
+                latest[digest] = max(latest.get(digest, 0), item.time_us)
+        return [
+            (digest, when)
+            for digest, when in latest.items()
+            if self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
+        ]
+
+    def _remember(self, digest: bytes, when: int) -> None:
+        self._recent[digest] = max(when, self._recent.get(digest, 0))
+        self._recent.move_to_end(digest)
+        while len(self._recent) > _RECENT_CHUNKS:
+            self._recent.popitem(last=False)
+
+
+class _Reading:
+    """The shared reader connection, one query at a time, errors as LogStoreError."""
+
+    def __init__(self, store: SQLiteLogStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._store._read_lock.acquire()
+        return self._store._reader
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self._store._read_lock.release()
+        if isinstance(exc, sqlite3.Error):
+            raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
+
+
+def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
+    if low is not None:
+        parts.append(f"{column} >= ?")
+        params.append(low)
+    if high is not None:
+        parts.append(f"{column} < ?")
+        params.append(high)
+    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
+
+
+def _key_values(key: SpendKey) -> tuple[str, ...]:
+    return (key.project_id, key.project_name, key.token_id, key.provider, key.model, key.alias)
+
+
+def _assemble(refs: bytes, texts: dict[bytes, bytes]) -> str:
+    missing = b"[... chunk no longer stored ...]"
+    return _bodies.join([texts.get(d, missing) for d in _bodies.split_digests(refs)])
 
 
 def _open_for_writing(path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -162,13 +540,18 @@ def _open_for_writing(path: Path, busy_timeout: float) -> sqlite3.Connection:
     connection = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
+    # Only takes effect on a new, empty file: retention can then hand freed
+    # pages back with incremental_vacuum instead of a blocking VACUUM.
+    connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
     connection.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL loses at most the last transactions on power failure,
     # never consistency; FULL would fsync on every batch.
     connection.execute("PRAGMA synchronous=NORMAL")
-    _check_version(connection, path)
-    connection.executescript(_SCHEMA)
-    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    try:
+        migrate(connection)
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
@@ -182,43 +565,27 @@ def _open_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
         isolation_level=None,
         check_same_thread=False,
     )
-    _check_version(connection, path)
+    try:
+        version = check_version(connection)
+    except NewerSchema as exc:
+        connection.close()
+        raise _newer(path, exc.version) from None
     tables = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'access_log'").fetchall()
     if not tables:
         connection.close()
         raise LogStoreNotFound(f"{path} holds no access log")
+    if version < 2:
+        connection.close()
+        raise LogStoreError(
+            f"{path} has access-log schema {version}; start the gateway once with this "
+            "PromptGate to upgrade it"
+        )
     return connection
 
 
-def _check_version(connection: sqlite3.Connection, path: Path) -> None:
-    (version,) = connection.execute("PRAGMA user_version").fetchone()
-    if version > SCHEMA_VERSION:
-        connection.close()
-        raise LogStoreError(
-            f"{path} has access-log schema {version}; this PromptGate reads up to "
-            f"{SCHEMA_VERSION}: upgrade PromptGate"
-        )
-
-
-def _row(record: AccessLogRecord) -> _Row:
-    blob: bytes = record.SerializeToString()
-    return (
-        record.time.ToMicroseconds(),
-        record.request_id,
-        record.project_id,
-        record.project_name,
-        record.token_id,
-        record.provider,
-        record.model_requested,
-        record.model_sent,
-        record.alias,
-        record.status,
-        record.latency_ms,
-        record.input_tokens,
-        record.output_tokens,
-        record.cache_creation_input_tokens,
-        record.cache_read_input_tokens,
-        record.cost_usd,
-        record.requested_model_cost_usd,
-        blob,
+def _newer(path: Path, version: int) -> LogStoreError:
+    return LogStoreError(
+        f"{path} has access-log schema {version}; this PromptGate reads up to "
+        f"{SCHEMA_VERSION}: upgrade PromptGate"
     )
+

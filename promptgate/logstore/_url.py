@@ -8,15 +8,20 @@ A bare path is accepted too, for `promptgate logs --store ./promptgate.db`.
 
 from __future__ import annotations
 
-from ._base import LogStore, UnsupportedStoreURL
+from ._base import LogStore, Retention, UnsupportedStoreURL
 from ._sqlite import SQLiteLogStore
 
 _SQLITE = "sqlite:///"
 
 
-def open_store(url: str, *, read_only: bool = False) -> LogStore:
-    """Open the store at `url`; readers pass `read_only=True` and never create it."""
-    return SQLiteLogStore(sqlite_path(url), read_only=read_only)
+def open_store(
+    url: str, *, read_only: bool = False, retention: Retention | None = None
+) -> LogStore:
+    """Open the store at `url`; readers pass `read_only=True` and never create it.
+
+    A writer given a `retention` deletes what is older in the background.
+    """
+    return SQLiteLogStore(sqlite_path(url), read_only=read_only, retention=retention)
 
 
 def sqlite_path(url: str) -> str:

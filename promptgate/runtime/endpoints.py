@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["messages", "count_tokens", "chat_completions"]
+Kind = Literal["messages", "count_tokens", "chat_completions", "models"]
 
 _PROJECT_PATH = re.compile(r"^/api/([^/?#]+)(/[^?#]*)?(?:\?([^#]*))?$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -20,12 +20,19 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 class Endpoint:
     schema: Literal["anthropic", "openai"]
     kind: Kind
+    method: str = "POST"
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     "/v1/messages": Endpoint("anthropic", "messages"),
     "/v1/messages/count_tokens": Endpoint("anthropic", "count_tokens"),
     "/v1/chat/completions": Endpoint("openai", "chat_completions"),
+}
+
+# What an ai_gateway project serves instead: OpenAI's API for every provider.
+GATEWAY_ENDPOINTS: dict[str, Endpoint] = {
+    "/v1/chat/completions": Endpoint("openai", "chat_completions"),
+    "/v1/models": Endpoint("openai", "models", method="GET"),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ..logstore import cap_body
 from ..pricing import request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers.base import Usage, UsageAccumulator, WireSchema
@@ -25,7 +26,21 @@ from .actions import Action, Forward, Reply
 from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
-from .endpoints import ENDPOINTS, Endpoint, parse_project_path, schema_for_rest
+from .endpoints import (
+    ENDPOINTS,
+    GATEWAY_ENDPOINTS,
+    Endpoint,
+    parse_project_path,
+    schema_for_rest,
+)
+from .gateway import (
+    ANTHROPIC_VERSION,
+    CompletionTranslation,
+    models_body,
+    target,
+    translate_request,
+    wants_usage,
+)
 from .rejection import (
     SCHEMAS,
     Rejection,
@@ -57,6 +72,13 @@ class Outbound:
     provider: str
     changed: bool = False
     response_transforms: list[ResponseTransform] = field(default_factory=list)
+    # Set when the provider speaks another schema than the client (ai_gateway).
+    upstream: WireSchema | None = None
+
+    @property
+    def upstream_schema(self) -> WireSchema:
+        """The schema of what the provider receives and answers."""
+        return self.upstream or self.schema
 
 
 RequestStage = Callable[[Outbound, AccessLogRecord], None]
@@ -89,6 +111,7 @@ class Exchange:
         self._baseline_model: str | None = None
         self._finished = False
         self._keep_bodies = bool(bundle.logging.get("bodies", True))
+        self._body_limit = int(bundle.logging.get("max_body_kib", 0)) * 1024
 
     # -- request -----------------------------------------------------------
 
@@ -119,21 +142,28 @@ class Exchange:
             return Reply(
                 200, {"content-type": "application/json"}, b"{}" if method == "GET" else b""
             )
-        endpoint = ENDPOINTS.get(path.rest)
-        if endpoint is None or method != "POST":
+        gateway = project is not None and project.type == "ai_gateway"
+        native = ENDPOINTS.get(path.rest)
+        endpoint = GATEWAY_ENDPOINTS.get(path.rest) if gateway else native
+        served = endpoint or native
+        if served is None or method != served.method:
             raise not_found(f"Not found: {method} {path.rest or '/'}")
-        self.schema_name = endpoint.schema
+        self.schema_name = served.schema
         if project is None:
             raise not_found(f"Unknown project {path.project_id}")
         self.record.project_id, self.record.project_name = project.id, project.name
-        if project.type == "ai_gateway":
-            raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
         token = identify(self.bundle, project, headers)
         self.record.token_id = token.id
         authorize(token, datetime.now(UTC).date())
+        if endpoint is None:
+            raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
+        if endpoint.kind == "models":
+            self.record.status = 200
+            return Reply(200, {"content-type": "application/json"}, models_body(project))
         if (spent := self.over_budget(project, token)) is not None:
             raise Rejection(429, "rate_limit_error", spent)
-        provider = project.provider_for(endpoint.schema, self.bundle)
+        # An ai_gateway request names its provider in the model (or an alias).
+        provider = "" if gateway else project.provider_for(endpoint.schema, self.bundle)
         if provider is None:
             raise forbidden(f"provider {endpoint.schema} is not enabled for this project")
         content_type = headers.get("content-type", "")
@@ -180,16 +210,17 @@ class Exchange:
         if self._keep_bodies:
             # The prompt as the provider receives it: redacted values stay redacted.
             seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
-            record.prompt = seen.prompt_text
+            record.prompt, record.prompt_cut_bytes = cap_body(seen.prompt_text, self._body_limit)
+        extra = self._translate(outbound) if outbound.project.type == "ai_gateway" else {}
         if outbound.endpoint.kind != "count_tokens":
-            sent, asked = outbound.schema.ensure_stream_usage(outbound.body)
+            sent, asked = outbound.upstream_schema.ensure_stream_usage(outbound.body)
             if asked:
                 outbound.body, outbound.changed = sent, True
                 outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
         credential = self._credential(outbound)
         record.provider = outbound.provider
         forward = Forward(
-            set_headers={UPSTREAM_HEADER: outbound.provider, **credential},
+            set_headers={UPSTREAM_HEADER: outbound.provider, **credential, **extra},
             remove_headers=["accept-encoding"],
             clear_route_cache=True,
         )
@@ -207,6 +238,12 @@ class Exchange:
             outbound.headers,
             stream,
         )
+        gateway = outbound.project.type == "ai_gateway"
+        if gateway and selection.alias is None:
+            selection = target(outbound.project, selection.model)
+            outbound.provider = selection.provider or ""
+            outbound.body = {**outbound.body, "model": selection.model}
+            outbound.changed = True
         if selection.alias is not None:
             self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
             # Savings are measured against the alias's default: what every
@@ -218,7 +255,7 @@ class Exchange:
                         f"provider {selection.provider} is not enabled for this project"
                     )
                 schema = self.bundle.providers[selection.provider].schema
-                if schema not in (outbound.endpoint.schema, "mock"):
+                if not gateway and schema not in (outbound.endpoint.schema, "mock"):
                     raise invalid_request(
                         f"alias {selection.alias!r} routes to provider {selection.provider}, which "
                         f"speaks the {schema} API; call it on that API's endpoint"
@@ -227,6 +264,24 @@ class Exchange:
             outbound.body = {**outbound.body, "model": selection.model}
             outbound.changed = True
         self.record.model_sent = selection.model
+
+    def _translate(self, outbound: Outbound) -> dict[str, str]:
+        """Shape an ai_gateway request for its provider; the headers that go with it."""
+        schema = self.bundle.providers[outbound.provider].schema
+        if schema != "anthropic":
+            return {}
+        upstream = SCHEMAS[schema]
+        include_usage = wants_usage(outbound.body)
+        outbound.body = translate_request(outbound.body, upstream)
+        outbound.changed = True
+        outbound.upstream = upstream
+        # Before placeholder restore: restore reads the client's format.
+        outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
+        # The route maps /api/<id>/ onto the provider's base path.
+        return {
+            ":path": f"/api/{outbound.project.id}/v1/messages",
+            "anthropic-version": ANTHROPIC_VERSION,
+        }
 
     def _credential(self, outbound: Outbound) -> dict[str, str]:
         credential_name = outbound.project.providers.get(outbound.provider)
@@ -257,7 +312,7 @@ class Exchange:
             self.finish()
             return Forward()
         if streaming:
-            self._accumulator = self.outbound.schema.new_accumulator()
+            self._accumulator = self.outbound.upstream_schema.new_accumulator()
             self._parser = SSEParser()
             return Forward()
         forward = Forward(buffer_response_body=True)
@@ -280,7 +335,7 @@ class Exchange:
             if end_of_stream:
                 self.finish()
             return Forward(body=out if out != chunk else None)
-        usage = self.outbound.schema.usage_from_body(chunk)
+        usage = self.outbound.upstream_schema.usage_from_body(chunk)
         self._apply_usage(usage)
         out = chunk
         for transform in self.outbound.response_transforms:
@@ -300,7 +355,9 @@ class Exchange:
         if usage.error_message and not record.error:
             record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
         if self._keep_bodies:
-            record.response = usage.response_text
+            record.response, record.response_cut_bytes = cap_body(
+                usage.response_text, self._body_limit
+            )
 
     # -- end ---------------------------------------------------------------
 

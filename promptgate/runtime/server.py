@@ -19,7 +19,7 @@ import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from ..logstore import JsonLinesSink, LogSink, LogStore, open_store, sqlite_path
+from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
@@ -142,7 +142,8 @@ def outbox_path(bundle: Bundle) -> Path:
 
 
 def _sinks(bundle: Bundle) -> list[LogSink]:
-    sinks: list[LogSink] = [open_store(bundle.logging["store"])]
+    retention = Retention(int(bundle.logging.get("retention_days", 0)))
+    sinks: list[LogSink] = [open_store(bundle.logging["store"], retention=retention)]
     if bundle.logging.get("jsonl"):
         sinks.append(JsonLinesSink(bundle.logging["jsonl"]))
     return sinks

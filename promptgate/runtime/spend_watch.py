@@ -22,7 +22,6 @@ from ..spend import (
     Budget,
     BudgetTracker,
     rules_from_subscriptions,
-    spend_by_token,
 )
 from ..webhooks import DeliveryWorker, Event, ProjectRef, SQLiteOutbox, Subscription
 from .bundle import Bundle, Project, Token
@@ -45,6 +44,8 @@ class SpendWatch:
         self.worker = DeliveryWorker(SQLiteOutbox(outbox_path))
         self._subscriptions: list[Subscription] = []
         self._projects: list[Project] = []
+        self._store: LogStore | None = None
+        self._seeded = False
         self.reload(bundle)
         self._task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
@@ -52,12 +53,8 @@ class SpendWatch:
 
     def start(self, store: LogStore | None) -> None:
         self._loop = asyncio.get_running_loop()
-        if store is not None:
-            # After a restart, budgets count what this month already spent.
-            self.tracker.seed(
-                lambda since: spend_by_token(e.record for e in store.query(since=since)),
-                datetime.now(UTC),
-            )
+        self._store = store
+        self._seed_budgets()
         self.worker.start()
         self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
         self._sweep = self._loop.create_task(self._sweep_hourly(), name="expiry-sweep")
@@ -73,8 +70,20 @@ class SpendWatch:
         """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
         self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
         self.tracker.update_budgets(_budgets(bundle))
+        self._seed_budgets()
         self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
         self._projects = list(bundle.projects.values())
+
+    def _seed_budgets(self) -> None:
+        """After a restart, budgets count what this day and month already spent.
+
+        Read once, from the store's running totals (a few rows per hour), and
+        only when some budget needs it: a policy without budgets reads nothing.
+        """
+        if self._seeded or self._store is None or not self.tracker.budgets:
+            return
+        self.tracker.seed(self._store.spend_by_token, datetime.now(UTC))
+        self._seeded = True
 
     def emit(self, event: Event) -> None:
         self.worker.submit(event, self._subscriptions)

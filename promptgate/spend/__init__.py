@@ -17,9 +17,7 @@ from .budget import (
     BudgetTracker,
     Exceeded,
     InMemoryBudgetCounters,
-    LoggedRequest,
     SpendSince,
-    spend_by_token,
     window,
 )
 
@@ -33,11 +31,9 @@ __all__ = [
     "Exceeded",
     "InMemoryBudgetCounters",
     "InMemorySpendSeries",
-    "LoggedRequest",
     "SpendSeries",
     "SpendSince",
     "minute_of",
     "rules_from_subscriptions",
-    "spend_by_token",
     "window",
 ]

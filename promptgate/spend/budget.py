@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from ..webhooks import Event, ProjectRef
 
@@ -107,28 +107,6 @@ class Exceeded:
         return Event("budget.exceeded", self.budget.project, details, now)
 
 
-class LoggedRequest(Protocol):
-    """The access-log fields a spend sum needs (`AccessLogRecord` has them)."""
-
-    @property
-    def project_id(self) -> str: ...
-    @property
-    def token_id(self) -> str: ...
-    @property
-    def cost_usd(self) -> str: ...
-    @property
-    def priced(self) -> bool: ...
-
-
-def spend_by_token(records: Iterable[LoggedRequest]) -> dict[tuple[str, str], Decimal]:
-    """Sum priced records per (project id, token id): the shape `seed()` wants."""
-    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for record in records:
-        if record.priced and record.cost_usd:
-            totals[(record.project_id, record.token_id)] += Decimal(record.cost_usd)
-    return dict(totals)
-
-
 def window(period: Period, now: datetime) -> tuple[datetime, datetime]:
     """The UTC day or month holding `now`: [start, end)."""
     now = now.astimezone(UTC)
@@ -195,6 +173,11 @@ class BudgetTracker:
         self._budgets: dict[str, list[Budget]] = {}
         self._notified: set[tuple[Budget, str, datetime]] = set()
         self.update_budgets(budgets)
+
+    @property
+    def budgets(self) -> bool:
+        """Whether any budget is set (else nothing needs seeding)."""
+        return bool(self._budgets)
 
     def update_budgets(self, budgets: Iterable[Budget]) -> None:
         """Take a reloaded policy's budgets; what was spent stays counted."""

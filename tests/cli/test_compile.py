@@ -56,10 +56,9 @@ def test_warnings_are_shown_and_the_policy_still_compiles(tmp_path: Path) -> Non
     policy.write_text(
         "apiVersion: promptgate/v1\n"
         "projects:\n"
-        "  gw: {id: 00000000-0000-4000-8000-000000000002, type: ai_gateway,"
-        " providers: {mock: {}}}\n"
+        "  gw: {id: 00000000-0000-4000-8000-000000000002, type: ai_gateway}\n"
     )
     run = promptgate("compile", str(policy), "--out", str(tmp_path / "out"))
     assert run.returncode == 0
-    assert "warning: an ai_gateway project does not serve provider-native paths" in run.stderr
+    assert "warning: an ai_gateway project without an enabled provider" in run.stderr
     assert (tmp_path / "out" / "bundle.json").is_file()

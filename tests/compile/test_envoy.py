@@ -15,6 +15,7 @@ from promptgate.envoy_binary import validate_config
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 POLICIES = {
+    "examples/ai-gateway": REPO / "examples/ai-gateway",
     "examples/claude-code": REPO / "examples/claude-code",
     "examples/multi-team": REPO / "examples/multi-team",
     "examples/quickstart.yaml": REPO / "examples/quickstart.yaml",

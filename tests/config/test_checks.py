@@ -450,20 +450,31 @@ def test_forwarding_project_without_providers_is_an_error(
     assert diagnostic.key_path == "projects.eng.providers"
 
 
-def test_ai_gateway_project_with_providers_is_a_warning(tmp_path: Path) -> None:
+def test_ai_gateway_project_without_providers_is_a_warning(tmp_path: Path) -> None:
+    path = project(tmp_path, "type: ai_gateway\n")
+    result = validate(path)
+    assert result.ok
+    diagnostic = only(result, Severity.WARNING)
+    assert "an ai_gateway project without an enabled provider" in diagnostic.message
+    assert at(diagnostic) == (str(path), *position(path, "ai_gateway"))
+
+
+def test_ai_gateway_aliases_may_mix_wire_schemas(tmp_path: Path) -> None:
     path = project(
         tmp_path,
         """
         type: ai_gateway
         providers:
           anthropic: {credential: anthropic-main}
+          openai: {credential: openai-main}
+        aliases:
+          smart:
+            rules:
+              - {when: {stream: true}, model: "anthropic:claude-haiku-4-5"}
+              - model: "openai:gpt-4.1-mini"
         """,
     )
-    result = validate(path)
-    assert result.ok
-    diagnostic = only(result, Severity.WARNING)
-    assert "an ai_gateway project does not serve provider-native paths" in diagnostic.message
-    assert at(diagnostic) == (str(path), *position(path, "ai_gateway"))
+    assert validate(path).ok
 
 
 def test_checks_point_into_the_file_that_defines_the_project(tmp_path: Path) -> None:

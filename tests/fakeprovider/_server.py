@@ -19,6 +19,7 @@ from . import _anthropic, _openai
 from ._answer import build_answer
 from ._http import RecordedRequest, chunk, read_request, response_head
 from ._script import Reply
+from ._strict_messages import messages_problem
 
 __all__ = ["FakeProvider"]
 
@@ -175,6 +176,9 @@ class FakeProvider:
             return await _send(writer, request, _error(schema, 400, None, "Body is not valid JSON"))
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return await _send(writer, request, _error(schema, 400, None, "model: Field required"))
+        counting = path.endswith("/count_tokens")
+        if schema == "anthropic" and (problem := messages_problem(body, count_tokens=counting)):
+            return await _send(writer, request, _error(schema, 400, None, problem))
         if path.endswith("/count_tokens"):
             count = self.count_tokens
             tokens = count if count is not None else anthropic_schema.estimate_input_tokens(body)

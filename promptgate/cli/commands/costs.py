@@ -1,11 +1,14 @@
 """`promptgate costs`: spend, tokens, requests and routing savings from the access log.
 
-Costs are summed as the exact decimal strings the processor logged, never
-as floats. A request counts as unpriced when it used tokens but carries no
-cost (its model is not in the price table); a request that used no tokens,
-such as one the gateway rejected, costs nothing and is not unpriced.
-Savings come from alias requests only: what the requested model would have
-cost minus what the routed request cost.
+The report is built from the store's running totals (exact nano-dollar
+sums kept per hour as records are written), never by reading records, so
+it answers in the same time for a thousand records or a million. A request
+counts as unpriced when it used tokens but carries no cost (its model is not
+in the price table); a request that used no tokens, such as one the gateway
+rejected, costs nothing and is not unpriced. Savings come from alias
+requests only: what the requested model would have cost minus what the
+routed request cost. The input-token estimate's error is measured on the
+newest `ESTIMATE_SAMPLE` requests of the window.
 """
 
 from __future__ import annotations
@@ -16,19 +19,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TextIO
 
-from ...logstore import LogStoreError, open_store
-from ...proto.access_log_pb2 import AccessLogRecord
+from ...logstore import DIMENSIONS, Dimension, LogStore, LogStoreError, SpendTotals, open_store
 
-DIMENSIONS: dict[str, Callable[[AccessLogRecord], str]] = {
-    "project": lambda r: r.project_name or r.project_id or "-",
-    "model": lambda r: r.model_sent or r.model_requested or "-",
-    "token": lambda r: r.token_id or "-",
-    "alias": lambda r: r.alias or "-",
-}
 FORMATS = ("table", "json", "csv")
+ESTIMATE_SAMPLE = 10_000
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _MICRO_USD = Decimal("0.000001")
@@ -42,51 +39,38 @@ class CostsError(ValueError):
 class Spend:
     """Sums over one group of requests."""
 
-    requests: int = 0
-    unpriced: int = 0
-    input_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    output_tokens: int = 0
-    cost: Decimal = field(default_factory=Decimal)
-    routed: int = 0
-    routed_baseline: Decimal = field(default_factory=Decimal)
-    savings: Decimal = field(default_factory=Decimal)
+    totals: SpendTotals = field(default_factory=SpendTotals)
     # |estimate - actual| / actual of the gateway's pre-flight input-token
-    # estimate, per request the provider reported input tokens for.
+    # estimate, per sampled request the provider reported input tokens for.
     estimate_errors: list[float] = field(default_factory=list)
 
-    def add(self, record: AccessLogRecord) -> None:
-        self.requests += 1
-        actual = (
-            record.input_tokens
-            + record.cache_creation_input_tokens
-            + record.cache_read_input_tokens
-        )
-        if actual and record.estimated_input_tokens:
-            self.estimate_errors.append(abs(record.estimated_input_tokens - actual) / actual)
-        self.input_tokens += record.input_tokens
-        self.cache_write_tokens += record.cache_creation_input_tokens
-        self.cache_read_tokens += record.cache_read_input_tokens
-        self.output_tokens += record.output_tokens
-        cost = _amount(record.cost_usd) if record.priced else None
-        if cost is None:
-            if _tokens(record):
-                self.unpriced += 1
-            return
-        self.cost += cost
-        baseline = _amount(record.requested_model_cost_usd)
-        if record.alias and baseline is not None:
-            self.routed += 1
-            self.routed_baseline += baseline
-            self.savings += baseline - cost
+    @property
+    def requests(self) -> int:
+        return self.totals.requests
+
+    @property
+    def unpriced(self) -> int:
+        return self.totals.unpriced
+
+    @property
+    def cost(self) -> Decimal:
+        return self.totals.cost
+
+    @property
+    def routed(self) -> int:
+        return self.totals.routed
+
+    @property
+    def savings(self) -> Decimal:
+        return self.totals.savings
 
     @property
     def savings_pct(self) -> Decimal | None:
         """Savings as a share of what the routed requests would have cost."""
-        if not self.routed_baseline:
+        baseline = self.totals.routed_baseline
+        if not baseline:
             return None
-        return (self.savings * 100 / self.routed_baseline).quantize(Decimal("0.01"))
+        return (self.savings * 100 / baseline).quantize(Decimal("0.01"))
 
     def estimate_error(self, quantile: float) -> float | None:
         """The estimate's relative error at ``quantile`` (0.5: median), in percent."""
@@ -97,16 +81,17 @@ class Spend:
 
     def as_dict(self) -> dict[str, object]:
         pct = self.savings_pct
+        t = self.totals
         return {
-            "requests": self.requests,
-            "unpriced_requests": self.unpriced,
-            "input_tokens": self.input_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": f"{self.cost:f}",
-            "routed_requests": self.routed,
-            "savings_usd": f"{self.savings:f}",
+            "requests": t.requests,
+            "unpriced_requests": t.unpriced,
+            "input_tokens": t.input_tokens,
+            "cache_write_tokens": t.cache_write_tokens,
+            "cache_read_tokens": t.cache_read_tokens,
+            "output_tokens": t.output_tokens,
+            "cost_usd": f"{t.cost:f}",
+            "routed_requests": t.routed,
+            "savings_usd": f"{t.savings:f}",
             "savings_pct": None if pct is None else f"{pct:f}",
             "estimate_error_median_pct": self.estimate_error(0.5),
             "estimate_error_p90_pct": self.estimate_error(0.9),
@@ -119,7 +104,7 @@ class Report:
 
     since: datetime | None
     until: datetime
-    by: list[str]
+    by: list[Dimension]
     groups: dict[tuple[str, ...], Spend]
     total: Spend
 
@@ -145,13 +130,31 @@ def run(
         if output_format not in FORMATS:
             raise CostsError(f"--format {output_format!r}: expected one of {', '.join(FORMATS)}")
         with open_store(store, read_only=True) as log:
-            records = [entry.record for entry in log.query(since=start)]
+            report = build_report(log, dimensions, start, now)
     except (CostsError, LogStoreError) as exc:
         print(f"promptgate costs: {exc}", file=err)
         return 1
-    report = aggregate(records, dimensions, start, now)
     RENDERERS[output_format](report, out)
     return 0
+
+
+def build_report(
+    log: LogStore, by: list[Dimension], since: datetime | None, until: datetime
+) -> Report:
+    """Group the store's totals for the window by `by`; nothing but sums is read."""
+    groups: dict[tuple[str, ...], Spend] = {}
+    total = Spend()
+    for key, totals in log.spend_totals(since, None).items():
+        group = tuple(key.dimension(name) for name in by)
+        groups.setdefault(group, Spend()).totals.add(totals)
+        total.totals.add(totals)
+    for key, estimate, actual in log.estimate_samples(since, None, ESTIMATE_SAMPLE):
+        error = abs(estimate - actual) / actual
+        total.estimate_errors.append(error)
+        if by:
+            group = tuple(key.dimension(name) for name in by)
+            groups.setdefault(group, Spend()).estimate_errors.append(error)
+    return Report(since, until, by, groups if by else {}, total)
 
 
 def parse_since(value: str, now: datetime) -> datetime | None:
@@ -173,47 +176,17 @@ def parse_since(value: str, now: datetime) -> datetime | None:
     return start if start.tzinfo else start.replace(tzinfo=UTC)
 
 
-def parse_by(values: Iterable[str]) -> list[str]:
+def parse_by(values: Iterable[str]) -> list[Dimension]:
     """Dimensions from `--by project,model` (repeatable), in order, without repeats."""
-    dimensions: list[str] = []
+    dimensions: list[Dimension] = []
     for value in values:
         for name in filter(None, (part.strip().lower() for part in value.split(","))):
-            if name not in DIMENSIONS:
+            dimension = next((d for d in DIMENSIONS if d == name), None)
+            if dimension is None:
                 raise CostsError(f"--by {name!r}: expected any of {', '.join(DIMENSIONS)}")
-            if name not in dimensions:
-                dimensions.append(name)
+            if dimension not in dimensions:
+                dimensions.append(dimension)
     return dimensions
-
-
-def aggregate(
-    records: Iterable[AccessLogRecord], by: list[str], since: datetime | None, until: datetime
-) -> Report:
-    groups: dict[tuple[str, ...], Spend] = {}
-    total = Spend()
-    for record in records:
-        key = tuple(DIMENSIONS[name](record) for name in by)
-        groups.setdefault(key, Spend()).add(record)
-        total.add(record)
-    return Report(since, until, by, groups if by else {}, total)
-
-
-def _tokens(record: AccessLogRecord) -> int:
-    return (
-        record.input_tokens
-        + record.cache_creation_input_tokens
-        + record.cache_read_input_tokens
-        + record.output_tokens
-    )
-
-
-def _amount(value: str) -> Decimal | None:
-    if not value:
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
 
 
 def render_json(report: Report, out: TextIO) -> None:
@@ -275,10 +248,10 @@ def render_table(report: Report, out: TextIO) -> None:
                 *key,
                 f"{spend.requests:,}",
                 f"{spend.unpriced:,}",
-                f"{spend.input_tokens:,}",
-                f"{spend.cache_write_tokens:,}",
-                f"{spend.cache_read_tokens:,}",
-                f"{spend.output_tokens:,}",
+                f"{spend.totals.input_tokens:,}",
+                f"{spend.totals.cache_write_tokens:,}",
+                f"{spend.totals.cache_read_tokens:,}",
+                f"{spend.totals.output_tokens:,}",
                 _dollars(spend.cost),
                 _dollars(spend.savings) if spend.routed else "-",
                 "-" if pct is None else f"{pct}%",
@@ -311,7 +284,7 @@ def _dollars(amount: Decimal) -> str:
     return f"${amount.quantize(_MICRO_USD):,f}"
 
 
-def _total_key(by: list[str]) -> tuple[str, ...]:
+def _total_key(by: list[Dimension]) -> tuple[str, ...]:
     return ("TOTAL", *[""] * (len(by) - 1)) if by else ()
 
 

@@ -1,0 +1,68 @@
+"""Bodies stored by content: exact round trips, and a new turn costs only what is new."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from promptgate.logstore import _bodies
+
+paragraph = st.text(min_size=0, max_size=3000)
+
+
+@given(st.lists(paragraph, max_size=30))
+def test_chunks_join_back_to_the_exact_text(paragraphs: list[str]) -> None:
+    text = "\n\n".join(paragraphs)
+    assert _bodies.join(_bodies.chunks(text)) == text
+
+
+def test_a_turn_that_appends_a_message_adds_only_new_chunks() -> None:
+    history = "\n\n".join(f"turn {i}: " + "lorem ipsum dolor " * (20 + i % 7) for i in range(200))
+    first = {_bodies.digest(c) for c in _bodies.chunks(history)}
+    later = history + "\n\nthe newest question, asked once"
+    second = [_bodies.digest(c) for c in _bodies.chunks(later)]
+    new = [d for d in second if d not in first]
+    # Only the chunk holding the end of the text can differ.
+    assert len(new) == 1
+    assert second[-1] in new
+
+
+def test_an_edit_in_the_middle_changes_only_nearby_chunks() -> None:
+    paragraphs = [f"paragraph {i} " + "x" * (100 + 37 * i % 400) for i in range(300)]
+    before = [_bodies.digest(c) for c in _bodies.chunks("\n\n".join(paragraphs))]
+    paragraphs[150] = "an edited paragraph"
+    after = [_bodies.digest(c) for c in _bodies.chunks("\n\n".join(paragraphs))]
+    assert len(set(after) - set(before)) <= 2
+    assert len(before) > 20
+
+
+def test_one_huge_paragraph_is_cut_into_bounded_chunks_only_at_paragraphs() -> None:
+    text = "y" * 200_000
+    pieces = _bodies.chunks(text)
+    # A single paragraph cannot be split: it is one chunk, compressed well.
+    assert pieces == [text.encode()]
+    assert len(_bodies.compress(pieces[0])) < 1000
+
+
+def test_compression_round_trips() -> None:
+    data = "ünïcode and text ".encode() * 100
+    assert _bodies.decompress(_bodies.compress(data)) == data
+
+
+def test_cap_keeps_head_and_tail_and_says_how_much_went() -> None:
+    text = "HEAD" + "m" * 10_000 + "TAIL"
+    capped, cut = _bodies.cap_body(text, 1000)
+    assert capped.startswith("HEAD") and capped.endswith("TAIL")
+    assert cut == len(text) - 1000
+    assert f"[... {cut} bytes cut by logging.max_body_kib ...]" in capped
+
+
+def test_cap_leaves_short_text_and_a_zero_limit_alone() -> None:
+    assert _bodies.cap_body("short", 1000) == ("short", 0)
+    assert _bodies.cap_body("x" * 5000, 0) == ("x" * 5000, 0)
+
+
+def test_cap_never_splits_a_character() -> None:
+    capped, cut = _bodies.cap_body("é" * 1000, 101)
+    assert cut > 0
+    capped.encode("utf-8")
