@@ -277,7 +277,14 @@ def istio_resources(policy: Policy) -> dict[str, Resource]:
         "processor-authorizationpolicy.yaml": authorization_policy(),
         **processor_resources(NAMESPACE, GATEWAY_SELECTOR),
     }
+    # Providers behind the same host and port (a corporate LLM proxy) share
+    # one mesh destination: Istio merges duplicate hosts unpredictably.
+    destinations: set[tuple[str, int]] = set()
     for name, entry in providers.items():
+        destination = (mesh_host(name, entry), entry["port"])
+        if destination in destinations:
+            continue
+        destinations.add(destination)
         resources[f"serviceentry-{name}.yaml"] = service_entry(name, entry)
         if entry["tls"]:
             resources[f"destinationrule-{name}.yaml"] = destination_rule(name, entry)
