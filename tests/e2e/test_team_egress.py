@@ -103,23 +103,24 @@ def proxy(
         bundle, f"unix:{socket_path}", ports.status_port, directory / "processor.log"
     )
     envoy = start_envoy(config, ports.admin_port, directory / "envoy.log")
+    state = Proxy(
+        f"https://localhost:{ports.listen_port}",
+        ca,
+        fake,
+        tokens,
+        provider_keys,
+        directory / "access.log",
+        socket_path,
+        bundle,
+        ports.status_port,
+        directory,
+        processor,
+    )
     try:
-        yield Proxy(
-            f"https://localhost:{ports.listen_port}",
-            ca,
-            fake,
-            tokens,
-            provider_keys,
-            directory / "access.log",
-            socket_path,
-            bundle,
-            ports.status_port,
-            directory,
-            processor,
-        )
+        yield state
     finally:
         stop(envoy)
-        stop(processor)
+        stop(state.processor)  # a test may have replaced it
         fake.stop()
 
 
