@@ -12,6 +12,7 @@ import re
 import sys
 import traceback
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,6 +25,7 @@ from .commands import compile as compile_command
 from .commands import costs as costs_command
 from .commands import deploy as deploy_command
 from .commands import logs as logs_command
+from .commands import reconcile as reconcile_command
 from .commands import run as run_command
 from .commands import schema as schema_command
 from .commands import token as token_command
@@ -41,6 +43,8 @@ token_app = typer.Typer(help="Create project API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 webhooks_app = typer.Typer(help="Webhook subscriptions.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
+costs_app = typer.Typer(help="Spend from the access log, and reconciliation with the bill.")
+app.add_typer(costs_app, name="costs")
 
 PolicyPath = Annotated[
     Path, typer.Argument(help="A policy YAML file or a directory of *.yaml files.")
@@ -175,8 +179,9 @@ def logs(
     _done(logs_command.run(store, follow, project, as_json, limit, sys.stdout, sys.stderr))
 
 
-@app.command()
+@costs_app.callback(invoke_without_command=True)
 def costs(
+    ctx: typer.Context,
     since: Annotated[
         str, typer.Option("--since", help="30m, 24h, 7d, all, or an ISO date.")
     ] = "24h",
@@ -192,7 +197,42 @@ def costs(
     ] = "sqlite:///.promptgate/promptgate.db",
 ) -> None:
     """Spend, tokens, requests and savings from routing, from the access log."""
+    if ctx.invoked_subcommand is not None:
+        return
     _done(costs_command.run(store, since, by or [], output_format, sys.stdout, sys.stderr))
+
+
+@costs_app.command("reconcile")
+def costs_reconcile(
+    provider: Annotated[str, typer.Option("--provider", help="anthropic or openai.")],
+    usage: Annotated[
+        Path, typer.Option("--usage", help="The provider's cost report export (JSON).")
+    ],
+    max_drift_pct: Annotated[
+        str, typer.Option("--max-drift-pct", help="Exit 1 when a day and model drifts more.")
+    ] = "2",
+    min_usd: Annotated[
+        str, typer.Option("--min-usd", help="Ignore gaps of at most this many dollars.")
+    ] = "0.01",
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", help="Only this Anthropic workspace / OpenAI project."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The drift rows as JSON.")] = False,
+    store: Annotated[
+        str, typer.Option("--store", help="The log store URL the gateway writes to.")
+    ] = "sqlite:///.promptgate/promptgate.db",
+) -> None:
+    """Compare our ledger per day and model with the provider's cost report."""
+    try:
+        limits = Decimal(max_drift_pct), Decimal(min_usd)
+    except InvalidOperation:
+        raise typer.BadParameter("--max-drift-pct and --min-usd take decimal numbers") from None
+    _done(
+        reconcile_command.run(
+            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr
+        )
+    )
 
 
 @app.command()

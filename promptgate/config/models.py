@@ -191,7 +191,7 @@ class ReversibleRedaction(_Model):
 
     entities: list[Entity] = Field(default_factory=list)
     custom_patterns: list[CustomPattern] = Field(default_factory=list)
-    include_system: bool = False
+    include_system: bool = True
 
 
 class ScannerRule(_Model):
@@ -205,6 +205,9 @@ class SecretScanner(_Model):
     """Find credentials pasted into prompts and block, redact or record them."""
 
     mode: ScannerMode = "block"
+    # Block mode: a secret already reported to this token, back in the
+    # re-sent history, is redacted (the session goes on) or blocked again.
+    on_repeat: Literal["redact", "block"] = "redact"
     extra_rules: list[ScannerRule] = Field(default_factory=list)
     allowlist: list[str] = Field(default_factory=list)
 

@@ -1,15 +1,24 @@
 """Guardrails on plain Python data: secret scanning, reversible redaction, restore.
 
-Requests: `apply_request_guardrails(schema, body, spec)` scans a decoded
-request body for secrets (block, redact or monitor) and replaces personal
-data with stable placeholders (`[[EMAIL_001]]`). Responses:
+Requests: `apply_request_guardrails(schema, body, spec)` scans every string
+of a decoded request body, keys included, for secrets (block, redact or
+monitor) and replaces personal data with stable placeholders
+(`[[EMAIL_001]]`). Responses:
 `restore_response_body` for JSON bodies and `StreamRestorer` for SSE put the
 original values back. No grpc or Envoy types cross this boundary.
 """
 
 from ._errors import GuardrailConfigError, GuardrailError
+from ._memory import SecretMemory
 from ._placeholders import PlaceholderMap
-from ._request import Block, Finding, GuardrailOutcome, Schema, apply_request_guardrails
+from ._request import (
+    Block,
+    Finding,
+    GuardrailOutcome,
+    Schema,
+    UnreadableBody,
+    apply_request_guardrails,
+)
 from ._restore import restore_response_body
 from ._secret_rules import BUILTIN_RULES, SecretRule
 from ._secrets import SecretScanner
@@ -28,9 +37,11 @@ __all__ = [
     "Match",
     "PlaceholderMap",
     "Schema",
+    "SecretMemory",
     "SecretRule",
     "SecretScanner",
     "StreamRestorer",
+    "UnreadableBody",
     "apply_request_guardrails",
     "compile_guardrails",
     "restore_response_body",

@@ -1,11 +1,12 @@
-"""Anthropic Messages: which strings guardrails read, and which responses restore.
+"""Anthropic Messages: how guardrails treat a request's strings, and what responses restore.
 
-Requests: text blocks in `messages` (string or block content), `tool_result`
-content (string or text blocks) and every string inside `tool_use.input`;
-`system` (string or text blocks) is scanned for secrets always and redacted
-only when configured. Tool definitions, `thinking` / `redacted_thinking`
-blocks (their signature covers the exact text), images and documents are
-never touched.
+Requests are walked whole (see `_slots`); this module names the exceptions.
+Opaque, never scanned: a thinking block's `signature`, a
+`redacted_thinking` block's `data` (both are the provider's own encrypted
+bytes). Fixed, scanned but never altered: `thinking` text, which its
+signature covers. Base64 `source.data` is decoded; text is scanned (and
+redacted, re-encoded, for a text media type), binary (images, PDFs) is not.
+`system` is redacted for personal data when the policy includes it.
 """
 
 from __future__ import annotations
@@ -13,47 +14,26 @@ from __future__ import annotations
 from typing import Any
 
 from ._placeholders import PlaceholderMap
-from ._slots import Slot, json_strings
+from ._slots import Handling, Layout, Path, is_text_media
+
+_OPAQUE = {("thinking", "signature"), ("redacted_thinking", "data")}
+_SYSTEM: frozenset[Path] = frozenset({("system",)})
 
 
-def request_slots(body: dict[str, Any], include_system: bool) -> list[Slot]:
-    """The strings of a Messages request, in document order."""
-    slots: list[Slot] = []
-    system = body.get("system")
-    if isinstance(system, str):
-        slots.append(Slot(("system",), "system", system, include_system))
-    elif isinstance(system, list):
-        for index, block in enumerate(system):
-            if _is_text(block):
-                where = f"system[{index}]"
-                slots.append(Slot(("system", index, "text"), where, block["text"], include_system))
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for index, message in enumerate(messages):
-            if isinstance(message, dict):
-                path = ("messages", index, "content")
-                _content(message.get("content"), path, f"messages[{index}].content", slots)
-    return slots
+def _classify(block: str | None, container: dict[str, Any], key: str, value: str) -> Handling:
+    if (block, key) in _OPAQUE:
+        return Handling.OPAQUE
+    if block == "thinking" and key == "thinking":
+        return Handling.FIXED
+    if block == "base64" and key == "data":
+        media = container.get("media_type")
+        if isinstance(media, str) and is_text_media(media):
+            return Handling.BASE64
+        return Handling.BASE64_FIXED
+    return Handling.CONTENT
 
 
-# Appending to one list, rather than nested generators, keeps the walk of a
-# long re-sent history cheap.
-def _content(content: Any, path: tuple[Any, ...], location: str, slots: list[Slot]) -> None:
-    if isinstance(content, str):
-        slots.append(Slot(path, location, content, True))
-        return
-    if not isinstance(content, list):
-        return
-    for index, block in enumerate(content):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "text" and isinstance(block.get("text"), str):
-            slots.append(Slot((*path, index, "text"), f"{location}[{index}]", block["text"], True))
-        elif kind == "tool_result":
-            where = f"{location}[{index}].content"
-            _content(block.get("content"), (*path, index, "content"), where, slots)
-        elif kind == "tool_use" and "input" in block:
-            where = f"{location}[{index}].input"
-            slots.extend(json_strings(block["input"], (*path, index, "input"), where, True))
+LAYOUT = Layout(_classify, lambda _body: _SYSTEM)
 
 
 def _is_text(block: Any) -> bool:

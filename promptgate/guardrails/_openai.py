@@ -1,70 +1,43 @@
-"""OpenAI chat completions: which strings guardrails read, and which responses restore.
+"""OpenAI chat completions: how guardrails treat a request's strings, and what responses restore.
 
-Requests: message `content` (string, or parts of type `text`) and
-`tool_calls[].function.arguments`, a JSON string whose decoded string values
-are read (or the whole string, when it is not JSON). `system` and
-`developer` messages are redacted only when configured; secrets are looked
-for everywhere.
+Requests are walked whole (see `_slots`); this module names the exceptions.
+Tool-call `arguments` are JSON in a string: the strings inside are read
+(the whole string when it is not JSON, or repeats a key). `input_audio.data`
+and `data:` URLs (images, files) are decoded; text is scanned, binary is
+not. `system` and `developer` messages are redacted for personal data when
+the policy includes them; secrets are looked for everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from ._placeholders import PlaceholderMap
-from ._slots import Slot, json_text_strings
+from ._slots import Handling, Layout, Path
 
 _SYSTEM_ROLES = ("system", "developer")
 
 
-def request_slots(body: dict[str, Any], include_system: bool) -> Iterator[Slot]:
-    """The strings of a chat completions request, in document order."""
+def _classify(block: str | None, container: dict[str, Any], key: str, value: str) -> Handling:
+    if key == "arguments":
+        return Handling.JSON
+    if block == "input_audio" and key == "data":
+        return Handling.BASE64_FIXED
+    return Handling.CONTENT
+
+
+def _system_paths(body: dict[str, Any]) -> frozenset[Path]:
     messages = body.get("messages")
     if not isinstance(messages, list):
-        return
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            continue
-        pii = include_system or message.get("role") not in _SYSTEM_ROLES
-        path, where = ("messages", index), f"messages[{index}]"
-        content = message.get("content")
-        if isinstance(content, str):
-            yield Slot((*path, "content"), f"{where}.content", content, pii)
-        elif isinstance(content, list):
-            for part_index, part in enumerate(content):
-                if (
-                    isinstance(part, dict)
-                    and part.get("type") == "text"
-                    and isinstance(part.get("text"), str)
-                ):
-                    yield Slot(
-                        (*path, "content", part_index, "text"),
-                        f"{where}.content[{part_index}]",
-                        part["text"],
-                        pii,
-                    )
-        calls = message.get("tool_calls")
-        if isinstance(calls, list):
-            for call_index, call in enumerate(calls):
-                yield from _arguments(
-                    call,
-                    (*path, "tool_calls", call_index),
-                    f"{where}.tool_calls[{call_index}]",
-                    pii,
-                )
-        yield from _arguments(message, path, where, pii, field="function_call")
+        return frozenset()
+    return frozenset(
+        ("messages", index)
+        for index, message in enumerate(messages)
+        if isinstance(message, dict) and message.get("role") in _SYSTEM_ROLES
+    )
 
 
-def _arguments(
-    holder: Any, path: tuple[Any, ...], where: str, pii: bool, field: str = "function"
-) -> Iterator[Slot]:
-    function = holder.get(field) if isinstance(holder, dict) else None
-    arguments = function.get("arguments") if isinstance(function, dict) else None
-    if isinstance(arguments, str):
-        yield from json_text_strings(
-            arguments, (*path, field, "arguments"), f"{where}.{field}.arguments", pii
-        )
+LAYOUT = Layout(_classify, _system_paths)
 
 
 def restore_response(body: dict[str, Any], placeholders: PlaceholderMap) -> dict[str, Any] | None:

@@ -1,10 +1,14 @@
-"""The secret scanner: built-in and policy rules, keyword gates, entropy, allowlist."""
+"""The secret scanner: built-in and policy rules, keyword gates, entropy, allowlists.
+
+Well-known documentation values (`_examples`) are never findings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ._entropy import shannon_entropy
+from ._examples import is_documentation_example
 from ._lru import ScanCache
 from ._patternset import PatternSet, compile_regex
 from ._secret_rules import SecretRule
@@ -59,7 +63,9 @@ class SecretScanner:
                 if start == end:
                     continue
                 value = encoded.value(start, end)
-                if self._plausible(rule, value):
+                if self._plausible(rule, value) and not is_documentation_example(
+                    rule.id, value, encoded.value(*m.span())
+                ):
                     match = Match(
                         rule.id,
                         self._labels[rank],

@@ -1,19 +1,34 @@
-"""Where the text of a request lives, and how to write new text back.
+"""Every string of a request body, keys included, and how to write new text back.
 
-A `Slot` is one JSON string a guardrail may read or rewrite, with its path in
-the decoded body and a human location (`messages[3].content[0]`). Strings
-inside a JSON-encoded field (OpenAI tool-call `arguments`) have a path that
-runs through `JSON_TEXT`: the part before it names the field, the part after
-it the string inside the decoded value.
+The walk visits every string value and every object key at any depth, in
+document order, whatever the block type or field name: unknown fields and
+new block types are scanned like known ones. A schema's `Layout` says how
+each string may be treated:
 
-`rewrite` applies new strings copy-on-write: containers on a changed path
-are copied once, everything else is shared with the input body.
+- ``CONTENT`` is scanned for secrets and may be rewritten; personal data is
+  redacted in it unless it sits in a machine field (`type`, `id`, ...).
+- ``FIXED`` is scanned but must reach the provider byte for byte (thinking
+  text, which its signature covers): a secret there cannot be removed.
+- ``OPAQUE`` is not text and is not scanned. `Layout.classify` is the one
+  place that names such strings.
+- Encoded text is decoded and the text inside is walked: JSON in a string
+  (OpenAI tool-call `arguments`) through `JSON_TEXT`, base64 (a document's
+  `source.data`, a `data:` URL) through `BASE64_TEXT`. Base64 that does not
+  decode to UTF-8 text is binary (an image, a PDF) and is opaque.
+
+A `Slot` has the path of its string in the decoded body; a path ending in
+`Key(name)` is the key itself. `rewrite` applies new strings copy-on-write:
+containers on a changed path are copied once, the rest is shared.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any, NamedTuple
 
 from ._placeholders import dumps_json
@@ -21,63 +36,240 @@ from ._placeholders import dumps_json
 Path = tuple[Any, ...]
 
 
-class _JsonText:
+class Handling(Enum):
+    CONTENT = "content"
+    FIXED = "fixed"
+    OPAQUE = "opaque"
+    JSON = "json"
+    # Base64 of a text media type: decoded, scanned, rewritten re-encoded.
+    BASE64 = "base64"
+    # Base64 of any other media type: decoded and scanned if it is text,
+    # never rewritten (a changed length would break a PDF's offsets).
+    BASE64_FIXED = "base64_fixed"
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
     def __repr__(self) -> str:
-        return "JSON_TEXT"
+        return self._name
 
 
-JSON_TEXT: Any = _JsonText()
+JSON_TEXT: Any = _Marker("JSON_TEXT")
+BASE64_TEXT: Any = _Marker("BASE64_TEXT")
+_DECODED = (JSON_TEXT, BASE64_TEXT)
+
+
+class Key(NamedTuple):
+    """The last element of a path that names an object key rather than its value."""
+
+    name: str
 
 
 class Slot(NamedTuple):
-    """One string of the request: where it is, what it says, whether PII applies."""
+    """One string of the request: where it is, what it says, what may be done to it."""
 
     path: Path
-    location: str
     text: str
     pii: bool
+    fixed: bool
 
 
-def json_strings(value: Any, path: Path, location: str, pii: bool) -> Iterator[Slot]:
-    """Every string value (not key) inside decoded JSON, in document order."""
-    if isinstance(value, str):
-        yield Slot(path, location, value, pii)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            name = f".{key}" if str(key).isidentifier() else f"[{json.dumps(key)}]"
-            yield from json_strings(item, (*path, key), location + name, pii)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from json_strings(item, (*path, index), f"{location}[{index}]", pii)
+# Field names whose values are protocol, not prose: never redacted as
+# personal data (a placeholder there would change the request's meaning),
+# still scanned for secrets.
+MACHINE_FIELDS = frozenset(
+    {"type", "role", "model", "id", "tool_use_id", "tool_call_id", "media_type", "name"}
+)
+
+# `data:<media type>;base64,<payload>`, the form OpenAI takes files and images in.
+_DATA_URL = re.compile(r"data:([^;,]{0,100});base64,", re.IGNORECASE)
+
+_TEXT_MEDIA = frozenset(
+    {"application/json", "application/xml", "application/x-yaml", "application/yaml"}
+)
+
+# classify(block_type, container, key, value): how the string `container[key]` is treated;
+# `block_type` is the `type` of the nearest enclosing object that has one.
+Classify = Callable[[str | None, dict[str, Any], str, str], Handling]
+
+# Deeper bodies are refused: no real request nests this far, the walk (like
+# any recursive reader) must stay bounded, and the gateway's JSON writer
+# stops at the same depth.
+MAX_DEPTH = 254
 
 
-def json_text_strings(text: str, path: Path, location: str, pii: bool) -> Iterator[Slot]:
-    """Strings inside a JSON-encoded field, or the field itself if it is not JSON."""
+class TooDeep(ValueError):
+    """The body nests deeper than `MAX_DEPTH`."""
+
+
+class Layout(NamedTuple):
+    """What a wire schema says about its strings."""
+
+    classify: Classify
+    # The paths (one or two levels deep) of system instructions in a body,
+    # where personal data is redacted only when the policy says so.
+    system_paths: Callable[[dict[str, Any]], frozenset[Path]]
+
+
+class _Walk:
+    def __init__(self, layout: Layout, system: frozenset[Path], include_system: bool) -> None:
+        self.layout = layout
+        self.system = system
+        self.include_system = include_system
+        self.slots: list[Slot] = []
+
+    def value(self, value: Any, path: Path, block: str | None, pii: bool, fixed: bool) -> None:
+        if len(path) > MAX_DEPTH:
+            raise TooDeep(f"the body nests deeper than {MAX_DEPTH} levels")
+        if len(path) <= 2 and path in self.system:
+            pii = self.include_system
+        if isinstance(value, dict):
+            kind = value.get("type")
+            if isinstance(kind, str):
+                block = kind
+            for key, item in value.items():
+                self.slots.append(Slot((*path, Key(key)), key, pii and not fixed, fixed))
+                if isinstance(item, str):
+                    handling = self.layout.classify(block, value, key, item)
+                    prose = pii and key not in MACHINE_FIELDS
+                    self.string(item, (*path, key), handling, prose, fixed)
+                else:
+                    self.value(item, (*path, key), block, pii, fixed)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    self.string(item, (*path, index), Handling.CONTENT, pii, fixed)
+                else:
+                    self.value(item, (*path, index), block, pii, fixed)
+
+    def string(self, value: str, path: Path, handling: Handling, pii: bool, fixed: bool) -> None:
+        if handling is Handling.CONTENT and value[:5].lower() == "data:":
+            url = _DATA_URL.match(value)
+            if url is not None:
+                handling = Handling.BASE64 if is_text_media(url[1]) else Handling.BASE64_FIXED
+        if handling is Handling.OPAQUE:
+            return
+        if handling is Handling.FIXED or fixed:
+            self.slots.append(Slot(path, value, False, True))
+            return
+        if handling is Handling.JSON:
+            decoded = _strict_json(value)
+            if isinstance(decoded, dict | list):
+                self.value(decoded, (*path, JSON_TEXT), None, pii, fixed)
+                return
+        if handling in (Handling.BASE64, Handling.BASE64_FIXED):
+            try:
+                text = decode_base64_text(value)
+            except ValueError:
+                # Not base64 at all: whatever it is, it is scanned as it stands.
+                self.slots.append(Slot(path, value, False, True))
+                return
+            if text is None:
+                # Binary (an image, a PDF): nothing a text rule can read.
+                return
+            if handling is Handling.BASE64_FIXED:
+                self.slots.append(Slot((*path, BASE64_TEXT), text, False, True))
+            else:
+                self.slots.append(Slot((*path, BASE64_TEXT), text, pii, fixed))
+            return
+        self.slots.append(Slot(path, value, pii, fixed))
+
+
+def walk(body: dict[str, Any], layout: Layout, include_system: bool) -> list[Slot]:
+    """Every string of `body` that guardrails read, in document order; raises TooDeep."""
+    state = _Walk(layout, layout.system_paths(body), include_system)
+    state.value(body, (), None, True, False)
+    return state.slots
+
+
+def _strict_json(text: str) -> Any:
+    """Decoded JSON, or None when the text is not JSON or repeats a key.
+
+    With a repeated key the decoded value would hide the first copy, which
+    the provider still receives: such text is scanned as it stands.
+    """
     try:
-        decoded = json.loads(text)
-    except ValueError:
-        yield Slot(path, location, text, pii)
-        return
-    yield from json_strings(decoded, (*path, JSON_TEXT), location, pii)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    decoded = dict(pairs)
+    if len(decoded) != len(pairs):
+        raise ValueError("repeated key")
+    return decoded
+
+
+def is_text_media(media_type: str) -> bool:
+    """Whether a media type holds text that may be rewritten in place."""
+    kind = media_type.strip().lower()
+    return kind.startswith("text/") or kind.split(";")[0] in _TEXT_MEDIA
+
+
+def decode_base64_text(value: str) -> str | None:
+    """The UTF-8 text a base64 string or `data:` URL carries, or None if it is binary.
+
+    Raises ValueError when the payload is not base64.
+    """
+    prefix = _DATA_URL.match(value)
+    payload = value[prefix.end() :] if prefix else value
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not base64") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _encode_base64_text(original: str, text: str) -> str:
+    prefix = _DATA_URL.match(original)
+    encoded = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+    return (original[: prefix.end()] if prefix else "") + encoded
 
 
 def rewrite(body: dict[str, Any], changes: Sequence[tuple[Path, str]]) -> dict[str, Any]:
-    """A copy of `body` with the strings at the given paths replaced."""
+    """A copy of `body` with the strings at the given paths replaced.
+
+    Values are replaced first and keys renamed last, deepest first, so every
+    path still names the original keys when it is applied.
+    """
     fresh: set[int] = set()
     root = _writable(body, fresh)
-    encoded: dict[Path, Any] = {}
+    encoded: dict[Path, tuple[Any, Any]] = {}
+    renames: list[tuple[Path, str]] = []
     for path, text in changes:
-        if JSON_TEXT in path:
-            cut = path.index(JSON_TEXT)
-            field, inner = path[:cut], path[cut + 1 :]
+        cut = next((i for i, part in enumerate(path) if part in _DECODED), None)
+        if cut is not None:
+            field, marker, inner = path[:cut], path[cut], path[cut + 1 :]
             if field not in encoded:
-                encoded[field] = json.loads(_get(body, field))
-            encoded[field] = _set(encoded[field], inner, text, fresh)
+                original = _get(body, field)
+                decoded = json.loads(original) if marker is JSON_TEXT else original
+                encoded[field] = (marker, decoded)
+            marker, decoded = encoded[field]
+            if marker is BASE64_TEXT:
+                encoded[field] = (marker, _encode_base64_text(_get(body, field), text))
+            else:
+                encoded[field] = (marker, _apply(decoded, inner, text, fresh))
+        elif path and isinstance(path[-1], Key):
+            renames.append((path, text))
         else:
             root = _set(root, path, text, fresh)
-    for field, value in encoded.items():
-        root = _set(root, field, dumps_json(value), fresh)
+    for field, (marker, value) in encoded.items():
+        root = _set(root, field, dumps_json(value) if marker is JSON_TEXT else value, fresh)
+    for path, text in sorted(renames, key=lambda change: -len(change[0])):
+        root = _rename(root, path[:-1], path[-1].name, text, fresh)
     return root  # type: ignore[no-any-return]
+
+
+def _apply(root: Any, path: Path, text: str, fresh: set[int]) -> Any:
+    if path and isinstance(path[-1], Key):
+        return _rename(root, path[:-1], path[-1].name, text, fresh)
+    return _set(root, path, text, fresh)
 
 
 def _get(node: Any, path: Path) -> Any:
@@ -94,14 +286,28 @@ def _writable(node: Any, fresh: set[int]) -> Any:
     return copy
 
 
-def _set(root: Any, path: Path, value: Any, fresh: set[int]) -> Any:
-    if not path:
-        return value
+def _parent(root: Any, path: Path, fresh: set[int]) -> tuple[Any, Any]:
     root = _writable(root, fresh)
     node = root
-    for key in path[:-1]:
+    for key in path:
         child = _writable(node[key], fresh)
         node[key] = child
         node = child
+    return root, node
+
+
+def _set(root: Any, path: Path, value: Any, fresh: set[int]) -> Any:
+    if not path:
+        return value
+    root, node = _parent(root, path[:-1], fresh)
     node[path[-1]] = value
+    return root
+
+
+def _rename(root: Any, path: Path, old: str, new: str, fresh: set[int]) -> Any:
+    root, node = _parent(root, path, fresh)
+    # Rebuild in place so the key keeps its position in the object.
+    items = [(new if key == old else key, value) for key, value in node.items()]
+    node.clear()
+    node.update(items)
     return root

@@ -24,6 +24,8 @@ from ._secrets import SecretScanner
 
 ScannerMode = Literal["block", "redact", "monitor"]
 _MODES: tuple[ScannerMode, ...] = ("block", "redact", "monitor")
+RepeatAction = Literal["redact", "block"]
+_REPEAT_ACTIONS: tuple[RepeatAction, ...] = ("redact", "block")
 _LABEL = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 
 
@@ -37,10 +39,11 @@ class Redaction:
 
 @dataclass(frozen=True, slots=True)
 class SecretScanning:
-    """The secret scanner and what to do with a finding."""
+    """The secret scanner, what to do with a finding, and with one already reported."""
 
     scanner: SecretScanner
     mode: ScannerMode
+    on_repeat: RepeatAction = "redact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,8 @@ def _redaction(spec: Mapping[str, Any]) -> Redaction:
             )
         entities.append(Entity(label, _string(pattern.get("regex"), f"{key}.regex")))
         keys.append(f"{key}.regex")
-    include_system = spec.get("include_system", False)
+    # System prompts carry personal data too (a CLAUDE.md, a signature).
+    include_system = spec.get("include_system", True)
     if not isinstance(include_system, bool):
         raise GuardrailConfigError("reversible_redaction.include_system", "must be true or false")
     return Redaction(PiiDetector(entities, keys), include_system)
@@ -137,7 +141,13 @@ def _secrets(spec: Mapping[str, Any]) -> SecretScanning:
         _string(a, f"secret_scanner.allowlist[{i}]")
         for i, a in enumerate(_list(spec.get("allowlist", []), "secret_scanner.allowlist"))
     ]
-    return SecretScanning(SecretScanner(rules, allowlist, keys), mode)
+    on_repeat = spec.get("on_repeat", "redact")
+    if on_repeat not in _REPEAT_ACTIONS:
+        raise GuardrailConfigError(
+            "secret_scanner.on_repeat",
+            f"{on_repeat!r} is not one of {', '.join(_REPEAT_ACTIONS)}",
+        )
+    return SecretScanning(SecretScanner(rules, allowlist, keys), mode, on_repeat)
 
 
 def _extra_rule(spec: Mapping[str, Any], key: str) -> SecretRule:

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from ..proto.access_log_pb2 import AccessLogRecord
-from ._spend import SpendKey, SpendTotals, from_nano
+from ._spend import SpendKey, SpendPoint, SpendTotals, from_nano
 
 logger = logging.getLogger("promptgate.logstore")
 
@@ -131,10 +131,12 @@ class LogStore(LogSink):
         """Exact sums per (project, token, provider, model, alias) over [since, until)."""
 
     @abc.abstractmethod
-    def spend_series(
-        self, since: datetime, until: datetime | None, bucket_seconds: int
-    ) -> list[tuple[int, str, str, int, int]]:
-        """(bucket start in µs, project id, project name, nano-USD, requests), oldest first."""
+    def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
+        """Spend per project and bucket from the one holding `since`, oldest first.
+
+        Buckets start at multiples of `bucket_seconds` since the epoch; whole
+        hours are read from the running totals.
+        """
 
     @abc.abstractmethod
     def estimate_samples(

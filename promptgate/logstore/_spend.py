@@ -151,12 +151,5 @@ def spend_of(record: AccessLogRecord) -> tuple[SpendKey, SpendTotals]:
     return key, totals
 
 
-@dataclass(frozen=True)
-class SeriesPoint:
-    """Spend of one project in one time bucket (for the anomaly baseline)."""
-
-    start: datetime
-    project_id: str
-    project_name: str
-    cost: Decimal
-    requests: int
+SpendPoint = tuple[datetime, str, Decimal, int]
+"""(bucket start, project id, cost in USD, requests): one project's spend in one bucket."""

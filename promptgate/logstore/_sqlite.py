@@ -27,7 +27,10 @@ from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retentio
 from ._spend import (
     HOUR_US,
     SpendKey,
+    SpendPoint,
     SpendTotals,
+    from_nano,
+    from_us,
     hour_start_us,
     spend_of,
     to_nano,
@@ -248,27 +251,23 @@ class SQLiteLogStore(LogStore):
             totals[key].add(SpendTotals(*(int(str(v)) for v in row[6:])))
         return dict(totals)
 
-    def spend_series(
-        self, since: datetime, until: datetime | None, bucket_seconds: int
-    ) -> list[tuple[int, str, str, int, int]]:
+    def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
         bucket = bucket_seconds * 1_000_000
-        start = to_us(since)
-        where, params = _range("time_us", start, to_us(until) if until else None)
-        sql = (
-            f"SELECT ? + ((time_us - ?) / ?) * ?, project_id, project_name, "
-            f"COALESCE(SUM(cost_nusd), 0), COUNT(*) FROM access_log {where} "
-            "GROUP BY 1, 2, 3 ORDER BY 1"
-        )
-        if bucket % HOUR_US == 0 and start % HOUR_US == 0:
-            where, params = _range("hour_us", start, to_us(until) if until else None)
-            sql = (
-                f"SELECT ? + ((hour_us - ?) / ?) * ?, project_id, project_name, "
-                f"SUM(cost_nusd), SUM(requests) FROM spend_hourly {where} "
-                "GROUP BY 1, 2, 3 ORDER BY 1"
-            )
+        # Buckets start at multiples of their width since the epoch; the first
+        # is the one holding `since`.
+        start = to_us(since) // bucket * bucket
+        if bucket % HOUR_US == 0:
+            column, table, sums = "hour_us", "spend_hourly", "SUM(cost_nusd), SUM(requests)"
+        else:
+            column, table, sums = "time_us", "access_log", "COALESCE(SUM(cost_nusd), 0), COUNT(*)"
+        where, params = _range(column, start, None)
         with self._reading() as reader:
-            rows = reader.execute(sql, [start, start, bucket, bucket, *params]).fetchall()
-        return [(int(a), str(b), str(c), int(d), int(e)) for a, b, c, d, e in rows]
+            rows = reader.execute(
+                f"SELECT ({column} / ?) * ?, project_id, {sums} FROM {table} {where} "
+                "GROUP BY 1, 2 ORDER BY 1",
+                [bucket, bucket, *params],
+            ).fetchall()
+        return [(from_us(int(a)), str(b), from_nano(int(c)), int(d)) for a, b, c, d in rows]
 
     def estimate_samples(
         self, since: datetime | None, until: datetime | None, limit: int

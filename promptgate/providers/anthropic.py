@@ -154,18 +154,38 @@ def client_event(event: Event) -> bytes:
     return event.raw
 
 
+_LABEL = 64
+
+
 class _Counts:
     """Token counts from successive usage reports.
 
     Reports are cumulative, so each field keeps its largest value: a later
     report that leaves a field out, or sends a zero, does not erase it.
+    Server-tool counts (`server_tool_use`) arrive on `message_delta`; the
+    service tier and inference geography keep the last value reported.
     """
 
-    __slots__ = ("cache_1h", "cache_5m", "cache_creation", "cache_read", "input", "output", "split")
+    __slots__ = (
+        "cache_1h",
+        "cache_5m",
+        "cache_creation",
+        "cache_read",
+        "geo",
+        "input",
+        "output",
+        "split",
+        "tier",
+        "web_fetch",
+        "web_search",
+    )
 
     def __init__(self) -> None:
         self.input = self.output = self.cache_creation = self.cache_read = 0
         self.cache_5m = self.cache_1h = 0
+        self.web_search = self.web_fetch = 0
+        self.tier: str | None = None
+        self.geo: str | None = None
         self.split = False
 
     def update(self, usage: Mapping[str, Any]) -> None:
@@ -179,6 +199,12 @@ class _Counts:
             self.split = True
             self.cache_5m = max(self.cache_5m, as_int(split.get("ephemeral_5m_input_tokens")) or 0)
             self.cache_1h = max(self.cache_1h, as_int(split.get("ephemeral_1h_input_tokens")) or 0)
+        tools = mapping(usage.get("server_tool_use"))
+        self.web_search = max(self.web_search, as_int(tools.get("web_search_requests")) or 0)
+        self.web_fetch = max(self.web_fetch, as_int(tools.get("web_fetch_requests")) or 0)
+        # Labels only, but provider-controlled: keep them short.
+        self.tier = (as_str(usage.get("service_tier")) or "")[:_LABEL] or self.tier
+        self.geo = (as_str(usage.get("inference_geo")) or "")[:_LABEL] or self.geo
 
     def usage(self, **fields: Any) -> Usage:
         # Without the 5m/1h split every cache write is a 5-minute one, the
@@ -192,6 +218,10 @@ class _Counts:
             cache_read_input_tokens=self.cache_read,
             cache_creation_5m=five,
             cache_creation_1h=self.cache_1h,
+            web_search_requests=self.web_search,
+            web_fetch_requests=self.web_fetch,
+            service_tier=self.tier,
+            inference_geo=self.geo,
             **fields,
         )
 

@@ -52,6 +52,14 @@ class Usage:
     response_text: str = ""
     error_type: str | None = None
     error_message: str | None = None
+    # Billable beyond tokens: server-tool calls, the share of output spent
+    # reasoning (already counted in `output_tokens`), and the service tier
+    # and inference geography the provider says it used.
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
+    reasoning_tokens: int = 0
+    service_tier: str | None = None
+    inference_geo: str | None = None
 
     @property
     def total_input_tokens(self) -> int:

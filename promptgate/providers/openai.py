@@ -10,7 +10,11 @@ chunk with `choices: []` carries it, and every other chunk gains
 OpenAI's `prompt_tokens` includes `prompt_tokens_details.cached_tokens`;
 `Usage.input_tokens` is normalised to exclude them, as with Anthropic, and
 they are reported as `cache_read_input_tokens`. OpenAI bills no cache
-writes, so the cache-creation fields stay zero.
+writes, so the cache-creation fields stay zero. `completion_tokens`
+includes `completion_tokens_details.reasoning_tokens` (billed at the output
+rate; kept apart only to show it). The service tier that served the request
+(`default`, `flex`, `priority`, `scale`) is a top-level field of the
+completion and of every stream chunk, not part of `usage`.
 """
 
 from __future__ import annotations
@@ -95,19 +99,21 @@ def usage_from_body(body: bytes) -> Usage:
         stop_reason=stop_reason,
         model=as_str(completion.get("model")),
         response_text=parts.text(),
+        service_tier=_label(completion.get("service_tier")),
     )
 
 
 class StreamUsage:
     """Accumulates usage, finish reason and text from chat completion chunks."""
 
-    __slots__ = ("_complete", "_error", "_model", "_parts", "_stop_reason", "_usage")
+    __slots__ = ("_complete", "_error", "_model", "_parts", "_stop_reason", "_tier", "_usage")
 
     def __init__(self) -> None:
         self._parts = TextParts()
         self._usage: Mapping[str, Any] = {}
         self._model: str | None = None
         self._stop_reason: str | None = None
+        self._tier: str | None = None
         self._error: Mapping[str, Any] | None = None
         self._complete = False
 
@@ -124,6 +130,7 @@ class StreamUsage:
             self._error = chunk["error"]
             return
         self._model = self._model or as_str(chunk.get("model"))
+        self._tier = _label(chunk.get("service_tier")) or self._tier
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         for choice in items(chunk.get("choices")):
@@ -155,6 +162,7 @@ class StreamUsage:
             stop_reason=self._stop_reason,
             model=self._model,
             response_text=self._parts.text(),
+            service_tier=self._tier,
             **fields,
         )
 
@@ -250,12 +258,20 @@ def _media_cost(block: Mapping[str, Any]) -> tuple[int, int] | None:
 def _usage(usage: Mapping[str, Any], **fields: Any) -> Usage:
     prompt = as_int(usage.get("prompt_tokens")) or 0
     cached = as_int(mapping(usage.get("prompt_tokens_details")).get("cached_tokens")) or 0
+    output = as_int(usage.get("completion_tokens")) or 0
+    reasoning = as_int(mapping(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     return Usage(
         input_tokens=max(prompt - cached, 0),
-        output_tokens=as_int(usage.get("completion_tokens")) or 0,
+        output_tokens=output,
         cache_read_input_tokens=cached,
+        reasoning_tokens=min(reasoning or 0, output),
         **fields,
     )
+
+
+def _label(value: object) -> str | None:
+    """A provider-reported label such as the service tier, kept short."""
+    return (as_str(value) or "")[:64] or None
 
 
 def _error_usage(error: Mapping[str, Any]) -> Usage:

@@ -18,8 +18,9 @@ from typing import Any
 import orjson
 
 from ..logstore import cap_body
-from ..pricing import request_cost
+from ..pricing import format_usd, request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
+from ..providers._json import InvalidBody, load_request
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
 from .actions import Action, Forward, Reply
@@ -176,7 +177,10 @@ class Exchange:
         self.outbound = Outbound(
             project, token, endpoint, SCHEMAS[endpoint.schema], headers, {}, provider
         )
-        return Forward()
+        # Routing and credentials are the body phase's to set. Drop the
+        # client's now: if Envoy never calls the body phase (HTTP/2 headers
+        # and trailers without DATA), the request has no route but the 404.
+        return Forward(remove_headers=list(_CLIENT_ONLY_HEADERS), clear_route_cache=True)
 
     def on_request_body(self, body: bytes) -> Action:
         outbound = self.outbound
@@ -190,11 +194,9 @@ class Exchange:
 
     def _forward(self, outbound: Outbound, raw: bytes) -> Action:
         try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise invalid_request(f"request body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise invalid_request("request body must be a JSON object")
+            body, written = load_request(raw)
+        except InvalidBody as exc:
+            raise invalid_request(str(exc)) from None
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise invalid_request("model: field required (a string)")
@@ -225,8 +227,13 @@ class Exchange:
             clear_route_cache=True,
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
+        # The provider reads the parsed body written back, exactly what was
+        # scanned; most clients send it byte for byte already.
         if outbound.changed:
             forward.body = orjson.dumps(outbound.body)
+        elif written != raw:
+            forward.body = written
+        if forward.body is not None:
             forward.set_headers["content-length"] = str(len(forward.body))
         return forward
 
@@ -352,6 +359,11 @@ class Exchange:
         record.cache_creation_input_tokens = usage.cache_creation_input_tokens
         record.cache_read_input_tokens = usage.cache_read_input_tokens
         record.stop_reason = usage.stop_reason or ""
+        record.service_tier = usage.service_tier or ""
+        record.inference_geo = usage.inference_geo or ""
+        record.web_search_requests = min(usage.web_search_requests, 0xFFFFFFFF)
+        record.web_fetch_requests = min(usage.web_fetch_requests, 0xFFFFFFFF)
+        record.reasoning_tokens = min(usage.reasoning_tokens, 0xFFFFFFFF)
         if usage.error_message and not record.error:
             record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
         if self._keep_bodies:
@@ -391,4 +403,11 @@ class Exchange:
             self.record.cost_usd = priced.cost_usd
             self.record.requested_model_cost_usd = priced.requested_model_cost_usd
             self.record.priced = priced.priced
+            for item in priced.items:
+                self.record.cost_breakdown.add(
+                    dimension=item.dimension,
+                    quantity=min(item.quantity, 0xFFFFFFFF),
+                    cost_usd=format_usd(item.cost),
+                    detail=item.detail,
+                )
         self.sink(self.record)

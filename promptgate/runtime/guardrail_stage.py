@@ -4,6 +4,10 @@ Runs on the decoded request before routing. A blocked request is answered
 with 400 in the provider's format and never leaves; a redacted one leaves
 with placeholders, and a response transform puts the values back in what
 the client receives (streamed or not).
+
+Block mode is loud once per secret and token: the processor remembers (by
+keyed fingerprint, see `SecretMemory`) which secrets a block reported, so the
+history a client re-sends is redacted instead of blocked again.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ from ..guardrails import (
     GuardrailOutcome,
     Guardrails,
     PlaceholderMap,
+    SecretMemory,
     StreamRestorer,
+    UnreadableBody,
     apply_request_guardrails,
     restore_response_body,
 )
 from ..proto.access_log_pb2 import AccessLogRecord
 from .exchange import Outbound
 from .rejection import invalid_request
+
+# One per processor: a secret reported to a token stays reported across its requests.
+REPORTED_SECRETS = SecretMemory()
 
 
 class PlaceholderRestore:
@@ -39,11 +48,10 @@ class PlaceholderRestore:
         return restore_response_body(self._schema, body, self._placeholders)  # type: ignore[arg-type]
 
 
-def _record_findings(outcome: GuardrailOutcome, mode: str, record: AccessLogRecord) -> None:
+def _record_findings(outcome: GuardrailOutcome, record: AccessLogRecord) -> None:
     for finding in outcome.findings:
-        action = mode if finding.kind == "secret" else "redact"
         record.guardrail_findings.add(
-            rule=finding.rule, location=finding.location, count=finding.count, action=action
+            rule=finding.rule, location=finding.location, count=finding.count, action=finding.action
         )
 
 
@@ -51,13 +59,17 @@ def guardrail_stage(outbound: Outbound, record: AccessLogRecord) -> None:
     compiled: Guardrails | None = outbound.project.compiled_guardrails
     if compiled is None:
         return
-    outcome = apply_request_guardrails(
-        outbound.schema.name,  # type: ignore[arg-type]
-        outbound.body,
-        compiled,
-    )
-    mode = compiled.secrets.mode if compiled.secrets is not None else "monitor"
-    _record_findings(outcome, mode, record)
+    try:
+        outcome = apply_request_guardrails(
+            outbound.schema.name,  # type: ignore[arg-type]
+            outbound.body,
+            compiled,
+            REPORTED_SECRETS,
+            f"{outbound.project.id}/{outbound.token.id}",
+        )
+    except UnreadableBody as exc:
+        raise invalid_request(f"request body cannot be scanned: {exc}") from None
+    _record_findings(outcome, record)
     if outcome.blocked is not None:
         raise invalid_request(outcome.blocked.message)
     if outcome.changed:

@@ -45,7 +45,7 @@ class SpendWatch:
         self._subscriptions: list[Subscription] = []
         self._projects: list[Project] = []
         self._store: LogStore | None = None
-        self._seeded = False
+        self._budgets_seeded = self._anomalies_seeded = False
         self.reload(bundle)
         self._task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
@@ -54,7 +54,7 @@ class SpendWatch:
     def start(self, store: LogStore | None) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = store
-        self._seed_budgets()
+        self._seed()
         self.worker.start()
         self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
         self._sweep = self._loop.create_task(self._sweep_hourly(), name="expiry-sweep")
@@ -70,20 +70,29 @@ class SpendWatch:
         """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
         self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
         self.tracker.update_budgets(_budgets(bundle))
-        self._seed_budgets()
         self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
         self._projects = list(bundle.projects.values())
+        self._seed()
 
-    def _seed_budgets(self) -> None:
-        """After a restart, budgets count what this day and month already spent.
+    def _seed(self) -> None:
+        """After a restart, state that needs history starts from the store's totals.
 
-        Read once, from the store's running totals (a few rows per hour), and
-        only when some budget needs it: a policy without budgets reads nothing.
+        Budgets count what this day and month already spent; the anomaly
+        baseline gets the last hours, so a restarted gateway pages on a spike
+        at once. Each is read once, from aggregates (a few rows per hour), and
+        only when a budget or an anomaly subscription needs it: a policy with
+        neither reads nothing.
         """
-        if self._seeded or self._store is None or not self.tracker.budgets:
+        if self._store is None:
             return
-        self.tracker.seed(self._store.spend_by_token, datetime.now(UTC))
-        self._seeded = True
+        now = datetime.now(UTC)
+        if not self._budgets_seeded and self.tracker.budgets:
+            self.tracker.seed(self._store.spend_by_token, now)
+            self._budgets_seeded = True
+        if not self._anomalies_seeded and self.detector.watching:
+            refs = {p.id: ProjectRef(p.id, p.name) for p in self._projects}
+            self.detector.seed(self._store, refs, now)
+            self._anomalies_seeded = True
 
     def emit(self, event: Event) -> None:
         self.worker.submit(event, self._subscriptions)

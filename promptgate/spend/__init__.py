@@ -2,6 +2,7 @@
 
     detector.observe(project, time, cost, token_id, model)   # every finished request
     detector.evaluate(now) -> [endpoint.anomaly | endpoint.recovered events]
+    detector.seed(history, projects, now)   # on start: baseline from the access log
     tracker.check(project_id, token_id, now) -> Exceeded | None   # before forwarding
     tracker.record(project_id, token_id, cost, now) -> [budget.exceeded events]
 
@@ -9,7 +10,7 @@ State is in-process (`InMemorySpendSeries`, `InMemoryBudgetCounters`)
 behind small base classes a shared backend can implement.
 """
 
-from ._series import Bucket, InMemorySpendSeries, SpendSeries, minute_of
+from ._series import Bucket, InMemorySpendSeries, SpendHistory, SpendRow, SpendSeries, minute_of
 from .anomaly import AnomalyDetector, AnomalySettings, rules_from_subscriptions
 from .budget import (
     Budget,
@@ -31,6 +32,8 @@ __all__ = [
     "Exceeded",
     "InMemoryBudgetCounters",
     "InMemorySpendSeries",
+    "SpendHistory",
+    "SpendRow",
     "SpendSeries",
     "SpendSince",
     "minute_of",

@@ -3,20 +3,53 @@
 The anomaly detector reads these; `InMemorySpendSeries` keeps them in the
 process. A fleet would implement `SpendSeries` on a shared store (Redis
 hashes per minute, say) so every replica's traffic lands in one series.
+
+On start the series is seeded from a `SpendHistory` (the access-log
+store's per-bucket aggregates), so a restarted gateway has a baseline at
+once instead of after half an hour.
+
+`PROMPTGATE_TEST_ANOMALY_MINUTE_SECONDS` shortens the "minute" bucket (1-60
+seconds) for end-to-end tests that cannot wait for real minutes; it is an
+environment knob of the processor only, never read from policy.
 """
 
 from __future__ import annotations
 
 import abc
+import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from ..webhooks import ProjectRef
 
-MINUTE = 60
+MINUTE_ENV = "PROMPTGATE_TEST_ANOMALY_MINUTE_SECONDS"
+
+
+def _minute_seconds() -> int:
+    raw = os.environ.get(MINUTE_ENV, "")
+    return min(max(int(raw), 1), 60) if raw.isdigit() else 60
+
+
+MINUTE = _minute_seconds()
 HOUR = 3600
+MINUTES_PER_HOUR = HOUR // MINUTE
+
+# (bucket start, project id, cost in USD, requests) for one bucket of one project.
+SpendRow = tuple[datetime, str, Decimal, int]
+
+
+@runtime_checkable
+class SpendHistory(Protocol):
+    """Spend already logged, summed per project and time bucket (never whole records)."""
+
+    def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendRow]:
+        """Buckets that start at or after `since`; a bucket starts at a multiple of
+        `bucket_seconds` since the epoch."""
+        ...
 
 
 def minute_of(moment: datetime) -> int:
@@ -59,6 +92,12 @@ class SpendSeries(abc.ABC):
     def prune(self, now: datetime) -> None:
         """Forget buckets older than the series keeps."""
 
+    @abc.abstractmethod
+    def seed(
+        self, project: ProjectRef, minutes: Mapping[int, Bucket], hours: Mapping[int, Bucket]
+    ) -> None:
+        """Add history from before this process started (spend and requests only)."""
+
 
 class InMemorySpendSeries(SpendSeries):
     """The embedded default; call it from one thread (the event loop)."""
@@ -98,6 +137,21 @@ class InMemorySpendSeries(SpendSeries):
     def hours(self, project_id: str, start: int, end: int) -> dict[int, Bucket]:
         buckets = self._hours.get(project_id, {})
         return {h: b for h, b in buckets.items() if start <= h < end}
+
+    def seed(
+        self, project: ProjectRef, minutes: Mapping[int, Bucket], hours: Mapping[int, Bucket]
+    ) -> None:
+        if not minutes and not hours:
+            return
+        self._refs[project.id] = project
+        first = min([*minutes, *(h * MINUTES_PER_HOUR for h in hours)])
+        self._first[project.id] = min(self._first.get(project.id, first), first)
+        for kept, seeded in ((self._minutes, minutes), (self._hours, hours)):
+            buckets = kept[project.id]
+            for index, past in seeded.items():
+                bucket = buckets.setdefault(index, Bucket())
+                bucket.spend += past.spend
+                bucket.requests += past.requests
 
     def prune(self, now: datetime) -> None:
         oldest_minute = minute_of(now) - self._keep_minutes

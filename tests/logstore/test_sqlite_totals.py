@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from promptgate.logstore import SpendKey, SpendTotals, SQLiteLogStore
+from promptgate.logstore import SpendKey, SpendTotals, SQLiteLogStore, from_nano
 from promptgate.logstore._spend import spend_of
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 
@@ -106,11 +106,11 @@ def test_spend_series_buckets_cost_and_requests_per_project(
 ) -> None:
     path, records = filled
     with SQLiteLogStore(path, read_only=True) as store:
-        hourly = store.spend_series(START, None, 3600)
-        by_minutes = store.spend_series(START, None, 600)
-    assert sum(r[4] for r in hourly) == len(records) == sum(r[4] for r in by_minutes)
-    cost = sum(spend_of(r)[1].cost_nusd for r in records)
-    assert sum(r[3] for r in hourly) == cost == sum(r[3] for r in by_minutes)
+        hourly = store.spend_series(START, 3600)
+        by_minutes = store.spend_series(START, 600)
+    assert sum(r[3] for r in hourly) == len(records) == sum(r[3] for r in by_minutes)
+    cost = from_nano(sum(spend_of(r)[1].cost_nusd for r in records))
+    assert sum(r[2] for r in hourly) == cost == sum(r[2] for r in by_minutes)
     assert len({r[0] for r in hourly}) == 6
     assert len({r[0] for r in by_minutes}) == 36
 
@@ -131,6 +131,7 @@ def test_reports_and_seeding_read_no_record_or_body(
         store.spend_totals(START + timedelta(minutes=5), None)
         store.spend_by_token(START)
         store.estimate_samples(START, None, 100)
+        store.spend_series(START, 3600)
         store.query(limit=10, bodies=False)
     assert reads
     assert not reads & {

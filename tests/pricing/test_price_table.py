@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from promptgate.pricing import Price, PriceTable, PriceTableError, load_table_data
+from promptgate.config import validate_policy
+from promptgate.pricing import Price, PriceTable, PriceTableError, Rates, load_table_data
 
 RATES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 DECIMAL_STRING = re.compile(r"^\d+(\.\d+)?$")
@@ -112,20 +114,24 @@ def test_a_policy_override_replaces_the_built_in_price() -> None:
             }
         }
     )
-    expected = Price(Decimal("2"), Decimal("10"), Decimal("2.5"), Decimal("4"), Decimal("0.2"))
-    assert table.lookup("claude-sonnet-4-6") == expected
-    assert table.lookup("claude-sonnet-4-6-20260101") == expected
+    expected = Rates(Decimal("2"), Decimal("10"), Decimal("2.5"), Decimal("4"), Decimal("0.2"))
+    overridden = table.lookup("claude-sonnet-4-6")
+    assert overridden is not None and overridden.rates == expected
+    assert table.lookup("claude-sonnet-4-6-20260101") == overridden
     assert table.version == f"{PriceTable.builtin().version}+policy"
-    assert PriceTable.builtin().lookup("claude-sonnet-4-6") != expected
+    builtin = PriceTable.builtin().lookup("claude-sonnet-4-6")
+    assert builtin is not None and builtin.rates != expected
+    # The dimensions beyond tokens stay: US-only inference still costs 1.1x.
+    assert overridden.inference_geo == builtin.inference_geo == {"us": Decimal("1.1")}
 
 
 def test_an_override_without_cache_rates_keeps_the_models_cache_ratios() -> None:
     table = PriceTable.builtin().with_overrides(
         {"gpt-4o": {"input": "2", "output": "8"}, "claude-haiku-4-5": {"input": "2", "output": "9"}}
     )
-    assert table.lookup("gpt-4o") == Price(
-        Decimal("2"), Decimal("8"), Decimal("2"), Decimal("2"), Decimal("1")
-    )
+    gpt = table.lookup("gpt-4o")
+    assert gpt is not None
+    assert gpt.rates == Rates(Decimal("2"), Decimal("8"), Decimal("2"), Decimal("2"), Decimal("1"))
     haiku = table.lookup("claude-haiku-4-5")
     assert haiku is not None
     assert (haiku.cache_write_5m, haiku.cache_write_1h, haiku.cache_read) == (
@@ -157,3 +163,37 @@ def test_a_bad_override_names_the_model_the_key_and_the_value(
 ) -> None:
     with pytest.raises(PriceTableError, match="price for 'm'.*" + re.escape(message)):
         PriceTable.builtin().with_overrides({"m": fields})
+
+
+@pytest.mark.parametrize(
+    "policy",
+    sorted(p for p in (Path(__file__).parents[2] / "examples").iterdir() if p.name != "ci"),
+)
+def test_every_model_an_example_policy_routes_to_is_priced(policy: Path) -> None:
+    result = validate_policy(policy)
+    assert result.policy is not None, policy
+    table = PriceTable.builtin().with_overrides(
+        {name: price.model_dump(exclude_none=True) for name, price in result.policy.prices.items()}
+    )
+    targets = [
+        rule.target_model
+        for project in result.policy.projects.values()
+        for alias in project.aliases.values()
+        for rule in alias.rules
+        if rule.provider != "mock"
+    ]
+    if policy.name in ("claude-code", "multi-team"):
+        assert targets, policy
+    assert [model for model in targets if table.lookup(model) is None] == []
+
+
+def test_every_dimension_entry_names_its_source_and_date() -> None:
+    data = load_table_data()
+    sections = [*data["providers"].values(), *data["models"].values()]
+    for section in sections:
+        for key in ("service_tiers", "inference_geo", "server_tools"):
+            for name, entry in section.get(key, {}).items():
+                assert entry["source"].startswith("https://"), (key, name)
+                assert date.fromisoformat(entry["as_of"]) <= date.today(), (key, name)
+        if "long_context" in section:
+            assert section["long_context"]["source"].startswith("https://")

@@ -100,6 +100,7 @@ EXPECTED = Usage(
     stop_reason="tool_use",
     model="claude-sonnet-4-6",
     response_text='Let me check.\nSure, checking café weather.\n{"city": "Paris"}',
+    service_tier="standard",
 )
 
 

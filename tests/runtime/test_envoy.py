@@ -76,7 +76,7 @@ def response_body(chunk: bytes, end: bool) -> pb.ProcessingRequest:
 
 def claude_body(model: str = "claude-sonnet-4-5", **more: Any) -> bytes:
     body = {"model": model, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]}
-    return json.dumps({**body, **more}).encode()
+    return json.dumps({**body, **more}, separators=(",", ":")).encode()
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -187,9 +187,18 @@ def test_a_changed_body_is_sent_as_a_body_mutation_with_its_length(world: World)
     assert set_headers(common.header_mutation)["content-length"] == str(len(body))
 
 
-def test_the_request_headers_answer_changes_nothing(world: World) -> None:
+def test_the_request_headers_answer_drops_client_routing_and_credentials(world: World) -> None:
+    # Should the body phase never come (HTTP/2 headers and trailers without
+    # DATA), the request has no upstream and carries no client credential.
     (first, _) = process(world, [request_headers(world), request_body(claude_body())])
-    assert first.request_headers.response == pb.CommonResponse()
+    common = first.request_headers.response
+    assert common.clear_route_cache
+    assert set(common.header_mutation.remove_headers) == {
+        "authorization",
+        "x-api-key",
+        UPSTREAM_HEADER,
+    }
+    assert not common.header_mutation.set_headers and not common.HasField("body_mutation")
 
 
 def test_a_json_answer_is_switched_to_buffered_mode(world: World) -> None:

@@ -67,6 +67,17 @@ def headers(
     return found
 
 
+# The header phase drops the client's routing and credential headers at once.
+HEADERS_ANSWER = Forward(
+    remove_headers=["authorization", "x-api-key", UPSTREAM_HEADER], clear_route_cache=True
+)
+
+
+def compact(body: dict[str, Any]) -> bytes:
+    """JSON as Claude Code and the SDKs write it, which the gateway forwards as is."""
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 def anthropic_body(model: str = "claude-sonnet-4-5", *, stream: bool = True) -> bytes:
     return json.dumps(
         {
@@ -74,7 +85,8 @@ def anthropic_body(model: str = "claude-sonnet-4-5", *, stream: bool = True) -> 
             "max_tokens": 256,
             "stream": stream,
             "messages": [{"role": "user", "content": "Say hello"}],
-        }
+        },
+        separators=(",", ":"),
     ).encode()
 
 
@@ -82,7 +94,7 @@ def openai_body(model: str = "gpt-4.1-mini", *, stream: bool = False) -> bytes:
     body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "Say hi"}]}
     if stream:
         body["stream"] = True
-    return json.dumps(body).encode()
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def sse(event: str | None, data: dict[str, Any] | str) -> bytes:
@@ -166,7 +178,7 @@ def only_record(world: World) -> AccessLogRecord:
 def test_a_streamed_claude_request_is_forwarded_untouched_and_logged(world: World) -> None:
     exchange = world.exchange()
     first, second = send_request(exchange, headers(world), anthropic_body())
-    assert first == Forward()
+    assert first == HEADERS_ANSWER
     assert second.body is None
     assert second.clear_route_cache
     assert second.set_headers == {
@@ -257,6 +269,39 @@ def test_a_buffered_json_answer_is_read_for_usage_and_passed_on(world: World) ->
     assert Decimal(record.cost_usd) == Decimal("0.00044")
 
 
+def test_the_record_carries_the_cost_broken_down_by_dimension(world: World) -> None:
+    exchange = world.exchange()
+    send_request(exchange, headers(world, CHAT, bearer=True), openai_body())
+    exchange.on_response_headers(JSON_HEADERS, False)
+    answer = {
+        "id": "c1",
+        "model": "gpt-4.1-mini",
+        "service_tier": "priority",
+        "choices": [{"index": 0, "message": {"content": "Hi!"}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": 1000,
+            "completion_tokens": 100,
+            "prompt_tokens_details": {"cached_tokens": 400},
+            "completion_tokens_details": {"reasoning_tokens": 60},
+        },
+    }
+    exchange.on_response_body(json.dumps(answer).encode(), True)
+    record = only_record(world)
+    assert (record.service_tier, record.reasoning_tokens) == ("priority", 60)
+    items = {i.dimension: (i.quantity, Decimal(i.cost_usd)) for i in record.cost_breakdown}
+    # Standard: 600 x $0.40 + 400 x $0.10 + 40 x $1.60 + 60 x $1.60 per million;
+    # priority: 600 x $0.70 + 400 x $0.175 + 100 x $2.80.
+    assert items == {
+        "input": (600, Decimal("0.00024")),
+        "cache_read": (400, Decimal("0.00004")),
+        "output": (40, Decimal("0.000064")),
+        "reasoning": (60, Decimal("0.000096")),
+        "service_tier": (1100, Decimal("0.00033")),
+    }
+    assert Decimal(record.cost_usd) == sum((cost for _, cost in items.values()), Decimal())
+    assert Decimal(record.cost_usd) == Decimal("0.00077")
+
+
 def openai_stream_with_usage() -> list[bytes]:
     base = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4.1-mini"}
     return [
@@ -297,7 +342,7 @@ def test_an_openai_stream_that_asked_for_usage_is_left_alone(world: World) -> No
     body = json.loads(openai_body(stream=True))
     body["stream_options"] = {"include_usage": True}
     exchange = world.exchange()
-    _, second = send_request(exchange, headers(world, CHAT, bearer=True), json.dumps(body).encode())
+    _, second = send_request(exchange, headers(world, CHAT, bearer=True), compact(body))
     assert second.body is None
     actions = stream_response(exchange, openai_stream_with_usage())
     assert all(a.body is None for a in actions)
@@ -481,7 +526,7 @@ def test_a_401_to_an_openai_client_uses_openais_invalid_api_key_code(world: Worl
 
 def test_a_token_expiring_today_is_let_through(world: World) -> None:
     action = world.exchange().on_request_headers(headers(world, token="today"), False)
-    assert action == Forward()
+    assert action == HEADERS_ANSWER
 
 
 def test_a_rejected_token_is_logged_with_its_id(world: World) -> None:
@@ -525,7 +570,7 @@ def test_an_ai_gateway_project_is_not_served_here(world: World) -> None:
 )
 def test_a_body_that_is_not_a_request_gets_400(world: World, body: bytes, words: str) -> None:
     exchange = world.exchange()
-    assert exchange.on_request_headers(headers(world, CHAT), False) == Forward()
+    assert exchange.on_request_headers(headers(world, CHAT), False) == HEADERS_ANSWER
     reply = exchange.on_request_body(body)
     assert words in assert_rejected(world, reply, 400, "openai")["error"]["message"]
 

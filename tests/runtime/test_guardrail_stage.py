@@ -67,14 +67,14 @@ def start(
         "content-type": "application/json",
         "x-api-key": world.token(token),
     }
-    assert exchange.on_request_headers(request, False) == Forward()
+    assert isinstance(exchange.on_request_headers(request, False), Forward)
     body = {
         "model": "claude-sonnet-4-5",
         "max_tokens": 64,
         "messages": [{"role": "user", "content": text}],
         **more,
     }
-    return exchange, exchange.on_request_body(json.dumps(body).encode())
+    return exchange, exchange.on_request_body(json.dumps(body, separators=(",", ":")).encode())
 
 
 def test_a_request_carrying_a_secret_is_blocked_and_never_leaves(world: World) -> None:
