@@ -30,10 +30,11 @@ from promptgate.logstore import SQLiteLogStore, cap_body  # noqa: E402
 from promptgate.proto.access_log_pb2 import AccessLogRecord  # noqa: E402
 from promptgate.providers.anthropic import inspect_request  # noqa: E402
 
-_WORDS = (
-    "def test fixture returns value cache module import error stack trace line file "
-    "refactor function class method argument the a to of in and for with"
-).split()
+_TEXT = (
+    "def test fixture returns value cache module import error sta"
+    "ck trace line file refactor function class method argument the a to of in and for with"
+)
+_WORDS = _TEXT.split()
 
 
 def conversation(turns: int, seed: int = 3) -> list[tuple[str, str, int]]:

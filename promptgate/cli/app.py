@@ -188,7 +188,10 @@ def costs(
     by: Annotated[
         list[str] | None,
         typer.Option(
-            "--by", help="Group by project, model, token, alias (repeat or comma-separate)."
+            "--by",
+            help="Group by project, model, token, alias (repeat or comma-separate); "
+            "add 'dimension' for the cost per billable dimension (input, output, cache, "
+            "web search, long context...).",
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
