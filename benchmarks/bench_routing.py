@@ -1,8 +1,9 @@
 """What the routing decision costs per request: token estimate plus rule matching.
 
 Prints microseconds per request for a 1 KB and an ~80 KB Claude-Code-shaped
-body, with and without an alias (`claude-fast`: estimated input tokens
-< 4000 -> Haiku, else Sonnet). Run: python benchmarks/bench_routing.py
+body, with and without an alias (`examples/claude-code`'s `claude-fast`,
+whose conversation rule estimates the messages alone once more).
+Run: python benchmarks/bench_routing.py
 """
 
 from __future__ import annotations
