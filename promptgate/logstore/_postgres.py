@@ -139,6 +139,8 @@ class PostgresLogStore(LogStore):
         self._spooled: dict[tuple[str, str], int] = defaultdict(int)
         self._down_until = 0.0
         self._writer_db: Connection | None = None
+        self._leader_db: Connection | None = None
+        self._leading = False
         self._threads: list[threading.Thread] = []
         self._writer: BackgroundWriter[_Item] | None = None
         try:
@@ -360,6 +362,27 @@ class PostgresLogStore(LogStore):
                 self._writer_db.close()
             self._writer_db = own
 
+    def lead(self, key: int) -> bool:
+        """Whether this process holds the session advisory lock `key` (taking it if free).
+
+        The lock lives as long as this store's leader connection: when the
+        process dies or loses the database, another instance takes over.
+        """
+        try:
+            if self._leader_db is None or self._leader_db.closed:
+                self._leader_db = connect(self.url)
+                self._leading = False
+            if not self._leading:
+                row = self._leader_db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                self._leading = bool(row and row[0])
+            else:
+                self._leader_db.execute("SELECT 1")  # still connected, so still holding it
+        except DatabaseDown:
+            if self._leader_db is not None:
+                self._leader_db.close()
+            self._leader_db, self._leading = None, False
+        return self._leading
+
     # -- reading ----------------------------------------------------------------
 
     @contextmanager
@@ -548,8 +571,9 @@ class PostgresLogStore(LogStore):
             self._writer.close(timeout)
         for thread in self._threads:
             thread.join(timeout)
-        if self._writer_db is not None:
-            self._writer_db.close()
+        for db in (self._writer_db, self._leader_db):
+            if db is not None:
+                db.close()
         self.pool.close(timeout)
 
 

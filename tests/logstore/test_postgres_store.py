@@ -130,7 +130,7 @@ def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
         try:
             with psycopg.connect(url, autocommit=True) as db:
                 migrate(db)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(6)]
