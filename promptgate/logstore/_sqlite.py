@@ -353,7 +353,9 @@ class SQLiteLogStore(LogStore):
     def _reading(self) -> _Reading:
         return _Reading(self)
 
-    def _load_chunks(self, reader: sqlite3.Connection, rows: Sequence[_Row]) -> dict[bytes, bytes]:
+    def _load_chunks(
+        self, reader: sqlite3.Connection, rows: Sequence[_Row]
+    ) -> dict[bytes, bytes]:
         wanted: set[bytes] = set()
         for row in rows:
             for refs in row[2:4]:
@@ -585,3 +587,4 @@ def _newer(path: Path, version: int) -> LogStoreError:
         f"{path} has access-log schema {version}; this PromptGate reads up to "
         f"{SCHEMA_VERSION}: upgrade PromptGate"
     )
+
