@@ -134,6 +134,7 @@ class PostgresLogStore(LogStore):
         self._known_days: set[date] = set()
         self._stop = threading.Event()
         self._spend_lock = threading.Lock()
+        self._insert_lock = threading.Lock()
         # Spend not in PostgreSQL yet: still queued here, or in the spool.
         self._queued: dict[tuple[str, str], int] = defaultdict(int)
         self._spooled: dict[tuple[str, str], int] = defaultdict(int)
@@ -246,10 +247,11 @@ class PostgresLogStore(LogStore):
     def _went_down(self, exc: Exception) -> None:
         log.warning("PostgreSQL store unreachable, spooling locally: %s", exc)
         self._down_until = time.monotonic() + _DOWN_BACKOFF
-        self._recent.clear()
-        if self._writer_db is not None:
-            self._writer_db.close()
-            self._writer_db = None
+        with self._insert_lock:
+            self._recent.clear()
+            if self._writer_db is not None:
+                self._writer_db.close()
+                self._writer_db = None
 
     def _connection(self) -> Connection:
         if self._writer_db is None or self._writer_db.closed:
@@ -258,6 +260,11 @@ class PostgresLogStore(LogStore):
         return self._writer_db
 
     def _insert(self, items: list[_Item]) -> None:
+        # The writer and the replay thread share the connection and the chunk cache.
+        with self._insert_lock:
+            self._insert_locked(items)
+
+    def _insert_locked(self, items: list[_Item]) -> None:
         db = self._connection()
         days = {day_of_us(item.record.time.ToMicroseconds()) for item in items}
         if not days <= self._known_days:
@@ -337,8 +344,7 @@ class PostgresLogStore(LogStore):
                 for _, uid, data in batch
             ]
             try:
-                with self._replaying():
-                    self._insert(items)
+                self._insert(items)
             except DatabaseDown as exc:
                 self._went_down(exc)
                 break
@@ -350,17 +356,6 @@ class PostgresLogStore(LogStore):
         if moved:
             log.info("replayed %d spooled access-log record(s) into PostgreSQL", moved)
         return moved
-
-    @contextmanager
-    def _replaying(self) -> Iterator[None]:
-        # The writer thread owns the writer connection; replay uses its own.
-        own, self._writer_db = self._writer_db, None
-        try:
-            yield
-        finally:
-            if self._writer_db is not None:
-                self._writer_db.close()
-            self._writer_db = own
 
     def lead(self, key: int) -> bool:
         """Whether this process holds the session advisory lock `key` (taking it if free).
