@@ -26,12 +26,12 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
+import psycopg
 
-from promptgate.logstore import LogStore, SQLiteLogStore  # noqa: E402
-from promptgate.logstore._postgres import PostgresLogStore  # noqa: E402
-from promptgate.proto.access_log_pb2 import AccessLogRecord  # noqa: E402
-from tests.pg import running_postgres  # noqa: E402
+from promptgate.logstore import LogStore, SQLiteLogStore
+from promptgate.logstore._postgres import PostgresLogStore
+from promptgate.proto.access_log_pb2 import AccessLogRecord
+from tests.pg import running_postgres
 
 TURNS = 50
 
