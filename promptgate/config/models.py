@@ -38,6 +38,7 @@ WebhookEvent = Literal[
     "guardrail.blocked",
     "budget.exceeded",
     "token.expiring",
+    "cost.drift",
 ]
 TOKEN_HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
@@ -129,7 +130,7 @@ class Token(_Model):
 
 
 class TokenBounds(_Model):
-    """Bounds on the estimated input tokens of a request."""
+    """Bounds on an estimated token count."""
 
     lt: int | None = Field(default=None, ge=0)
     lte: int | None = Field(default=None, ge=0)
@@ -139,21 +140,41 @@ class TokenBounds(_Model):
     @model_validator(mode="after")
     def _some_bound(self) -> Self:
         if all(v is None for v in (self.lt, self.lte, self.gt, self.gte)):
-            raise ValueError("input_tokens needs at least one of lt, lte, gt, gte")
+            raise ValueError("token bounds need at least one of lt, lte, gt, gte")
         return self
 
 
 class Condition(_Model):
     """When a routing rule applies; every condition given must hold."""
 
-    input_tokens: TokenBounds | None = None
+    input_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated input tokens of the whole request: system prompt, tool "
+        "definitions and messages, as the provider counts them.",
+    )
+    conversation_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated tokens of the conversation alone: the messages without the "
+        "system prompt, tool definitions and mid-conversation system messages.",
+    )
+    tools: bool | None = Field(
+        default=None,
+        description="Whether the request offers tools (Claude Code's main loop and subagents "
+        "do; its title, summary and other background calls do not).",
+    )
     headers: dict[str, str] | None = Field(
         default=None, description="Request headers (names case-insensitive) with exact values."
     )
     stream: bool | None = None
 
     def is_empty(self) -> bool:
-        return self.input_tokens is None and not self.headers and self.stream is None
+        return (
+            self.input_tokens is None
+            and self.conversation_tokens is None
+            and self.tools is None
+            and not self.headers
+            and self.stream is None
+        )
 
 
 class Rule(_Model):
@@ -278,7 +299,13 @@ class Budget(_Model):
 
 
 class Logging(_Model):
-    store: str = Field(default="sqlite:///.promptgate/promptgate.db", pattern=r"^sqlite:///.+$")
+    store: str = Field(
+        default="sqlite:///.promptgate/promptgate.db",
+        pattern=r"^(sqlite:///|postgresql://|postgres://).+$",
+        description="sqlite:///path for one machine, or postgresql://user@host:port/dbname "
+        "for a fleet (the password comes from PGPASSWORD, ~/.pgpass or ?passfile=, "
+        "never from here).",
+    )
     bodies: bool = Field(default=True, description="Keep prompt and response text in the log.")
     max_body_kib: int = Field(
         default=1024,
@@ -292,6 +319,22 @@ class Logging(_Model):
         description="Delete records older than this many days, in the background; 0 keeps all.",
     )
     jsonl: str | None = Field(default=None, description="'-' for stdout, or a file path.")
+
+    @field_validator("store")
+    @classmethod
+    def _no_password_in_store(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            return value
+        url = urlsplit(value)
+        if url.password is not None or re.search(r"(^|&)password=", url.query):
+            # Never echo the value: it holds the password.
+            raise ValueError(
+                "the PostgreSQL URL carries a password; give it to the processor as "
+                "PGPASSWORD, in ~/.pgpass, or in a file named by ?passfile=/run/secrets/pgpass"
+            )
+        if not url.hostname or not url.path.strip("/"):
+            raise ValueError("write postgresql://user@host:port/dbname")
+        return value
 
 
 class Gateway(_Model):

@@ -43,6 +43,8 @@ from .gateway import (
     translate_request,
     wants_usage,
 )
+from .model_list import list_models
+from .model_swap import swap_model
 from .rejection import (
     SCHEMAS,
     Rejection,
@@ -51,7 +53,7 @@ from .rejection import (
     invalid_request,
     not_found,
 )
-from .routing import select_model
+from .routing import RequestFacts, select_model
 from .transforms import ResponseTransform, StreamUsageFilter
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
@@ -73,6 +75,8 @@ class Outbound:
     body: dict[str, Any]
     provider: str
     changed: bool = False
+    # Headers to send changed (None removes one), e.g. betas a swapped model does not take.
+    header_changes: dict[str, str | None] = field(default_factory=dict)
     response_transforms: list[ResponseTransform] = field(default_factory=list)
     # Set when the provider speaks another schema than the client (ai_gateway).
     upstream: WireSchema | None = None
@@ -128,6 +132,8 @@ class Exchange:
         record.request_id = headers.get("x-request-id", "")
         record.user_agent = headers.get("user-agent", "")[:256]
         record.session_id = headers.get(SESSION_HEADER, "")[:128]
+        record.agent_id = headers.get("x-claude-code-agent-id", "")[:128]
+        record.parent_agent_id = headers.get("x-claude-code-parent-agent-id", "")[:128]
         try:
             return self._admit(headers, end_of_stream)
         except Rejection as rejection:
@@ -165,7 +171,10 @@ class Exchange:
             raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
         if endpoint.kind == "models":
             self.record.status = 200
-            return Reply(200, {"content-type": "application/json"}, models_body(project))
+            if gateway:
+                return Reply(200, {"content-type": "application/json"}, models_body(project))
+            listed = list_models(self.bundle, project, headers, path.query)
+            return Reply(200, {"content-type": "application/json"}, listed)
         if (spent := self.over_budget(project, token)) is not None:
             raise Rejection(429, "rate_limit_error", spent)
         # An ai_gateway request names its provider in the model (or an alias).
@@ -238,6 +247,11 @@ class Exchange:
             clear_route_cache=True,
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
+        for name, value in outbound.header_changes.items():
+            if value is None:
+                forward.remove_headers.append(name)
+            else:
+                forward.set_headers[name] = value
         # The provider reads the parsed body written back, exactly what was
         # scanned; most clients send it byte for byte already.
         if outbound.changed:
@@ -249,13 +263,14 @@ class Exchange:
         return forward
 
     def _select(self, outbound: Outbound, stream: bool) -> None:
-        selection = select_model(
-            outbound.project,
-            self.record.model_requested,
+        facts = RequestFacts(
             self.record.estimated_input_tokens,
             outbound.headers,
             stream,
+            outbound.body,
+            outbound.schema,
         )
+        selection = select_model(outbound.project, self.record.model_requested, facts)
         gateway = outbound.project.type == "ai_gateway"
         if gateway and selection.alias is None:
             selection = target(outbound.project, selection.model)
@@ -281,6 +296,8 @@ class Exchange:
                 outbound.provider = selection.provider
             outbound.body = {**outbound.body, "model": selection.model}
             outbound.changed = True
+            if selection.model != selection.alias:
+                swap_model(outbound, selection.model, self.record)
         self.record.model_sent = selection.model
 
     def _translate(self, outbound: Outbound) -> dict[str, str]:

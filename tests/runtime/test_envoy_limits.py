@@ -33,11 +33,11 @@ def test_the_message_timeout_grows_by_a_quarter_second_per_mib() -> None:
 
 
 def test_envoy_allows_the_timeout_of_the_largest_body(tmp_path: Path) -> None:
-    from promptgate.compile.envoy import _ext_proc_filter
+    from promptgate.compile.envoy import ext_proc_filter
     from promptgate.config.models import Gateway
 
     gateway = Gateway(max_request_mib=32, processor_timeout_ms=10_000)
-    config = _ext_proc_filter(gateway)["typed_config"]
+    config = ext_proc_filter(gateway)["typed_config"]
     largest = (gateway.max_request_mib + 1) * MIB
     ceiling = float(config["max_message_timeout"].rstrip("s")) * 1000
     assert ceiling >= body_timeout_ms(gateway.model_dump(), largest)
