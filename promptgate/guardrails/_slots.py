@@ -233,18 +233,6 @@ class BodyWalk:
         return self._walk.slots
 
 
-def walk(body: dict[str, Any], layout: Layout, include_system: bool) -> list[Slot]:
-    """Every string of `body` that guardrails read, in document order; raises TooDeep."""
-    parts = BodyWalk(body, layout, include_system)
-    slots: list[Slot] = []
-    for part in parts.parts:
-        if isinstance(part, Subtree):
-            slots.extend(parts.slots(part))
-        else:
-            slots.append(part)
-    return slots
-
-
 def _strict_json(text: str) -> Any:
     """Decoded JSON, or None when the text is not JSON or repeats a key.
 
