@@ -15,7 +15,7 @@ from ..pricing import PriceTable
 from ._yaml import KeyPath
 from .diagnostics import Diagnostic, Severity
 from .load import Origins, key_path_text
-from .models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project
+from .models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project, Rule
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -221,6 +221,7 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                 )
             if api is not None and api != "mock":
                 apis.add(api)
+            _check_targets(policy, project, rule, path, report)
         if catch_all_at is None:
             report.error(
                 (*base, "rules"),
@@ -241,6 +242,34 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                 (*base, "rules"),
                 "rules target both the anthropic and the openai wire schema; a request cannot be "
                 "translated between them, so one alias must stay on one schema",
+            )
+
+
+def _check_targets(
+    policy: Policy, project: Project, rule: Rule, path: KeyPath, report: _Reporter
+) -> None:
+    """Every balance and fallback target names an enabled provider and a matching credential."""
+    targets: list[tuple[KeyPath, str, str | None]] = [(path, rule.provider, rule.credential)]
+    for key in ("balance", "fallbacks"):
+        for index, target in enumerate(getattr(rule, key)):
+            targets.append(((*path, key, index), target.provider, target.credential))
+    for at, provider, credential in targets:
+        enabled = project.providers.get(provider)
+        if at == path:
+            pass  # the rule's own provider is checked with its model above
+        elif provider_api(policy, provider) is None:
+            report.error((*at, "model"), f"unknown provider {provider!r}")
+        elif enabled is None or not enabled.enabled:
+            report.error((*at, "model"), f"provider {provider!r} is not enabled for this project")
+        if credential is None:
+            continue
+        known = policy.credentials.get(credential)
+        if known is None:
+            report.error((*at, "credential"), f"unknown credential {credential!r}")
+        elif known.provider != provider:
+            report.error(
+                (*at, "credential"),
+                f"credential {credential!r} is for provider {known.provider!r}, not {provider!r}",
             )
 
 
