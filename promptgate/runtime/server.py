@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
+from ..webhooks import SQLiteOutbox
 from .attempts import Attempt, Fallbacks
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
@@ -29,7 +30,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
-from .spend_watch import SpendWatch
+from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
 
 log = logging.getLogger("promptgate.processor")
@@ -200,7 +201,13 @@ def create_processor(
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
+    # ``address`` is ``host:port`` or ``unix:/path`` (a Unix domain socket;
+    # grpc replaces a stale socket file and removes it on stop). grpc raises
+    # RuntimeError when it cannot bind; callers expect an OSError.
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen on {address}") from exc
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     mock = None
@@ -217,7 +224,9 @@ def create_processor(
             if status_port is not None
             else int(holder.current.gateway["metrics_port"]),
         ).start()
-    spend = SpendWatch(holder.current, outbox_path(holder.current))
+    store = next((s for s in sinks if isinstance(s, LogStore)), None)
+    outbox = fleet_outbox(store) or SQLiteOutbox(outbox_path(holder.current))
+    spend = SpendWatch(holder.current, outbox)
     processor = Processor(
         server, port, holder, health_servicer, sinks, metrics, spend, mock, status
     )
