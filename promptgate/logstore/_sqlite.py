@@ -45,8 +45,8 @@ INSERT INTO access_log (
     model_requested, model_sent, alias, status, latency_ms, input_tokens,
     output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
     cost_usd, requested_model_cost_usd, record, estimated_input_tokens,
-    cost_nusd, baseline_nusd, prompt_chunks, response_chunks
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    cost_nusd, baseline_nusd, prompt_chunks, response_chunks, session_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _UPSERT_TOTALS = """
@@ -82,6 +82,7 @@ class _Prepared:
     row: _Row
     chunks: dict[bytes, bytes]
     time_us: int
+    rules: set[str]
 
 
 class SQLiteLogStore(LogStore):
@@ -162,6 +163,9 @@ class SQLiteLogStore(LogStore):
         after_id: int = 0,
         before_id: int | None = None,
         bodies: bool = True,
+        alias: str | None = None,
+        session: str | None = None,
+        finding: str | None = None,
     ) -> list[LogEntry]:
         where = ["id > ?"]
         params: list[object] = [after_id]
@@ -186,6 +190,15 @@ class SQLiteLogStore(LogStore):
         if status is not None:
             where.append("status = ?")
             params.append(status)
+        if alias is not None:
+            where.append("alias = ?")
+            params.append(alias)
+        if session is not None:
+            where.append("session_id = ?")
+            params.append(session)
+        if finding is not None:
+            where.append("id IN (SELECT log_id FROM access_log_finding WHERE rule = ?)")
+            params.append(finding)
         refs = "prompt_chunks, response_chunks" if bodies else "NULL, NULL"
         sql = (
             f"SELECT id, record, {refs} FROM access_log "
@@ -302,22 +315,41 @@ class SQLiteLogStore(LogStore):
         connection = self._connect()
         try:
             deleted = 0
-            for table, key, condition, bound in steps:
-                sql = (
-                    f"DELETE FROM {table} WHERE {key} IN "
-                    f"(SELECT {key} FROM {table} WHERE {condition} LIMIT ?)"
-                )
-                while not self._stop.is_set():
-                    # Small transactions: a writer waits for one batch at most.
-                    count = connection.execute(sql, (bound, _PRUNE_BATCH)).rowcount
-                    deleted += count
-                    if count < _PRUNE_BATCH:
-                        break
-                    time.sleep(0.01)
+            for step in steps:
+                deleted += self._delete_in_batches(connection, *step)
+            # Findings go by record id, so their bound is known only now.
+            deleted += self._delete_in_batches(connection, *self._finding_step(connection))
             self._vacuum(connection)
             return deleted
         finally:
             connection.close()
+
+    def _delete_in_batches(
+        self, connection: sqlite3.Connection, table: str, key: str, condition: str, bound: int
+    ) -> int:
+        sql = (
+            f"DELETE FROM {table} WHERE {key} IN "
+            f"(SELECT {key} FROM {table} WHERE {condition} LIMIT ?)"
+        )
+        deleted = 0
+        while not self._stop.is_set():
+            # Small transactions: a writer waits for one batch at most.
+            count = connection.execute(sql, (bound, _PRUNE_BATCH)).rowcount
+            deleted += count
+            if count < _PRUNE_BATCH:
+                break
+            time.sleep(0.01)
+        return deleted
+
+    @staticmethod
+    def _finding_step(connection: sqlite3.Connection) -> tuple[str, str, str, int]:
+        """Findings of records already deleted: below the oldest id still kept."""
+        (oldest,) = connection.execute("SELECT MIN(id) FROM access_log").fetchone()
+        if oldest is None:
+            (oldest,) = connection.execute(
+                "SELECT COALESCE(MAX(log_id), 0) + 1 FROM access_log_finding"
+            ).fetchone()
+        return ("access_log_finding", "rowid", "log_id < ?", int(oldest))
 
     def _vacuum(self, connection: sqlite3.Connection) -> None:
         """Give freed pages back to the file system, a slice at a time."""
@@ -384,7 +416,13 @@ class SQLiteLogStore(LogStore):
         # here, before anything is half-written, and the batch is retried whole.
         self._connection.execute("BEGIN IMMEDIATE")
         try:
-            self._connection.executemany(_INSERT, [item.row for item in prepared])
+            for item in prepared:
+                # One statement per row: the findings need the id it was given.
+                log_id = self._connection.execute(_INSERT, item.row).lastrowid
+                self._connection.executemany(
+                    "INSERT INTO access_log_finding (log_id, rule) VALUES (?, ?)",
+                    [(log_id, rule) for rule in sorted(item.rules)],
+                )
             self._connection.executemany(
                 "INSERT OR IGNORE INTO body_chunk (digest, data, last_us) VALUES (?, ?, ?)",
                 fresh,
@@ -449,8 +487,10 @@ class SQLiteLogStore(LogStore):
             to_nano(record.requested_model_cost_usd),
             refs[0],
             refs[1],
+            record.session_id,
         )
-        return _Prepared(row, chunks, time_us)
+        rules = {finding.rule for finding in record.guardrail_findings}
+        return _Prepared(row, chunks, time_us, rules)
 
     def _missing_chunks(self, prepared: list[_Prepared]) -> list[tuple[bytes, bytes, int]]:
         """Chunks the file does not hold yet, compressed: (digest, data, last_us)."""
@@ -573,7 +613,7 @@ def _open_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
     if not tables:
         connection.close()
         raise LogStoreNotFound(f"{path} holds no access log")
-    if version < 2:
+    if version < SCHEMA_VERSION:
         connection.close()
         raise LogStoreError(
             f"{path} has access-log schema {version}; start the gateway once with this "

@@ -6,14 +6,17 @@ records: exact nano-dollar cost columns, the input-token estimate, hourly
 running totals (`spend_hourly`), and bodies stored once per chunk
 (`body_chunk`), referenced from the record's row. Migrations run inside one
 write transaction, so processes starting together on one file apply each
-step once.
+step once. Version 3 adds what the console filters on: the Claude Code
+session, the alias and status with an index each, and one row per
+guardrail rule that found something (`access_log_finding`); rows written
+before it carry no session or findings to filter on.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TOTALS = """
     requests INTEGER NOT NULL,
@@ -113,7 +116,21 @@ FROM access_log GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 """Hourly totals from the records' columns (for records written without them)."""
 
-_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS}
+_V3 = """
+ALTER TABLE access_log ADD COLUMN session_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX access_log_session ON access_log (session_id, id);
+CREATE INDEX access_log_alias ON access_log (alias, id);
+CREATE INDEX access_log_status ON access_log (status, id);
+
+CREATE TABLE access_log_finding (
+    log_id INTEGER NOT NULL,
+    rule TEXT NOT NULL
+);
+CREATE INDEX access_log_finding_rule ON access_log_finding (rule, log_id);
+CREATE INDEX access_log_finding_log ON access_log_finding (log_id);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3}
 
 
 class NewerSchema(Exception):

@@ -55,6 +55,8 @@ from .transforms import ResponseTransform, StreamUsageFilter
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
 SESSION_HEADER = "x-claude-code-session-id"
+AGENT_HEADER = "x-claude-code-agent-id"
+PARENT_AGENT_HEADER = "x-claude-code-parent-agent-id"
 # Headers a client may send that must never reach a provider: its own
 # credential for the gateway, and our routing header.
 _CLIENT_ONLY_HEADERS = ("authorization", "x-api-key", UPSTREAM_HEADER)
@@ -123,6 +125,8 @@ class Exchange:
         record.request_id = headers.get("x-request-id", "")
         record.user_agent = headers.get("user-agent", "")[:256]
         record.session_id = headers.get(SESSION_HEADER, "")[:128]
+        record.agent_id = headers.get(AGENT_HEADER, "")[:128]
+        record.parent_agent_id = headers.get(PARENT_AGENT_HEADER, "")[:128]
         try:
             return self._admit(headers, end_of_stream)
         except Rejection as rejection:
