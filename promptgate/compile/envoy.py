@@ -59,23 +59,30 @@ def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
     }
 
 
-def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+def path_rewrite(entry: dict[str, Any]) -> tuple[str, str]:
+    """The regex and substitution that map a client's path onto ``entry``'s base path."""
     # Clients call /api/<project>/v1/...; the provider's base URL may carry a
     # path of its own (OpenAI's ends in /v1), so the rewrite maps the
     # client's prefix onto it.
     base_path = entry["base_path"].rstrip("/")
     if entry["schema"] == "openai" and base_path.endswith("/v1"):
-        pattern, substitution = r"^/api/[^/]+/v1/", base_path + "/"
-    else:
-        pattern, substitution = r"^/api/[^/]+/", base_path + "/"
+        return r"^/api/[^/]+/v1/", base_path + "/"
+    return r"^/api/[^/]+/", base_path + "/"
+
+
+# The client's address and our routing header are nobody's business upstream.
+HEADERS_TO_REMOVE = (UPSTREAM_HEADER, "x-forwarded-for", "x-forwarded-proto")
+
+
+def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    pattern, substitution = path_rewrite(entry)
     return {
         "name": f"upstream_{name}",
         "match": {
             "prefix": "/api/",
             "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": name}}],
         },
-        # The client's address and our routing header are nobody's business upstream.
-        "request_headers_to_remove": [UPSTREAM_HEADER, "x-forwarded-for", "x-forwarded-proto"],
+        "request_headers_to_remove": list(HEADERS_TO_REMOVE),
         "route": {
             "cluster": entry["cluster"],
             "regex_rewrite": {
@@ -138,7 +145,8 @@ def _provider_cluster(entry: dict[str, Any], ca_file: str) -> dict[str, Any]:
     return cluster
 
 
-def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
+def ext_proc_filter(gateway: Gateway, cluster: str = PROCESSOR_CLUSTER) -> dict[str, Any]:
+    """The fail-closed ext_proc HTTP filter calling the processor behind ``cluster``."""
     timeout_ms = gateway.processor_timeout_ms
     return {
         "name": "envoy.filters.http.ext_proc",
@@ -146,8 +154,8 @@ def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
             "@type": _TYPE + "extensions.filters.http.ext_proc.v3.ExternalProcessor",
             "grpc_service": {
                 "envoy_grpc": {
-                    "cluster_name": PROCESSOR_CLUSTER,
-                    "max_receive_message_length": 2 * _buffer_limit(gateway),
+                    "cluster_name": cluster,
+                    "max_receive_message_length": 2 * buffer_limit(gateway),
                 },
                 "timeout": f"{timeout_ms // 1000 or 1}s",
             },
@@ -171,11 +179,30 @@ def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
     }
 
 
-def _buffer_limit(gateway: Gateway) -> int:
+def buffer_limit(gateway: Gateway) -> int:
+    """The listener's per-connection buffer: the largest request body plus headroom."""
     return (gateway.max_request_mib + 1) * _MIB
 
 
+def local_reply_config(gateway: Gateway) -> dict[str, Any]:
+    """JSON errors for Envoy's own 503 (processor unavailable) and 413 (body too large)."""
+    return {
+        "mappers": [
+            _json_error(
+                503, "api_error", "PromptGate's processor is unavailable; nothing was sent"
+            ),
+            _json_error(
+                413,
+                "request_too_large",
+                f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
+            ),
+        ]
+    }
+
+
 ROUTE_CONFIG_NAME = "promptgate"
+# What a request no provider route matched gets: the processor never routed it.
+NOT_FOUND_BODY = '{"type":"error","error":{"type":"not_found_error","message":"Not found"}}'
 
 
 def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -187,10 +214,7 @@ def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "match": {"prefix": "/"},
             "direct_response": {
                 "status": 404,
-                "body": {
-                    "inline_string": '{"type":"error","error":{"type":"not_found_error",'
-                    '"message":"Not found"}}'
-                },
+                "body": {"inline_string": NOT_FOUND_BODY},
             },
         }
     )
@@ -220,20 +244,9 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         "request_timeout": "0s",
         "common_http_protocol_options": {"idle_timeout": "3600s"},
         **routes,
-        "local_reply_config": {
-            "mappers": [
-                _json_error(
-                    503, "api_error", "PromptGate's processor is unavailable; nothing was sent"
-                ),
-                _json_error(
-                    413,
-                    "request_too_large",
-                    f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
-                ),
-            ]
-        },
+        "local_reply_config": local_reply_config(gateway),
         "http_filters": [
-            _ext_proc_filter(gateway),
+            ext_proc_filter(gateway),
             {
                 "name": "envoy.filters.http.router",
                 "typed_config": {
@@ -249,7 +262,7 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         # Several instances on one host may share the port; the kernel
         # spreads connections between them.
         "enable_reuse_port": True,
-        "per_connection_buffer_limit_bytes": _buffer_limit(gateway),
+        "per_connection_buffer_limit_bytes": buffer_limit(gateway),
         "filter_chains": [
             {
                 "filters": [

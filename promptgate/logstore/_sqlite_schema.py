@@ -4,19 +4,21 @@ Version 1 kept every record whole (bodies inside the protobuf) and nothing
 else. Version 2 adds what reports and start-up need without reading
 records: exact nano-dollar cost columns, the input-token estimate, hourly
 running totals (`spend_hourly`), and bodies stored once per chunk
-(`body_chunk`), referenced from the record's row. Migrations run inside one
-write transaction, so processes starting together on one file apply each
-step once. Version 3 adds what the console filters on: the Claude Code
-session, the alias and status with an index each, and one row per
-guardrail rule that found something (`access_log_finding`); rows written
-before it carry no session or findings to filter on.
+(`body_chunk`), referenced from the record's row. Version 3 adds the cost
+breakdown by billable dimension, per record (`cost_item`) and per hour
+(`spend_item_hourly`). Version 4 adds what the console filters on: the
+Claude Code session, the alias and status with an index each, and one row
+per guardrail rule that found something (`access_log_finding`); rows
+written before it carry no session or findings to filter on. Migrations
+run inside one write transaction, so processes starting together on one
+file apply each step once.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TOTALS = """
     requests INTEGER NOT NULL,
@@ -117,6 +119,32 @@ FROM access_log GROUP BY 1, 2, 3, 4, 5, 6, 7
 """Hourly totals from the records' columns (for records written without them)."""
 
 _V3 = """
+CREATE TABLE cost_item (
+    log_id INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    dimension TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL
+);
+CREATE INDEX cost_item_time ON cost_item (time_us);
+CREATE INDEX cost_item_log ON cost_item (log_id);
+
+CREATE TABLE spend_item_hourly (
+    hour_us INTEGER NOT NULL,
+    project_id TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL,
+    PRIMARY KEY (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
+);
+"""
+
+_V4 = """
 ALTER TABLE access_log ADD COLUMN session_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX access_log_session ON access_log (session_id, id);
 CREATE INDEX access_log_alias ON access_log (alias, id);
@@ -124,13 +152,14 @@ CREATE INDEX access_log_status ON access_log (status, id);
 
 CREATE TABLE access_log_finding (
     log_id INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
     rule TEXT NOT NULL
 );
 CREATE INDEX access_log_finding_rule ON access_log_finding (rule, log_id);
-CREATE INDEX access_log_finding_log ON access_log_finding (log_id);
+CREATE INDEX access_log_finding_time ON access_log_finding (time_us);
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3}
+_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3, 4: _V4}
 
 
 class NewerSchema(Exception):
