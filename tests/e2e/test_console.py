@@ -162,9 +162,8 @@ def test_a_request_appears_live_and_its_detail_shows_placeholders_as_text(
     before = page.locator("#log-rows tr").count()
     ask(gateway, f"Mail {EMAIL} this: {HOSTILE}")
     answered = time.monotonic()
-    page.wait_for_function(
-        f"document.querySelectorAll('#log-rows tr').length > {before}", timeout=5000
-    )
+    # A locator, not wait_for_function: the page's CSP forbids evaluating strings.
+    page.locator("#log-rows tr").nth(before).wait_for(timeout=5000)
     delay = time.monotonic() - answered
     print(f"request on the page {delay * 1000:.0f} ms after the SDK returned")
     assert delay < 1.0
