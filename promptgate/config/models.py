@@ -279,7 +279,13 @@ class Budget(_Model):
 
 
 class Logging(_Model):
-    store: str = Field(default="sqlite:///.promptgate/promptgate.db", pattern=r"^sqlite:///.+$")
+    store: str = Field(
+        default="sqlite:///.promptgate/promptgate.db",
+        pattern=r"^(sqlite:///|postgresql://|postgres://).+$",
+        description="sqlite:///path for one machine, or postgresql://user@host:port/dbname "
+        "for a fleet (the password comes from PGPASSWORD, ~/.pgpass or ?passfile=, "
+        "never from here).",
+    )
     bodies: bool = Field(default=True, description="Keep prompt and response text in the log.")
     max_body_kib: int = Field(
         default=1024,
@@ -293,6 +299,22 @@ class Logging(_Model):
         description="Delete records older than this many days, in the background; 0 keeps all.",
     )
     jsonl: str | None = Field(default=None, description="'-' for stdout, or a file path.")
+
+    @field_validator("store")
+    @classmethod
+    def _no_password_in_store(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            return value
+        url = urlsplit(value)
+        if url.password is not None or re.search(r"(^|&)password=", url.query):
+            # Never echo the value: it holds the password.
+            raise ValueError(
+                "the PostgreSQL URL carries a password; give it to the processor as "
+                "PGPASSWORD, in ~/.pgpass, or in a file named by ?passfile=/run/secrets/pgpass"
+            )
+        if not url.hostname or not url.path.strip("/"):
+            raise ValueError("write postgresql://user@host:port/dbname")
+        return value
 
 
 class Gateway(_Model):

@@ -72,6 +72,7 @@ ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias
     routed_baseline_nusd = routed_baseline_nusd + excluded.routed_baseline_nusd
 """
 
+_KEYS = "project_id, project_name, token_id, provider, model, alias"
 _TOTAL_COLUMNS = """requests, unpriced, input_tokens, cache_write_tokens, cache_read_tokens,
     output_tokens, cost_nusd, routed, routed_cost_nusd, routed_baseline_nusd"""
 
@@ -235,23 +236,13 @@ class SQLiteLogStore(LogStore):
     def spend_totals(
         self, since: datetime | None, until: datetime | None
     ) -> dict[SpendKey, SpendTotals]:
-        whole, edges = _window(since, until)
-        rows: list[_Row] = []
-        with self._reading() as reader:
-            if whole is not None:
-                where, params = _range("hour_us", *whole)
-                rows += reader.execute(
-                    f"SELECT project_id, project_name, token_id, provider, model, alias, "
-                    f"{_TOTAL_COLUMNS} FROM spend_hourly {where}",
-                    params,
-                ).fetchall()
-            for low, high in edges:
-                where, params = _range("time_us", low, high)
-                rows += reader.execute(
-                    f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {where} "
-                    "GROUP BY 1, 2, 3, 4, 5, 6",
-                    params,
-                ).fetchall()
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, {_TOTAL_COLUMNS} FROM spend_hourly",
+            f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {{where}} GROUP BY 1, 2, 3, 4, 5, 6",
+            "time_us",
+        )
         totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
         for row in rows:
             key = SpendKey(*(str(v) for v in row[:6]))
@@ -261,30 +252,41 @@ class SQLiteLogStore(LogStore):
     def item_totals(
         self, since: datetime | None, until: datetime | None
     ) -> dict[tuple[SpendKey, str], ItemTotals]:
-        whole, edges = _window(since, until)
-        rows: list[_Row] = []
-        with self._reading() as reader:
-            if whole is not None:
-                where, params = _range("hour_us", *whole)
-                rows += reader.execute(
-                    "SELECT project_id, project_name, token_id, provider, model, alias, "
-                    f"dimension, quantity, cost_nusd FROM spend_item_hourly {where}",
-                    params,
-                ).fetchall()
-            for low, high in edges:
-                where, params = _range("c.time_us", low, high)
-                rows += reader.execute(
-                    f"SELECT {KEY_COLUMNS}, c.dimension, SUM(c.quantity), SUM(c.cost_nusd) "
-                    f"FROM cost_item c JOIN access_log ON access_log.id = c.log_id {where} "
-                    "GROUP BY 1, 2, 3, 4, 5, 6, 7",
-                    params,
-                ).fetchall()
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, dimension, quantity, cost_nusd FROM spend_item_hourly",
+            f"SELECT {KEY_COLUMNS}, c.dimension, SUM(c.quantity), SUM(c.cost_nusd) "
+            "FROM cost_item c JOIN access_log ON access_log.id = c.log_id {where} "
+            "GROUP BY 1, 2, 3, 4, 5, 6, 7",
+            "c.time_us",
+        )
         totals: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
         for row in rows:
             item = totals[(SpendKey(*(str(v) for v in row[:6])), str(row[6]))]
             item.quantity += int(str(row[7]))
             item.cost_nusd += int(str(row[8]))
         return dict(totals)
+
+    def _window_rows(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        hourly: str,
+        edge: str,
+        time_column: str,
+    ) -> list[_Row]:
+        """Rows of `hourly` for the window's whole hours plus `edge` sums for its edges."""
+        whole, edges = _window(since, until)
+        rows: list[_Row] = []
+        with self._reading() as reader:
+            if whole is not None:
+                where, params = _range("hour_us", *whole)
+                rows += reader.execute(f"{hourly} {where}", params).fetchall()
+            for low, high in edges:
+                where, params = _range(time_column, low, high)
+                rows += reader.execute(edge.format(where=where), params).fetchall()
+        return rows
 
     def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
         bucket = bucket_seconds * 1_000_000

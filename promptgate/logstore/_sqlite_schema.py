@@ -32,6 +32,15 @@ TOTALS = """
     routed_cost_nusd INTEGER NOT NULL,
     routed_baseline_nusd INTEGER NOT NULL"""
 
+# What the hourly totals are kept per (`_spend.SpendKey`).
+KEY_DDL = """
+    project_id TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    alias TEXT NOT NULL,"""
+
 _V1 = """
 CREATE TABLE IF NOT EXISTS access_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -76,13 +85,7 @@ CREATE TABLE body_chunk (
 CREATE INDEX body_chunk_last ON body_chunk (last_us);
 
 CREATE TABLE spend_hourly (
-    hour_us INTEGER NOT NULL,
-    project_id TEXT NOT NULL,
-    project_name TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    alias TEXT NOT NULL,{TOTALS},
+    hour_us INTEGER NOT NULL,{KEY_DDL}{TOTALS},
     PRIMARY KEY (hour_us, project_id, project_name, token_id, provider, model, alias)
 );
 
@@ -118,7 +121,7 @@ FROM access_log GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 """Hourly totals from the records' columns (for records written without them)."""
 
-_V3 = """
+_V3 = f"""
 CREATE TABLE cost_item (
     log_id INTEGER NOT NULL,
     time_us INTEGER NOT NULL,
@@ -130,13 +133,7 @@ CREATE INDEX cost_item_time ON cost_item (time_us);
 CREATE INDEX cost_item_log ON cost_item (log_id);
 
 CREATE TABLE spend_item_hourly (
-    hour_us INTEGER NOT NULL,
-    project_id TEXT NOT NULL,
-    project_name TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    alias TEXT NOT NULL,
+    hour_us INTEGER NOT NULL,{KEY_DDL}
     dimension TEXT NOT NULL,
     quantity INTEGER NOT NULL,
     cost_nusd INTEGER NOT NULL,

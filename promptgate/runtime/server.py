@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
+from ..webhooks import SQLiteOutbox
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
 from .envoy import ExternalProcessor
@@ -28,7 +29,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
-from .spend_watch import SpendWatch
+from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
 
 log = logging.getLogger("promptgate.processor")
@@ -214,7 +215,9 @@ def create_processor(
             if status_port is not None
             else int(holder.current.gateway["metrics_port"]),
         ).start()
-    spend = SpendWatch(holder.current, outbox_path(holder.current))
+    store = next((s for s in sinks if isinstance(s, LogStore)), None)
+    outbox = fleet_outbox(store) or SQLiteOutbox(outbox_path(holder.current))
+    spend = SpendWatch(holder.current, outbox)
     processor = Processor(
         server, port, holder, health_servicer, sinks, metrics, spend, mock, status
     )

@@ -2,7 +2,8 @@
 
 The console reads what the gateway writes: the bundle (from a policy given
 here, or the deploy directory), the log store the bundle names (or
-``--store``) and the webhook outbox next to an SQLite store.
+``--store``) and the webhook outbox (the fleet's table in PostgreSQL, or
+the file next to an SQLite store).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ...compile.deploy import BUNDLE_FILE
 from ...console import BundleSource, Console, ConsoleServer, create_app, serve
 from ...logstore import LogStoreError, open_store, sqlite_path
 from ...runtime.bundle import BundleError, parse_bundle
+from ...runtime.spend_watch import fleet_outbox
 from ...webhooks import Outbox, SQLiteOutbox
 from ._policy import load_valid
 
@@ -49,10 +51,10 @@ def build(
     except LogStoreError as exc:
         err.write(f"error: {exc}\n")
         return None
-    return Console(source, store, _outbox(url))
+    return Console(source, store, fleet_outbox(store) or _sqlite_outbox(url))
 
 
-def _outbox(store_url: str) -> Outbox | None:
+def _sqlite_outbox(store_url: str) -> Outbox | None:
     """The webhook outbox the gateway keeps beside an SQLite store, if it has made one."""
     try:
         path = Path(sqlite_path(store_url)).parent / "webhooks.db"
