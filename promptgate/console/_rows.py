@@ -119,6 +119,19 @@ def _routing(record: AccessLogRecord, bundle: Bundle) -> dict[str, Any]:
         "alias": record.alias or None,
         "rule_index": record.alias_rule if record.alias else None,
         "rule": None,
+        # How the body was reshaped for the model sent (e.g. thinking mode).
+        "adaptations": list(record.model_adaptations),
+        # Every upstream try of an ai_gateway rule; the last one answered.
+        "attempts": [
+            {
+                "provider": a.provider,
+                "model": a.model,
+                "credential": a.credential,
+                "status": a.status,
+                "latency_ms": round(a.latency_ms, 1),
+            }
+            for a in record.attempts
+        ],
     }
     project = bundle.projects.get(record.project_id)
     if record.alias and project is not None and record.bundle_version == bundle.version:

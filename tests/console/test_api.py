@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from promptgate.proto.access_log_pb2 import Finding
+from promptgate.proto.access_log_pb2 import Attempt, Finding
 
 from .conftest import ENG, OTHER, ConsoleWorld, record
 
@@ -124,6 +124,23 @@ def test_detail_shows_the_prompt_as_sent_and_routing(world: ConsoleWorld) -> Non
             agent_id="agent-2",
             parent_agent_id="agent-1",
             ttfb_ms=12.5,
+            model_adaptations=["thinking: adaptive -> enabled (budget_tokens 1024)"],
+            attempts=[
+                Attempt(
+                    provider="anthropic",
+                    model="claude-haiku-4-5",
+                    credential="main",
+                    status=529,
+                    latency_ms=40.0,
+                ),
+                Attempt(
+                    provider="anthropic",
+                    model="claude-haiku-4-5",
+                    credential="backup",
+                    status=200,
+                    latency_ms=90.0,
+                ),
+            ],
             guardrail_findings=[
                 Finding(rule="email", location="messages[0].content", count=1, action="redact")
             ],
@@ -134,6 +151,8 @@ def test_detail_shows_the_prompt_as_sent_and_routing(world: ConsoleWorld) -> Non
     assert found["prompt"].startswith("mail [[EMAIL_001]]")
     assert found["routing"]["rule"]["model"] == "claude-haiku-4-5"
     assert found["requested_model_cost_usd"] == "0.004"
+    assert found["routing"]["adaptations"] == ["thinking: adaptive -> enabled (budget_tokens 1024)"]
+    assert [a["status"] for a in found["routing"]["attempts"]] == [529, 200]
     assert (found["agent_id"], found["parent_agent_id"]) == ("agent-2", "agent-1")
     assert found["guardrail_findings"][0]["location"] == "messages[0].content"
     page = world.client.get(f"/logs/{row['id']}", headers=world.auth("admin"))
