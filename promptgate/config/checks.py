@@ -221,6 +221,7 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                 )
             if api is not None and api != "mock":
                 apis.add(api)
+            _check_targets(policy, project, rule, path, report)
         if catch_all_at is None:
             report.error(
                 (*base, "rules"),
@@ -267,6 +268,34 @@ def _check_claude_code_overhead(base: KeyPath, rules: list[Rule], report: _Repor
             f"{min(ceilings)} never matches it; use conversation_tokens (the messages alone), "
             "or add 'tools: false' to aim at its background calls",
         )
+
+
+def _check_targets(
+    policy: Policy, project: Project, rule: Rule, path: KeyPath, report: _Reporter
+) -> None:
+    """Every balance and fallback target names an enabled provider and a matching credential."""
+    targets: list[tuple[KeyPath, str, str | None]] = [(path, rule.provider, rule.credential)]
+    for key in ("balance", "fallbacks"):
+        for index, target in enumerate(getattr(rule, key)):
+            targets.append(((*path, key, index), target.provider, target.credential))
+    for at, provider, credential in targets:
+        enabled = project.providers.get(provider)
+        if at == path:
+            pass  # the rule's own provider is checked with its model above
+        elif provider_api(policy, provider) is None:
+            report.error((*at, "model"), f"unknown provider {provider!r}")
+        elif enabled is None or not enabled.enabled:
+            report.error((*at, "model"), f"provider {provider!r} is not enabled for this project")
+        if credential is None:
+            continue
+        known = policy.credentials.get(credential)
+        if known is None:
+            report.error((*at, "credential"), f"unknown credential {credential!r}")
+        elif known.provider != provider:
+            report.error(
+                (*at, "credential"),
+                f"credential {credential!r} is for provider {known.provider!r}, not {provider!r}",
+            )
 
 
 def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:

@@ -31,7 +31,7 @@ ProjectType = Literal["agent_proxy", "ai_wrapper", "ai_gateway"]
 ProviderAPI = Literal["anthropic", "openai"]
 Entity = Literal["email", "phone", "ip_address", "credit_card", "iban"]
 ScannerMode = Literal["block", "redact", "monitor"]
-Scope = Literal["chat", "admin"]
+Scope = Literal["chat", "admin", "console"]
 WebhookEvent = Literal[
     "endpoint.anomaly",
     "endpoint.recovered",
@@ -177,11 +177,57 @@ class Condition(_Model):
         )
 
 
+TARGET_PATTERN = r"^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
+
+
+class Target(_Model):
+    """Another upstream of an ai_gateway rule: ``provider:model``, maybe its own credential."""
+
+    model: str = Field(pattern=TARGET_PATTERN)
+    credential: Name | None = Field(
+        default=None, description="A credential of the provider; default: the project's."
+    )
+    weight: int = Field(
+        default=1, ge=1, le=1000, description="Share of requests (in `balance` only)."
+    )
+
+    @property
+    def provider(self) -> str:
+        return self.model.split(":", 1)[0]
+
+
 class Rule(_Model):
     """Send matching requests to ``provider:model``."""
 
     when: Condition | None = None
-    model: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+    model: str = Field(pattern=TARGET_PATTERN)
+    # ai_gateway only: several upstreams for one rule.
+    credential: Name | None = Field(
+        default=None, description="ai_gateway: a credential of the provider for this target."
+    )
+    weight: int = Field(
+        default=1, ge=1, le=1000, description="ai_gateway: share against `balance`."
+    )
+    balance: list[Target] = Field(
+        default_factory=list,
+        description="ai_gateway: targets sharing the requests with `model` by weight.",
+    )
+    fallbacks: list[Target] = Field(
+        default_factory=list,
+        description="ai_gateway: targets tried in order when the chosen one fails before "
+        "answering (connection refused or reset, first-byte timeout, 429, 5xx).",
+    )
+    first_byte_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="ai_gateway with balance/fallbacks: how long one attempt may take to start "
+        "answering before the next target is tried.",
+    )
+
+    def has_targets(self) -> bool:
+        """Whether the rule names more than one upstream or its own credential."""
+        return bool(self.balance or self.fallbacks or self.credential)
 
     @property
     def provider(self) -> str:
@@ -259,6 +305,16 @@ class Project(_Model):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     models: ModelAccess | None = None
     budgets: list[Budget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _targets_only_for_gateways(self) -> Self:
+        if self.type != "ai_gateway":
+            for name, alias in self.aliases.items():
+                if any(rule.has_targets() for rule in alias.rules):
+                    raise ValueError(
+                        f"alias {name!r}: credential, balance and fallbacks need type ai_gateway"
+                    )
+        return self
 
 
 class AnomalySettings(_Model):

@@ -25,6 +25,15 @@ from ..providers._json import InvalidBody, load_request
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
 from .actions import Action, Forward, Reply
+from .attempts import (
+    ATTEMPT_HEADER,
+    Fallbacks,
+    Plan,
+    new_plan,
+    plan_headers,
+    rule_targets,
+    shape_for,
+)
 from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
@@ -84,6 +93,8 @@ class Outbound:
     log_mask: Callable[[str], str] | None = None
     # Set when Envoy gave up on the request: long stages stop early.
     abandoned: threading.Event = field(default_factory=threading.Event)
+    # An ai_gateway rule with balance or fallbacks: Envoy's attempts decide the target.
+    plan: Plan | None = None
 
     @property
     def upstream_schema(self) -> WireSchema:
@@ -103,6 +114,7 @@ class Exchange:
         sink: Callable[[AccessLogRecord], None],
         clock: Callable[[], float] = time.monotonic,
         over_budget: Callable[[Project, Token], str | None] = lambda _p, _t: None,
+        fallbacks: Fallbacks | None = None,
     ) -> None:
         self.bundle = bundle
         self.credentials = credentials
@@ -110,6 +122,7 @@ class Exchange:
         self.sink = sink
         self.clock = clock
         self.over_budget = over_budget
+        self.fallbacks = fallbacks if fallbacks is not None else Fallbacks()
         self.started = clock()
         self.record = AccessLogRecord(bundle_version=bundle.version, alias_rule=-1)
         self.record.time.FromDatetime(datetime.now(UTC))
@@ -234,12 +247,13 @@ class Exchange:
                 self._masked(seen.prompt_text), self._body_limit
             )
         extra = self._translate(outbound) if outbound.project.type == "ai_gateway" else {}
-        if outbound.endpoint.kind != "count_tokens":
+        if outbound.endpoint.kind != "count_tokens" and outbound.plan is None:
             sent, asked = outbound.upstream_schema.ensure_stream_usage(outbound.body)
             if asked:
                 outbound.body, outbound.changed = sent, True
                 outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
-        credential = self._credential(outbound)
+        # A planned request gets its credential per attempt, from the attempt.
+        credential = self._credential(outbound) if outbound.plan is None else {}
         record.provider = outbound.provider
         forward = Forward(
             set_headers={UPSTREAM_HEADER: outbound.provider, **credential, **extra},
@@ -298,10 +312,21 @@ class Exchange:
             outbound.changed = True
             if selection.model != selection.alias:
                 swap_model(outbound, selection.model, self.record)
+            rule = outbound.project.aliases[selection.alias][selection.rule_index]
+            if gateway and rule_targets(rule):
+                outbound.plan = new_plan(
+                    self.fallbacks,
+                    outbound.project.id,
+                    selection.alias,
+                    selection.rule_index,
+                    rule_targets(rule),
+                )
         self.record.model_sent = selection.model
 
     def _translate(self, outbound: Outbound) -> dict[str, str]:
         """Shape an ai_gateway request for its provider; the headers that go with it."""
+        if outbound.plan is not None:
+            return self._planned(outbound, outbound.plan)
         schema = self.bundle.providers[outbound.provider].schema
         if schema != "anthropic":
             return {}
@@ -317,6 +342,52 @@ class Exchange:
             ":path": f"/api/{outbound.project.id}/v1/messages",
             "anthropic-version": ANTHROPIC_VERSION,
         }
+
+    def _planned(self, outbound: Outbound, plan: Plan) -> dict[str, str]:
+        """Route to Envoy's attempts; each attempt shapes the body for its own target.
+
+        Every target's translation is tried here first, so a field one of
+        them cannot take is a 400 before anything is sent.
+        """
+        rule = outbound.project.aliases[plan.alias][plan.rule]
+        for each in rule_targets(rule):
+            shape_for(outbound.body, each, self.bundle.providers[each.provider].schema)
+        return plan_headers(plan)
+
+    def _answered_by(self, outbound: Outbound, plan: Plan, attempt: str | None) -> None:
+        """Which target answered (the attempt's header), its transforms and every attempt."""
+        rule = outbound.project.aliases[plan.alias][plan.rule]
+        targets = rule_targets(rule)
+        number, _, index = (attempt or "").partition(" ")
+        outcomes = self.fallbacks.outcomes(plan.exchange)
+        tried = int(number) if number.isdigit() else max(outcomes, default=0)
+        for n in range(1, tried + 1):
+            outcome = outcomes.get(n)
+            if n > len(plan.order):
+                break
+            tried_target = targets[plan.order[n - 1]]
+            self.record.attempts.add(
+                provider=tried_target.provider,
+                model=tried_target.model,
+                credential=tried_target.credential or "",
+                status=outcome.status if outcome else 0,
+                latency_ms=outcome.latency_ms if outcome else 0.0,
+            )
+        include_usage = wants_usage(outbound.body)
+        if not index.isdigit() or int(index) >= len(targets):
+            # Envoy's own answer (every attempt failed): an error in OpenAI's format.
+            outbound.upstream = SCHEMAS["anthropic"]
+            outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
+            return
+        answered = targets[int(index)]
+        outbound.provider = self.record.provider = answered.provider
+        self.record.model_sent = answered.model
+        schema = self.bundle.providers[answered.provider].schema
+        if schema == "anthropic":
+            outbound.upstream = SCHEMAS[schema]
+            outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
+        elif self.record.streamed and not include_usage:
+            outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
 
     def _credential(self, outbound: Outbound) -> dict[str, str]:
         credential_name = outbound.project.providers.get(outbound.provider)
@@ -341,16 +412,20 @@ class Exchange:
         self.record.status = int(headers.get(":status", "0") or 0)
         if self.outbound is None:
             return Forward()
+        remove = []
+        if self.outbound.plan is not None:
+            self._answered_by(self.outbound, self.outbound.plan, headers.get(ATTEMPT_HEADER))
+            remove.append(ATTEMPT_HEADER)
         streaming = "text/event-stream" in headers.get("content-type", "")
         self.record.streamed = streaming
         if end_of_stream:
             self.finish()
-            return Forward()
+            return Forward(remove_headers=remove)
         if streaming:
             self._accumulator = self.outbound.upstream_schema.new_accumulator()
             self._parser = SSEParser()
-            return Forward()
-        forward = Forward(buffer_response_body=True)
+            return Forward(remove_headers=remove)
+        forward = Forward(buffer_response_body=True, remove_headers=remove)
         if self.outbound.response_transforms:
             forward.remove_headers.append("content-length")
         return forward
