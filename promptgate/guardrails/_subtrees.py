@@ -73,6 +73,10 @@ class SubtreeCache:
         with self._lock:
             if key in self._entries:
                 return
+            # orjson's output keeps the buffer it grew into (about 8x the
+            # length for an 8 KB subtree): store an exact-size copy, so the
+            # bound on bytes is a bound on memory.
+            key = (key[0], bytes(memoryview(key[1])))
             self._entries[key] = hits
             self._bytes += size
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:

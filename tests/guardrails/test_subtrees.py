@@ -111,3 +111,23 @@ def test_re_sent_history_is_found_in_the_cache() -> None:
     apply_request_guardrails("anthropic", conversation(4), guardrails)
     # Only the two new messages are new subtrees.
     assert len(SUBTREES) - before == 2
+
+
+def test_the_cache_holds_exact_size_keys_so_its_bound_is_a_memory_bound() -> None:
+    import tracemalloc
+
+    import orjson
+
+    from promptgate.guardrails._subtrees import SubtreeCache
+
+    cache = SubtreeCache(max_bytes=1 << 30)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(200):
+            cache.put(("ctx", orjson.dumps({"text": "x" * 8000, "i": i})), ())
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 200 keys of ~8 KB: well under 2x their length (orjson's own buffers are ~8x).
+    assert held < 2 * 200 * 8100
