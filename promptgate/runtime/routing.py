@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bundle import Project
-from .rejection import forbidden
+from .rejection import forbidden, invalid_request
+
+# Longer than any provider's model id; refused before any list is consulted.
+MAX_MODEL_NAME = 256
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,13 @@ def select_model(
 
 
 def check_access(project: Project, model: str, *, via_alias: bool = False) -> None:
-    if model in project.deny_models:
+    """Refuse a model the project's lists exclude (matching rules: ``model_lists``)."""
+    if len(model) > MAX_MODEL_NAME:
+        raise invalid_request(f"model: longer than {MAX_MODEL_NAME} characters")
+    if project.deny_models.matches(model):
         raise forbidden(f"model {model!r} is not allowed for this project")
     # An allowlist names what clients may ask for; alias targets were vetted
     # in review when the alias was written.
-    if project.allow_models is not None and not via_alias and model not in project.allow_models:
+    allow = project.allow_models
+    if allow is not None and not via_alias and not allow.matches(model):
         raise forbidden(f"model {model!r} is not allowed for this project")

@@ -494,3 +494,17 @@ def test_checks_point_into_the_file_that_defines_the_project(tmp_path: Path) -> 
     )
     diagnostic = only(validate(tmp_path))
     assert at(diagnostic) == (str(team), *position(team, "openai-main"))
+
+
+def test_a_model_list_entry_with_a_space_inside_is_an_error_at_the_entry(tmp_path: Path) -> None:
+    path = project(
+        tmp_path,
+        """
+        type: agent_proxy
+        providers: {mock: {}}
+        models: {deny: [" Claude-Opus-4-1 ", "claude opus"]}
+        """,
+    )
+    diagnostic = only(validate(path))
+    assert diagnostic.message.startswith("'claude opus' cannot name a model")
+    assert at(diagnostic) == (str(path), *position(path, '"claude opus"'))
