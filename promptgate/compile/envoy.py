@@ -24,6 +24,17 @@ from ..config.models import Gateway, Policy
 from .bundle import provider_entries
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
+# Headers that tell who or where the client is: Envoy's own and the ones a
+# client or an outer proxy may send. None of them reaches a provider.
+CLIENT_ADDRESS_HEADERS = (
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "forwarded",
+    "x-real-ip",
+    "x-envoy-external-address",
+)
 PROCESSOR_CLUSTER = "promptgate_processor"
 _TYPE = "type.googleapis.com/envoy."
 _MIB = 1024 * 1024
@@ -33,7 +44,15 @@ def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
-def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+def _should_retry(retry: bool) -> list[dict[str, Any]]:
+    value = "true" if retry else "false"
+    header = {"key": "x-should-retry", "value": value}
+    return [{"header": header, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+
+
+def _json_error(
+    status: int, error_type: str, message: str, *, retry: bool = False
+) -> dict[str, Any]:
     """A local-reply mapper answering ``status`` with a JSON error body.
 
     The shape ``{"type": "error", "error": {"type", "message"}}`` is
@@ -49,10 +68,44 @@ def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
                 }
             }
         },
+        "headers_to_add": _should_retry(retry),
         "body_format_override": {
             "json_format": {
                 "type": "error",
                 "error": {"type": error_type, "message": message},
+            },
+            "content_type": "application/json",
+        },
+    }
+
+
+def _processor_failed() -> dict[str, Any]:
+    """The answer when the processor is down, refuses the stream or stalls.
+
+    Envoy's ext_proc filter answers these itself (``status_on_error``, and a
+    bare 504 after ``message_timeout``); its details all start with
+    ``ext_proc_error``, which sets them apart from a provider that cannot be
+    reached. Clients may retry: the processor restarts or catches up.
+    """
+    return {
+        "filter": {
+            "extension_filter": {
+                "name": "envoy.access_loggers.extension_filters.cel",
+                "typed_config": {
+                    "@type": _TYPE + "extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                    "expression": "response.code_details.startsWith('ext_proc_error')",
+                },
+            }
+        },
+        "status_code": 503,
+        "headers_to_add": _should_retry(True),
+        "body_format_override": {
+            "json_format": {
+                "type": "error",
+                "error": {
+                    "type": "api_error",
+                    "message": "PromptGate's processor is unavailable; nothing was sent",
+                },
             },
             "content_type": "application/json",
         },
@@ -75,7 +128,7 @@ def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
             "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": name}}],
         },
         # The client's address and our routing header are nobody's business upstream.
-        "request_headers_to_remove": [UPSTREAM_HEADER, "x-forwarded-for", "x-forwarded-proto"],
+        "request_headers_to_remove": [UPSTREAM_HEADER, *CLIENT_ADDRESS_HEADERS],
         "route": {
             "cluster": entry["cluster"],
             "regex_rewrite": {
@@ -172,7 +225,7 @@ def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
 
 
 def _buffer_limit(gateway: Gateway) -> int:
-    return (gateway.max_request_mib + 1) * _MIB
+    return gateway.max_request_mib * _MIB
 
 
 ROUTE_CONFIG_NAME = "promptgate"
@@ -219,11 +272,17 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         "stream_idle_timeout": "600s",
         "request_timeout": "0s",
         "common_http_protocol_options": {"idle_timeout": "3600s"},
+        # Refusing HTTP/1.0 makes Envoy close the connection without a word;
+        # served like HTTP/1.1 (a Host header is optional there), it gets an answer.
+        "http_protocol_options": {"accept_http_10": True, "default_host_for_http_10": "promptgate"},
         **routes,
         "local_reply_config": {
             "mappers": [
+                _processor_failed(),
+                # Envoy's own 503s (a provider that cannot be reached, no
+                # healthy host): transient, so clients may retry.
                 _json_error(
-                    503, "api_error", "PromptGate's processor is unavailable; nothing was sent"
+                    503, "api_error", "PromptGate could not reach the provider", retry=True
                 ),
                 _json_error(
                     413,
