@@ -257,8 +257,22 @@ def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> lis
     return [_provider_cluster(entry, ca_file) for entry in providers.values()]
 
 
-def processor_cluster(port: int) -> dict[str, Any]:
-    return upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", port, http2=True)
+def processor_cluster(address: dict[str, Any]) -> dict[str, Any]:
+    """The processor's cluster; ``address`` is a ``pipe`` (Unix socket) or a TCP socket."""
+    cluster = upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", 0, http2=True)
+    cluster["type"] = "STATIC"
+    cluster["load_assignment"]["endpoints"] = [
+        {"lb_endpoints": [{"endpoint": {"address": address}}]}
+    ]
+    return cluster
+
+
+def unix_address(path: str) -> dict[str, Any]:
+    return {"pipe": {"path": path}}
+
+
+def tcp_address(host: str, port: int) -> dict[str, Any]:
+    return _socket(host, port)
 
 
 def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
@@ -336,7 +350,7 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
         "static_resources": {
             "listeners": [listener(gateway, {"route_config": route_configuration(providers)})],
             "clusters": [
-                processor_cluster(gateway.processor_port),
+                processor_cluster(tcp_address("127.0.0.1", gateway.processor_port)),
                 *provider_clusters(providers, gateway.ca_file),
             ],
         },

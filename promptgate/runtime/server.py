@@ -30,6 +30,7 @@ from .metrics import Metrics
 from .mockprovider import MockProvider
 from .spend_watch import SpendWatch
 from .status import StatusServer, process_status
+from .unix_socket import prepare_private_directory
 
 log = logging.getLogger("promptgate.processor")
 
@@ -191,6 +192,7 @@ def create_processor(
     pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    prepare_private_directory(address)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
