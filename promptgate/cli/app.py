@@ -14,7 +14,7 @@ import traceback
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -51,6 +51,12 @@ PolicyPath = Annotated[
 ]
 
 
+MeshOption = Literal["istio", "envoy-gateway"] | None
+_MESH_OPTION = typer.Option(
+    "--mesh", help="istio or envoy-gateway: --target is a directory of that mesh's resources."
+)
+
+
 def _done(code: int) -> None:
     if code:
         raise typer.Exit(code)
@@ -66,18 +72,34 @@ def validate(
     no_envoy: Annotated[
         bool, typer.Option("--no-envoy", help="Skip `envoy --mode validate` on the result.")
     ] = False,
+    target: Annotated[
+        validate_command.ValidateTarget,
+        typer.Option(
+            "--target",
+            help="istio or envoy-gateway: check the compiled resources (or a directory of "
+            "them) against the pinned CRD schemas instead of running Envoy.",
+        ),
+    ] = "envoy",
 ) -> None:
     """Check a policy; print every problem as file:line:col."""
-    _done(validate_command.validate(path, output_format, not no_envoy, sys.stdout))
+    _done(validate_command.validate(path, output_format, not no_envoy, sys.stdout, target))
 
 
 @app.command("compile")
 def compile_(
     path: PolicyPath,
-    out: Annotated[Path, typer.Option("--out", help="Directory for envoy.yaml and bundle.json.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the compiled files.")],
+    target: Annotated[
+        compile_command.CompileTarget,
+        typer.Option(
+            "--target",
+            help="envoy (envoy.yaml), team-egress (TLS, HTTP/2, processor on a Unix socket), "
+            "istio or envoy-gateway resources.",
+        ),
+    ] = "envoy",
 ) -> None:
-    """Compile a policy into envoy.yaml and bundle.json."""
-    _done(compile_command.compile_to(path, out, sys.stdout, sys.stderr))
+    """Compile a policy into envoy.yaml and bundle.json, or a mesh's resources."""
+    _done(compile_command.compile_to(path, out, sys.stdout, sys.stderr, target))
 
 
 @app.command()
@@ -119,9 +141,10 @@ def diff(
     output_format: Annotated[
         deploy_command.DiffFormat, typer.Option("--format", help="text, json or markdown.")
     ] = "text",
+    mesh: Annotated[MeshOption, _MESH_OPTION] = None,
 ) -> None:
     """Show what applying the policy would change; exit 0 none, 2 some, 1 error."""
-    _done(deploy_command.diff(path, target, output_format, sys.stdout, sys.stderr))
+    _done(deploy_command.diff(path, target, output_format, sys.stdout, sys.stderr, mesh))
 
 
 @app.command()
@@ -132,9 +155,10 @@ def apply(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for each instance.")
     ] = 30.0,
+    mesh: Annotated[MeshOption, _MESH_OPTION] = None,
 ) -> None:
     """Validate, compile and roll out; return once every running instance serves it."""
-    _done(deploy_command.apply(path, target, dry_run, timeout, sys.stdout, sys.stderr))
+    _done(deploy_command.apply(path, target, dry_run, timeout, sys.stdout, sys.stderr, mesh))
 
 
 @app.command()
@@ -162,7 +186,10 @@ def costs(
     by: Annotated[
         list[str] | None,
         typer.Option(
-            "--by", help="Group by project, model, token, alias (repeat or comma-separate)."
+            "--by",
+            help="Group by project, model, token, alias (repeat or comma-separate); "
+            "add 'dimension' for the cost per billable dimension (input, output, cache, "
+            "web search, long context...).",
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
@@ -196,6 +223,14 @@ def costs_reconcile(
     store: Annotated[
         str, typer.Option("--store", help="The log store URL the gateway writes to.")
     ] = "sqlite:///.promptgate/promptgate.db",
+    notify: Annotated[
+        Path | None,
+        typer.Option(
+            "--notify",
+            help="A policy: send a signed cost.drift event to its webhooks subscribed to it "
+            "when a row is over the threshold.",
+        ),
+    ] = None,
 ) -> None:
     """Compare our ledger per day and model with the provider's cost report."""
     try:
@@ -204,7 +239,8 @@ def costs_reconcile(
         raise typer.BadParameter("--max-drift-pct and --min-usd take decimal numbers") from None
     _done(
         reconcile_command.run(
-            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr
+            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr,
+            notify=notify,
         )
     )
 

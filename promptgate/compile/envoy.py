@@ -79,6 +79,9 @@ def _json_error(
     }
 
 
+PROCESSOR_UNAVAILABLE = "PromptGate's processor is unavailable; nothing was sent"
+
+
 def _processor_failed() -> dict[str, Any]:
     """The answer when the processor is down, refuses the stream or stalls.
 
@@ -104,7 +107,7 @@ def _processor_failed() -> dict[str, Any]:
                 "type": "error",
                 "error": {
                     "type": "api_error",
-                    "message": "PromptGate's processor is unavailable; nothing was sent",
+                    "message": PROCESSOR_UNAVAILABLE,
                 },
             },
             "content_type": "application/json",
@@ -112,23 +115,30 @@ def _processor_failed() -> dict[str, Any]:
     }
 
 
-def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+def path_rewrite(entry: dict[str, Any]) -> tuple[str, str]:
+    """The regex and substitution that map a client's path onto ``entry``'s base path."""
     # Clients call /api/<project>/v1/...; the provider's base URL may carry a
     # path of its own (OpenAI's ends in /v1), so the rewrite maps the
     # client's prefix onto it.
     base_path = entry["base_path"].rstrip("/")
     if entry["schema"] == "openai" and base_path.endswith("/v1"):
-        pattern, substitution = r"^/api/[^/]+/v1/", base_path + "/"
-    else:
-        pattern, substitution = r"^/api/[^/]+/", base_path + "/"
+        return r"^/api/[^/]+/v1/", base_path + "/"
+    return r"^/api/[^/]+/", base_path + "/"
+
+
+# The client's address and our routing header are nobody's business upstream.
+HEADERS_TO_REMOVE = (UPSTREAM_HEADER, *CLIENT_ADDRESS_HEADERS)
+
+
+def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    pattern, substitution = path_rewrite(entry)
     return {
         "name": f"upstream_{name}",
         "match": {
             "prefix": "/api/",
             "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": name}}],
         },
-        # The client's address and our routing header are nobody's business upstream.
-        "request_headers_to_remove": [UPSTREAM_HEADER, *CLIENT_ADDRESS_HEADERS],
+        "request_headers_to_remove": list(HEADERS_TO_REMOVE),
         "route": {
             "cluster": entry["cluster"],
             "regex_rewrite": {
@@ -191,7 +201,8 @@ def _provider_cluster(entry: dict[str, Any], ca_file: str) -> dict[str, Any]:
     return cluster
 
 
-def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
+def ext_proc_filter(gateway: Gateway, cluster: str = PROCESSOR_CLUSTER) -> dict[str, Any]:
+    """The fail-closed ext_proc HTTP filter calling the processor behind ``cluster``."""
     timeout_ms = gateway.processor_timeout_ms
     return {
         "name": "envoy.filters.http.ext_proc",
@@ -199,8 +210,8 @@ def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
             "@type": _TYPE + "extensions.filters.http.ext_proc.v3.ExternalProcessor",
             "grpc_service": {
                 "envoy_grpc": {
-                    "cluster_name": PROCESSOR_CLUSTER,
-                    "max_receive_message_length": 2 * _buffer_limit(gateway),
+                    "cluster_name": cluster,
+                    "max_receive_message_length": 2 * buffer_limit(gateway),
                 },
                 "timeout": f"{timeout_ms // 1000 or 1}s",
             },
@@ -224,11 +235,48 @@ def _ext_proc_filter(gateway: Gateway) -> dict[str, Any]:
     }
 
 
-def _buffer_limit(gateway: Gateway) -> int:
+def buffer_limit(gateway: Gateway) -> int:
+    """The listener's per-connection buffer: exactly the largest request body (413 past it)."""
     return gateway.max_request_mib * _MIB
 
 
+def _too_large(gateway: Gateway) -> dict[str, Any]:
+    return _json_error(
+        413,
+        "request_too_large",
+        f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
+    )
+
+
+def local_reply_config(gateway: Gateway) -> dict[str, Any]:
+    """JSON errors for Envoy's own 503 and 413, for any Envoy build (a mesh's too).
+
+    Without the CEL filter every Envoy 503 reads as the processor's.
+    """
+    return {
+        "mappers": [
+            _json_error(503, "api_error", PROCESSOR_UNAVAILABLE, retry=True),
+            _too_large(gateway),
+        ]
+    }
+
+
+def _listener_local_reply_config(gateway: Gateway) -> dict[str, Any]:
+    """Our own Envoy's: processor failures (504 stalls too), unreachable provider, 413."""
+    return {
+        "mappers": [
+            _processor_failed(),
+            # Envoy's own other 503s (a provider that cannot be reached, no
+            # healthy host): transient, so clients may retry.
+            _json_error(503, "api_error", "PromptGate could not reach the provider", retry=True),
+            _too_large(gateway),
+        ]
+    }
+
+
 ROUTE_CONFIG_NAME = "promptgate"
+# What a request no provider route matched gets: the processor never routed it.
+NOT_FOUND_BODY = '{"type":"error","error":{"type":"not_found_error","message":"Not found"}}'
 
 
 def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -240,10 +288,7 @@ def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "match": {"prefix": "/"},
             "direct_response": {
                 "status": 404,
-                "body": {
-                    "inline_string": '{"type":"error","error":{"type":"not_found_error",'
-                    '"message":"Not found"}}'
-                },
+                "body": {"inline_string": NOT_FOUND_BODY},
             },
         }
     )
@@ -260,10 +305,11 @@ def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> lis
 def processor_cluster(address: dict[str, Any]) -> dict[str, Any]:
     """The processor's cluster; ``address`` is a ``pipe`` (Unix socket) or a TCP socket."""
     cluster = upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", 0, http2=True)
-    cluster["type"] = "STATIC"
     cluster["load_assignment"]["endpoints"] = [
         {"lb_endpoints": [{"endpoint": {"address": address}}]}
     ]
+    if "pipe" in address:
+        cluster.pop("dns_lookup_family")
     return cluster
 
 
@@ -290,23 +336,9 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         # served like HTTP/1.1 (a Host header is optional there), it gets an answer.
         "http_protocol_options": {"accept_http_10": True, "default_host_for_http_10": "promptgate"},
         **routes,
-        "local_reply_config": {
-            "mappers": [
-                _processor_failed(),
-                # Envoy's own 503s (a provider that cannot be reached, no
-                # healthy host): transient, so clients may retry.
-                _json_error(
-                    503, "api_error", "PromptGate could not reach the provider", retry=True
-                ),
-                _json_error(
-                    413,
-                    "request_too_large",
-                    f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
-                ),
-            ]
-        },
+        "local_reply_config": _listener_local_reply_config(gateway),
         "http_filters": [
-            _ext_proc_filter(gateway),
+            ext_proc_filter(gateway),
             {
                 "name": "envoy.filters.http.router",
                 "typed_config": {
@@ -322,7 +354,7 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         # Several instances on one host may share the port; the kernel
         # spreads connections between them.
         "enable_reuse_port": True,
-        "per_connection_buffer_limit_bytes": _buffer_limit(gateway),
+        "per_connection_buffer_limit_bytes": buffer_limit(gateway),
         "filter_chains": [
             {
                 "filters": [

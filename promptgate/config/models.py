@@ -38,6 +38,7 @@ WebhookEvent = Literal[
     "guardrail.blocked",
     "budget.exceeded",
     "token.expiring",
+    "cost.drift",
 ]
 TOKEN_HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
 

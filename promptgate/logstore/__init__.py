@@ -17,13 +17,14 @@ from ._base import (
 )
 from ._bodies import cap_body
 from ._jsonl import JsonLinesSink, record_to_dict, record_to_json
-from ._spend import DIMENSIONS, Dimension, SpendKey, SpendTotals, from_nano
+from ._spend import DIMENSIONS, Dimension, ItemTotals, SpendKey, SpendTotals, from_nano
 from ._sqlite import SQLiteLogStore
 from ._url import open_store, sqlite_path
 
 __all__ = [
     "DIMENSIONS",
     "Dimension",
+    "ItemTotals",
     "JsonLinesSink",
     "LogEntry",
     "LogSink",

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from ..proto.access_log_pb2 import AccessLogRecord
-from ._spend import SpendKey, SpendPoint, SpendTotals, from_nano
+from ._spend import ItemTotals, SpendKey, SpendPoint, SpendTotals, from_nano
 
 logger = logging.getLogger("promptgate.logstore")
 
@@ -129,6 +129,12 @@ class LogStore(LogSink):
         self, since: datetime | None, until: datetime | None
     ) -> dict[SpendKey, SpendTotals]:
         """Exact sums per (project, token, provider, model, alias) over [since, until)."""
+
+    @abc.abstractmethod
+    def item_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[tuple[SpendKey, str], ItemTotals]:
+        """Cost and quantity per (key, billable dimension) over [since, until)."""
 
     @abc.abstractmethod
     def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:

@@ -117,6 +117,28 @@ class SpendKey:
         return self.alias or "-"
 
 
+@dataclass
+class ItemTotals:
+    """One billable dimension's quantity (tokens or calls) and cost, summed."""
+
+    quantity: int = 0
+    cost_nusd: int = 0
+
+    @property
+    def cost(self) -> Decimal:
+        return from_nano(self.cost_nusd)
+
+
+def items_of(record: AccessLogRecord) -> list[tuple[str, int, int]]:
+    """(dimension, quantity, nano-USD) of a priced record's cost breakdown."""
+    if not record.priced:
+        return []
+    return [
+        (item.dimension, item.quantity, to_nano(item.cost_usd) or 0)
+        for item in record.cost_breakdown
+    ]
+
+
 def spend_of(record: AccessLogRecord) -> tuple[SpendKey, SpendTotals]:
     """One record's contribution to the hourly totals."""
     key = SpendKey(

@@ -26,12 +26,14 @@ from . import _bodies
 from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
 from ._spend import (
     HOUR_US,
+    ItemTotals,
     SpendKey,
     SpendPoint,
     SpendTotals,
     from_nano,
     from_us,
     hour_start_us,
+    items_of,
     spend_of,
     to_nano,
     to_us,
@@ -41,12 +43,18 @@ from ._writer import BackgroundWriter
 
 _INSERT = """
 INSERT INTO access_log (
-    time_us, request_id, project_id, project_name, token_id, provider,
+    id, time_us, request_id, project_id, project_name, token_id, provider,
     model_requested, model_sent, alias, status, latency_ms, input_tokens,
     output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
     cost_usd, requested_model_cost_usd, record, estimated_input_tokens,
     cost_nusd, baseline_nusd, prompt_chunks, response_chunks
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_UPSERT_ITEMS = """
+INSERT INTO spend_item_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
+DO UPDATE SET quantity = quantity + excluded.quantity, cost_nusd = cost_nusd + excluded.cost_nusd
 """
 
 _UPSERT_TOTALS = """
@@ -64,6 +72,7 @@ ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias
     routed_baseline_nusd = routed_baseline_nusd + excluded.routed_baseline_nusd
 """
 
+_KEYS = "project_id, project_name, token_id, provider, model, alias"
 _TOTAL_COLUMNS = """requests, unpriced, input_tokens, cache_write_tokens, cache_read_tokens,
     output_tokens, cost_nusd, routed, routed_cost_nusd, routed_baseline_nusd"""
 
@@ -214,42 +223,57 @@ class SQLiteLogStore(LogStore):
     def spend_totals(
         self, since: datetime | None, until: datetime | None
     ) -> dict[SpendKey, SpendTotals]:
-        start = to_us(since) if since is not None else None
-        end = to_us(until) if until is not None else None
-        # Whole hours come from the running totals; the ragged edges of the
-        # window (less than an hour each) from the records' columns.
-        first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
-        last_hour = hour_start_us(end) if end is not None else None
-        whole: tuple[int | None, int | None] | None = (first_hour, last_hour)
-        edges: list[tuple[int | None, int | None]] = []
-        if first_hour is not None and last_hour is not None and first_hour >= last_hour:
-            whole, edges = None, [(start, end)]  # no whole hour inside the window
-        else:
-            if start is not None:
-                edges.append((start, first_hour))
-            if end is not None:
-                edges.append((last_hour, end))
-        rows: list[_Row] = []
-        with self._reading() as reader:
-            if whole is not None:
-                where, params = _range("hour_us", *whole)
-                rows += reader.execute(
-                    f"SELECT project_id, project_name, token_id, provider, model, alias, "
-                    f"{_TOTAL_COLUMNS} FROM spend_hourly {where}",
-                    params,
-                ).fetchall()
-            for low, high in edges:
-                where, params = _range("time_us", low, high)
-                rows += reader.execute(
-                    f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {where} "
-                    "GROUP BY 1, 2, 3, 4, 5, 6",
-                    params,
-                ).fetchall()
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, {_TOTAL_COLUMNS} FROM spend_hourly",
+            f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {{where}} GROUP BY 1, 2, 3, 4, 5, 6",
+            "time_us",
+        )
         totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
         for row in rows:
             key = SpendKey(*(str(v) for v in row[:6]))
             totals[key].add(SpendTotals(*(int(str(v)) for v in row[6:])))
         return dict(totals)
+
+    def item_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[tuple[SpendKey, str], ItemTotals]:
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, dimension, quantity, cost_nusd FROM spend_item_hourly",
+            f"SELECT {KEY_COLUMNS}, c.dimension, SUM(c.quantity), SUM(c.cost_nusd) "
+            "FROM cost_item c JOIN access_log ON access_log.id = c.log_id {where} "
+            "GROUP BY 1, 2, 3, 4, 5, 6, 7",
+            "c.time_us",
+        )
+        totals: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
+        for row in rows:
+            item = totals[(SpendKey(*(str(v) for v in row[:6])), str(row[6]))]
+            item.quantity += int(str(row[7]))
+            item.cost_nusd += int(str(row[8]))
+        return dict(totals)
+
+    def _window_rows(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        hourly: str,
+        edge: str,
+        time_column: str,
+    ) -> list[_Row]:
+        """Rows of `hourly` for the window's whole hours plus `edge` sums for its edges."""
+        whole, edges = _window(since, until)
+        rows: list[_Row] = []
+        with self._reading() as reader:
+            if whole is not None:
+                where, params = _range("hour_us", *whole)
+                rows += reader.execute(f"{hourly} {where}", params).fetchall()
+            for low, high in edges:
+                where, params = _range(time_column, low, high)
+                rows += reader.execute(edge.format(where=where), params).fetchall()
+        return rows
 
     def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
         bucket = bucket_seconds * 1_000_000
@@ -295,7 +319,9 @@ class SQLiteLogStore(LogStore):
         cutoff_us = to_us(cutoff)
         steps = (
             ("access_log", "id", "time_us < ?", cutoff_us),
+            ("cost_item", "rowid", "time_us < ?", cutoff_us),
             ("spend_hourly", "rowid", "hour_us < ?", hour_start_us(cutoff_us)),
+            ("spend_item_hourly", "rowid", "hour_us < ?", hour_start_us(cutoff_us)),
             # A kept record's chunks were touched at most one interval before it.
             ("body_chunk", "rowid", "last_us < ?", cutoff_us - _TOUCH_INTERVAL_US),
         )
@@ -377,14 +403,46 @@ class SQLiteLogStore(LogStore):
         fresh = self._missing_chunks(prepared)
         touch = self._chunks_to_touch(prepared)
         totals: dict[tuple[int, SpendKey], SpendTotals] = defaultdict(SpendTotals)
+        items: dict[tuple[int, SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
+        record_items: list[tuple[int, list[tuple[str, int, int]]]] = []
         for record, item in zip(records, prepared, strict=True):
             key, spend = spend_of(record)
-            totals[(hour_start_us(item.time_us), key)].add(spend)
+            hour = hour_start_us(item.time_us)
+            totals[(hour, key)].add(spend)
+            breakdown = items_of(record)
+            record_items.append((item.time_us, breakdown))
+            for dimension, quantity, cost in breakdown:
+                entry = items[(hour, key, dimension)]
+                entry.quantity += quantity
+                entry.cost_nusd += cost
         # IMMEDIATE takes the write lock up front, so a busy database fails
         # here, before anything is half-written, and the batch is retried whole.
         self._connection.execute("BEGIN IMMEDIATE")
         try:
-            self._connection.executemany(_INSERT, [item.row for item in prepared])
+            # Ids are given explicitly (under the write lock) so the cost items
+            # can name their record.
+            (last,) = self._connection.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'access_log'"
+            ).fetchone()
+            ids = range(last + 1, last + 1 + len(prepared))
+            self._connection.executemany(
+                _INSERT, [(id_, *item.row) for id_, item in zip(ids, prepared, strict=True)]
+            )
+            self._connection.executemany(
+                "INSERT INTO cost_item VALUES (?, ?, ?, ?, ?)",
+                [
+                    (id_, when, dimension, quantity, cost)
+                    for id_, (when, breakdown) in zip(ids, record_items, strict=True)
+                    for dimension, quantity, cost in breakdown
+                ],
+            )
+            self._connection.executemany(
+                _UPSERT_ITEMS,
+                [
+                    (hour, *_key_values(key), dimension, entry.quantity, entry.cost_nusd)
+                    for (hour, key, dimension), entry in items.items()
+                ],
+            )
             self._connection.executemany(
                 "INSERT OR IGNORE INTO body_chunk (digest, data, last_us) VALUES (?, ?, ?)",
                 fresh,
@@ -513,6 +571,28 @@ class _Reading:
             raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
 
 
+_Bounds = tuple[int | None, int | None]
+
+
+def _window(since: datetime | None, until: datetime | None) -> tuple[_Bounds | None, list[_Bounds]]:
+    """The whole hours of [since, until) for the running totals, and the ragged edges.
+
+    The edges (less than an hour each) are summed from the records' columns.
+    """
+    start = to_us(since) if since is not None else None
+    end = to_us(until) if until is not None else None
+    first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
+    last_hour = hour_start_us(end) if end is not None else None
+    if first_hour is not None and last_hour is not None and first_hour >= last_hour:
+        return None, [(start, end)]  # no whole hour inside the window
+    edges: list[_Bounds] = []
+    if start is not None:
+        edges.append((start, first_hour))
+    if end is not None:
+        edges.append((last_hour, end))
+    return (first_hour, last_hour), edges
+
+
 def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
     parts: list[str] = []
     params: list[object] = []
@@ -573,7 +653,7 @@ def _open_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
     if not tables:
         connection.close()
         raise LogStoreNotFound(f"{path} holds no access log")
-    if version < 2:
+    if version < SCHEMA_VERSION:
         connection.close()
         raise LogStoreError(
             f"{path} has access-log schema {version}; start the gateway once with this "

@@ -4,16 +4,17 @@ Version 1 kept every record whole (bodies inside the protobuf) and nothing
 else. Version 2 adds what reports and start-up need without reading
 records: exact nano-dollar cost columns, the input-token estimate, hourly
 running totals (`spend_hourly`), and bodies stored once per chunk
-(`body_chunk`), referenced from the record's row. Migrations run inside one
-write transaction, so processes starting together on one file apply each
-step once.
+(`body_chunk`), referenced from the record's row. Version 3 adds the cost
+breakdown by billable dimension, per record (`cost_item`) and per hour
+(`spend_item_hourly`). Migrations run inside one write transaction, so
+processes starting together on one file apply each step once.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TOTALS = """
     requests INTEGER NOT NULL,
@@ -26,6 +27,15 @@ TOTALS = """
     routed INTEGER NOT NULL,
     routed_cost_nusd INTEGER NOT NULL,
     routed_baseline_nusd INTEGER NOT NULL"""
+
+# What the hourly totals are kept per (`_spend.SpendKey`).
+KEY_DDL = """
+    project_id TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    alias TEXT NOT NULL,"""
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -71,13 +81,7 @@ CREATE TABLE body_chunk (
 CREATE INDEX body_chunk_last ON body_chunk (last_us);
 
 CREATE TABLE spend_hourly (
-    hour_us INTEGER NOT NULL,
-    project_id TEXT NOT NULL,
-    project_name TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    alias TEXT NOT NULL,{TOTALS},
+    hour_us INTEGER NOT NULL,{KEY_DDL}{TOTALS},
     PRIMARY KEY (hour_us, project_id, project_name, token_id, provider, model, alias)
 );
 
@@ -113,7 +117,27 @@ FROM access_log GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 """Hourly totals from the records' columns (for records written without them)."""
 
-_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS}
+_V3 = f"""
+CREATE TABLE cost_item (
+    log_id INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    dimension TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL
+);
+CREATE INDEX cost_item_time ON cost_item (time_us);
+CREATE INDEX cost_item_log ON cost_item (log_id);
+
+CREATE TABLE spend_item_hourly (
+    hour_us INTEGER NOT NULL,{KEY_DDL}
+    dimension TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL,
+    PRIMARY KEY (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
+);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3}
 
 
 class NewerSchema(Exception):

@@ -17,7 +17,9 @@ from .server import serve
 def main() -> int:
     parser = argparse.ArgumentParser(prog="promptgate-processor")
     parser.add_argument("--bundle", type=Path, required=True)
-    parser.add_argument("--listen", default="127.0.0.1:50051")
+    parser.add_argument(
+        "--listen", default="127.0.0.1:50051", help="host:port, or unix:/path for a Unix socket"
+    )
     parser.add_argument("--mock-port", type=int, help="Override the bundle's mock provider port.")
     parser.add_argument("--status-port", type=int, help="Override the metrics/status port.")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ EventType = Literal[
     "guardrail.blocked",
     "budget.exceeded",
     "token.expiring",
+    "cost.drift",
 ]
 EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventType)
 

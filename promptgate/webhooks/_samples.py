@@ -106,10 +106,29 @@ def _token_expiring(now: datetime) -> dict[str, Any]:
     return {"token": "alice-laptop", "expires": (now + timedelta(days=7)).date().isoformat()}
 
 
+def _cost_drift(now: datetime) -> dict[str, Any]:
+    return {
+        "provider": "anthropic",
+        "max_drift_pct": "2",
+        "rows": [
+            {
+                "day": (now - timedelta(days=1)).date().isoformat(),
+                "model": "claude-sonnet-4-6",
+                "requests": 1840,
+                "ours_usd": "41.220000000",
+                "billed_usd": "44.870000",
+                "difference_usd": "-3.650000000",
+                "drift_pct": "-8.13",
+            }
+        ],
+    }
+
+
 _DETAILS = {
     "endpoint.anomaly": _anomaly,
     "endpoint.recovered": _recovered,
     "guardrail.blocked": _guardrail,
     "budget.exceeded": _budget,
     "token.expiring": _token_expiring,
+    "cost.drift": _cost_drift,
 }

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,40 @@ def test_since_accepts_durations_and_iso_times(value: str, expected: datetime | 
 
 def test_by_splits_commas_and_drops_repeats() -> None:
     assert parse_by(["project,model", "model", " token "]) == ["project", "model", "token"]
+
+
+def test_by_dimension_splits_cost_into_billable_dimensions(tmp_path: Path) -> None:
+    path = tmp_path / "items.db"
+    with SQLiteLogStore(path) as log:
+        for model, items in (
+            ("claude-sonnet-4-6", [("input", 1000, "0.003"), ("web_search", 2, "0.02")]),
+            ("claude-haiku-4-5", [("input", 2000, "0.002"), ("output", 100, "0.0005")]),
+        ):
+            rec = AccessLogRecord(
+                request_id=model, project_name="p", model_sent=model, status=200, priced=True
+            )
+            rec.cost_usd = str(sum(Decimal(cost) for _, _, cost in items))
+            for dimension, quantity, cost in items:
+                rec.cost_breakdown.add(dimension=dimension, quantity=quantity, cost_usd=cost)
+            rec.time.FromDatetime(NOW - timedelta(minutes=5))
+            log.write(rec)
+    store = f"sqlite:///{path}"
+    _, out, _ = costs(store, "dimension")
+    report = json.loads(out)
+    assert report["by"] == ["dimension"]
+    assert [(g["dimension"], g["quantity"], g["cost_usd"]) for g in report["groups"]] == [
+        ("web_search", 2, "0.020000000"),
+        ("input", 3000, "0.005000000"),
+        ("output", 100, "0.000500000"),
+    ]
+    by_model = json.loads(costs(store, "model,dimension")[1])["groups"]
+    assert {(g["model"], g["dimension"]): g["cost_usd"] for g in by_model} == {
+        ("claude-sonnet-4-6", "input"): "0.003000000",
+        ("claude-sonnet-4-6", "web_search"): "0.020000000",
+        ("claude-haiku-4-5", "input"): "0.002000000",
+        ("claude-haiku-4-5", "output"): "0.000500000",
+    }
+    table = costs(store, "dimension", fmt="table")[1].splitlines()
+    assert table[0].split() == ["DIMENSION", "QUANTITY", "COST", "(USD)"]
+    assert table[1].split() == ["web_search", "2", "$0.020000"]
+    assert table[-1].split() == ["TOTAL", "$0.025500"]

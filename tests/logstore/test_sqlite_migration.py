@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promptgate.logstore import LogStoreError, SQLiteLogStore
-from promptgate.logstore._sqlite_schema import _V1
+from promptgate.logstore._sqlite_schema import _V1, SCHEMA_VERSION
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 
 V1_INSERT = """INSERT INTO access_log (time_us, request_id, project_id, project_name, token_id,
@@ -68,7 +68,7 @@ def test_a_version_1_file_is_migrated_and_its_records_read_whole(tmp_path: Path)
     assert only.savings == 3_000_000 * only.routed_baseline / 4_500_000
     assert by_token == {("p", "alice"): only.cost}
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     # Opening again is a no-op, and readers now accept it.
     SQLiteLogStore(path).close()
     with SQLiteLogStore(path, read_only=True) as reader:

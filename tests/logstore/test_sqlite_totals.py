@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from promptgate.logstore import SpendKey, SpendTotals, SQLiteLogStore, from_nano
-from promptgate.logstore._spend import spend_of
+from promptgate.logstore import ItemTotals, SpendKey, SpendTotals, SQLiteLogStore, from_nano
+from promptgate.logstore._spend import items_of, spend_of
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 
 START = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -38,6 +38,12 @@ def random_record(rng: random.Random, i: int) -> AccessLogRecord:
         cost_usd=f"{rng.randrange(1, 10**7)}E-9" if priced else "",
         requested_model_cost_usd=rng.choice(["", f"{rng.randrange(1, 10**8)}E-9"]),
     )
+    for dimension in rng.sample(["input", "output", "cache_read", "web_search"], 2):
+        record.cost_breakdown.add(
+            dimension=dimension,
+            quantity=rng.randrange(0, 5000),
+            cost_usd=f"{rng.randrange(0, 10**6)}E-9",
+        )
     record.time.FromDatetime(START + timedelta(seconds=rng.uniform(0, 6 * 3600)))
     return record
 
@@ -84,6 +90,28 @@ def test_totals_over_any_window_equal_the_sum_of_its_records(
                 since,
                 until,
             )
+
+
+def test_cost_items_over_any_window_equal_the_sum_of_the_records_breakdowns(
+    filled: tuple[Path, list[AccessLogRecord]],
+) -> None:
+    path, records = filled
+    rng = random.Random(5)
+    windows: list[tuple[datetime | None, datetime | None]] = [(None, None)]
+    for _ in range(15):
+        a = START + timedelta(seconds=rng.uniform(-600, 6.5 * 3600))
+        windows += [(a, a + timedelta(seconds=rng.uniform(1, 4 * 3600))), (a, None)]
+    with SQLiteLogStore(path, read_only=True) as store:
+        for since, until in windows:
+            expected: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
+            for record in records:
+                moment = record.time.ToDatetime(tzinfo=UTC)
+                if (since is None or moment >= since) and (until is None or moment < until):
+                    key, _ = spend_of(record)
+                    for dimension, quantity, cost in items_of(record):
+                        expected[(key, dimension)].quantity += quantity
+                        expected[(key, dimension)].cost_nusd += cost
+            assert store.item_totals(since, until) == dict(expected), (since, until)
 
 
 def test_spend_by_token_is_what_budgets_start_from(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +16,7 @@ from promptgate.cli.commands import reconcile as command
 from promptgate.logstore import SQLiteLogStore
 from promptgate.pricing.reconcile import ExportError, anthropic_costs, openai_costs
 from promptgate.proto.access_log_pb2 import AccessLogRecord
+from tests.webhooks.receiver import Receiver
 
 DAY1 = date(2026, 11, 20)
 DAY2 = date(2026, 11, 21)
@@ -195,9 +198,9 @@ def test_matching_books_exit_zero_and_drift_exits_one(tmp_path: Path) -> None:
         "day": "2026-11-20",
         "model": "claude-sonnet-4-6",
         "requests": 2,
-        "ours_usd": "10.00",
+        "ours_usd": "10.000000000",
         "billed_usd": "10.40",
-        "difference_usd": "-0.40",
+        "difference_usd": "-0.400000000",
         "drift_pct": "-3.85",
     }
 
@@ -218,3 +221,52 @@ def test_a_bad_export_exits_two_with_the_reason(tmp_path: Path) -> None:
         err,
     )
     assert code == 2 and "not JSON" in err.getvalue()
+
+
+def test_drift_over_the_threshold_sends_one_signed_cost_drift_event(tmp_path: Path) -> None:
+    url = store_with(tmp_path / "log.db", [(DAY1, "anthropic", "claude-sonnet-4-6", "10.00")])
+    export = tmp_path / "cost_report.json"
+    export.write_text(json.dumps(anthropic_report({DAY1: [cents("1100", "claude-sonnet-4-6")]})))
+    key = os.urandom(24)
+    secret = "whsec_" + base64.b64encode(key).decode()
+    with Receiver(key) as receiver:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(
+            "apiVersion: promptgate/v1\n"
+            "webhooks:\n"
+            f"  - {{url: {receiver.url('/finance')}, events: [cost.drift],"
+            " secret: {env: PG_TEST_DRIFT_SECRET}}\n"
+            f"  - {{url: {receiver.url('/pager')}, events: [endpoint.anomaly]}}\n"
+        )
+        out, err = io.StringIO(), io.StringIO()
+        code = command.run(
+            url, "anthropic", export, Decimal("2"), Decimal("0.01"), None, False, out, err,
+            notify=policy, environ={"PG_TEST_DRIFT_SECRET": secret},
+        )  # fmt: skip
+    assert code == 1, err.getvalue()
+    assert len(receiver.received) == 1, (out.getvalue(), err.getvalue())
+    (received,) = receiver.received
+    assert received.headers.get("webhook-id") and received.verified
+    payload = received.payload
+    assert payload["type"] == "cost.drift"
+    assert payload["details"]["provider"] == "anthropic"
+    assert [r["drift_pct"] for r in payload["details"]["rows"]] == ["-9.09"]
+    assert "delivered" in out.getvalue()
+
+
+def test_no_drift_sends_nothing(tmp_path: Path) -> None:
+    url = store_with(tmp_path / "log.db", [(DAY1, "anthropic", "claude-sonnet-4-6", "10.00")])
+    export = tmp_path / "cost_report.json"
+    export.write_text(json.dumps(anthropic_report({DAY1: [cents("1000", "claude-sonnet-4-6")]})))
+    with Receiver(None) as receiver:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(
+            "apiVersion: promptgate/v1\n"
+            f"webhooks:\n  - {{url: {receiver.url()}, events: [cost.drift]}}\n"
+        )
+        code = command.run(
+            url, "anthropic", export, Decimal("2"), Decimal("0.01"), None, False,
+            io.StringIO(), io.StringIO(), notify=policy,
+        )  # fmt: skip
+    assert code == 0
+    assert receiver.received == []

@@ -213,6 +213,20 @@ def test_a_processor_will_not_start_on_a_broken_bundle(tmp_path: Path) -> None:
         create_processor(path, "127.0.0.1:0", with_mock=False, serve_status=False)
 
 
+def test_a_unix_socket_it_cannot_bind_is_an_os_error(tmp_path: Path) -> None:
+    policy = standard_policy(Secrets())
+    bundle_path = write_bundle(tmp_path / "bundle.json", compile_dict(tmp_path, policy))
+
+    async def start() -> None:
+        # grpc.aio builds its server on the running loop.
+        # Longer than a Unix socket path may be (108 bytes).
+        address = f"unix:{tmp_path}/{'p' * 120}.sock"
+        create_processor(bundle_path, address, with_mock=False, serve_status=False)
+
+    with pytest.raises(OSError, match="cannot listen on unix:"):
+        asyncio.run(start())
+
+
 class _LossySink(LogSink):
     """A sink that reports records it had to drop, as a writer that fell behind does."""
 

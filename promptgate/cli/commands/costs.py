@@ -16,15 +16,25 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TextIO
 
-from ...logstore import DIMENSIONS, Dimension, LogStore, LogStoreError, SpendTotals, open_store
+from ...logstore import (
+    DIMENSIONS,
+    Dimension,
+    ItemTotals,
+    LogStore,
+    LogStoreError,
+    SpendTotals,
+    open_store,
+)
 
 FORMATS = ("table", "json", "csv")
+BY_ITEM = "dimension"
 ESTIMATE_SAMPLE = 10_000
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -100,13 +110,26 @@ class Spend:
 
 @dataclass
 class Report:
-    """Spend per group (empty without `--by`) and in total, over a time window."""
+    """Spend per group (empty without `--by`) and in total, over a time window.
+
+    With `--by dimension`, `items` holds the cost per billable dimension
+    (input, output, cache reads, web searches, long-context surcharge...)
+    within each group of the other `--by` keys, and replaces `groups`.
+    """
 
     since: datetime | None
     until: datetime
     by: list[Dimension]
     groups: dict[tuple[str, ...], Spend]
     total: Spend
+    items: dict[tuple[str, ...], ItemTotals] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.by, BY_ITEM] if self.items is not None else list(self.by)
+
+    def sorted_items(self) -> list[tuple[tuple[str, ...], ItemTotals]]:
+        return sorted((self.items or {}).items(), key=lambda item: (-item[1].cost, item[0]))
 
     def sorted_groups(self) -> list[tuple[tuple[str, ...], Spend]]:
         return sorted(self.groups.items(), key=lambda item: (-item[1].cost, item[0]))
@@ -126,11 +149,14 @@ def run(
     now = now or datetime.now(UTC)
     try:
         start = parse_since(since, now)
-        dimensions = parse_by(by)
+        keys = parse_by(by)
+        by_item = BY_ITEM in keys
+        dimensions = [d for d in DIMENSIONS if d in keys]
+        dimensions.sort(key=keys.index)
         if output_format not in FORMATS:
             raise CostsError(f"--format {output_format!r}: expected one of {', '.join(FORMATS)}")
         with open_store(store, read_only=True) as log:
-            report = build_report(log, dimensions, start, now)
+            report = build_report(log, dimensions, start, now, by_item=by_item)
     except (CostsError, LogStoreError) as exc:
         print(f"promptgate costs: {exc}", file=err)
         return 1
@@ -139,7 +165,12 @@ def run(
 
 
 def build_report(
-    log: LogStore, by: list[Dimension], since: datetime | None, until: datetime
+    log: LogStore,
+    by: list[Dimension],
+    since: datetime | None,
+    until: datetime,
+    *,
+    by_item: bool = False,
 ) -> Report:
     """Group the store's totals for the window by `by`; nothing but sums is read."""
     groups: dict[tuple[str, ...], Spend] = {}
@@ -154,7 +185,15 @@ def build_report(
         if by:
             group = tuple(key.dimension(name) for name in by)
             groups.setdefault(group, Spend()).estimate_errors.append(error)
-    return Report(since, until, by, groups if by else {}, total)
+    items: dict[tuple[str, ...], ItemTotals] | None = None
+    if by_item:
+        items = defaultdict(ItemTotals)
+        for (key, dimension), item in log.item_totals(since, None).items():
+            entry = items[(*(key.dimension(name) for name in by), dimension)]
+            entry.quantity += item.quantity
+            entry.cost_nusd += item.cost_nusd
+        items = dict(items)
+    return Report(since, until, by, groups if by and not by_item else {}, total, items)
 
 
 def parse_since(value: str, now: datetime) -> datetime | None:
@@ -176,28 +215,38 @@ def parse_since(value: str, now: datetime) -> datetime | None:
     return start if start.tzinfo else start.replace(tzinfo=UTC)
 
 
-def parse_by(values: Iterable[str]) -> list[Dimension]:
-    """Dimensions from `--by project,model` (repeatable), in order, without repeats."""
-    dimensions: list[Dimension] = []
+def parse_by(values: Iterable[str]) -> list[str]:
+    """Keys from `--by project,model` (repeatable), in order, without repeats."""
+    known = (*DIMENSIONS, BY_ITEM)
+    keys: list[str] = []
     for value in values:
         for name in filter(None, (part.strip().lower() for part in value.split(","))):
-            dimension = next((d for d in DIMENSIONS if d == name), None)
-            if dimension is None:
-                raise CostsError(f"--by {name!r}: expected any of {', '.join(DIMENSIONS)}")
-            if dimension not in dimensions:
-                dimensions.append(dimension)
-    return dimensions
+            if name not in known:
+                raise CostsError(f"--by {name!r}: expected any of {', '.join(known)}")
+            if name not in keys:
+                keys.append(name)
+    return keys
 
 
 def render_json(report: Report, out: TextIO) -> None:
+    groups: list[dict[str, object]] = [
+        {**dict(zip(report.by, key, strict=True)), **spend.as_dict()}
+        for key, spend in report.sorted_groups()
+    ]
+    if report.items is not None:
+        groups = [
+            {
+                **dict(zip(report.columns, key, strict=True)),
+                "quantity": item.quantity,
+                "cost_usd": f"{item.cost:f}",
+            }
+            for key, item in report.sorted_items()
+        ]
     document = {
         "since": report.since.isoformat() if report.since else None,
         "until": report.until.isoformat(),
-        "by": report.by,
-        "groups": [
-            {**dict(zip(report.by, key, strict=True)), **spend.as_dict()}
-            for key, spend in report.sorted_groups()
-        ],
+        "by": report.columns,
+        "groups": groups,
         "total": report.total.as_dict(),
     }
     json.dump(document, out, indent=2)
@@ -220,6 +269,12 @@ _FIELDS = (
 
 def render_csv(report: Report, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
+    if report.items is not None:
+        writer.writerow([*report.columns, "quantity", "cost_usd"])
+        for key, item in report.sorted_items():
+            writer.writerow([*key, item.quantity, f"{item.cost:f}"])
+        writer.writerow([*_total_key(report.columns), "", f"{report.total.cost:f}"])
+        return
     writer.writerow([*report.by, *_FIELDS])
     for key, spend in [*report.sorted_groups(), (_total_key(report.by), report.total)]:
         values = spend.as_dict()
@@ -240,6 +295,9 @@ _HEADINGS = (
 
 
 def render_table(report: Report, out: TextIO) -> None:
+    if report.items is not None:
+        _render_item_table(report, out)
+        return
     rows = [[name.upper() for name in report.by] + list(_HEADINGS)]
     for key, spend in [*report.sorted_groups(), (_total_key(report.by), report.total)]:
         pct = spend.savings_pct
@@ -280,11 +338,26 @@ def render_table(report: Report, out: TextIO) -> None:
         )
 
 
+def _render_item_table(report: Report, out: TextIO) -> None:
+    rows = [[name.upper() for name in report.columns] + ["QUANTITY", "COST (USD)"]]
+    for key, item in report.sorted_items():
+        rows.append([*key, f"{item.quantity:,}", _dollars(item.cost)])
+    rows.append([*_total_key(report.columns), "", _dollars(report.total.cost)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    labels = len(report.columns)
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i < labels else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+
+
 def _dollars(amount: Decimal) -> str:
     return f"${amount.quantize(_MICRO_USD):,f}"
 
 
-def _total_key(by: list[Dimension]) -> tuple[str, ...]:
+def _total_key(by: Sequence[str]) -> tuple[str, ...]:
     return ("TOTAL", *[""] * (len(by) - 1)) if by else ()
 
 

@@ -1,4 +1,9 @@
-"""``promptgate diff`` and ``promptgate apply``: the GitOps loop against a deploy target."""
+"""``promptgate diff`` and ``promptgate apply``: the GitOps loop against a deploy target.
+
+With ``--mesh istio`` or ``--mesh envoy-gateway`` the target is a directory of
+mesh resources in a Git checkout: apply only writes the files (the mesh's
+own GitOps tooling, Argo CD or Flux, rolls them out) and diff compares them.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from ...compile.bundle import render_bundle
+from ...compile.crd_check import check_resources
 from ...compile.deploy import BUNDLE_FILE, deploy_files
+from ...compile.targets import MESH_TARGETS, read_mesh_dir, write_mesh_dir
 from ...config import Policy
+from ...config.diagnostics import format_text, has_errors
 from ...deploy.changes import summarize
 from ...deploy.directory import read_deployed
 from ...deploy.report import RENDERERS, DeployDiff
@@ -75,12 +83,39 @@ def compute_diff(policy: Policy, target: str) -> Comparison:
     return Comparison(DeployDiff(target, changes, files), deployed, new)
 
 
-def diff(path: Path, target: str, output_format: DiffFormat, out: TextIO, err: TextIO) -> int:
+def compute_mesh_diff(policy: Policy, target: str, mesh: str) -> Comparison:
+    """The mesh target's files against those a previous compile left in ``target``."""
+    if _is_url(target):
+        raise TargetError(f"--mesh {mesh} compares with a directory, not {target}")
+    new = MESH_TARGETS[mesh](policy)
+    deployed = read_mesh_dir(Path(target))
+    files = {
+        name: (deployed.get(name, ""), new.get(name, ""))
+        for name in sorted(set(new) | set(deployed))
+        if deployed.get(name) != new.get(name)
+    }
+    old_bundle = json.loads(deployed[BUNDLE_FILE]) if BUNDLE_FILE in deployed else None
+    changes = summarize(old_bundle, json.loads(new[BUNDLE_FILE])) if files else []
+    return Comparison(DeployDiff(target, changes, files), deployed, new)
+
+
+def _compare(policy: Policy, target: str, mesh: str | None) -> Comparison:
+    return compute_diff(policy, target) if mesh is None else compute_mesh_diff(policy, target, mesh)
+
+
+def diff(
+    path: Path,
+    target: str,
+    output_format: DiffFormat,
+    out: TextIO,
+    err: TextIO,
+    mesh: str | None = None,
+) -> int:
     policy = _load(path, err)
     if policy is None:
         return FAILED
     try:
-        result = compute_diff(policy, target).diff
+        result = _compare(policy, target, mesh).diff
     except TargetError as exc:
         err.write(f"error: {exc}\n")
         return FAILED
@@ -88,12 +123,34 @@ def diff(path: Path, target: str, output_format: DiffFormat, out: TextIO, err: T
     return CHANGED if result.changed else NO_CHANGE
 
 
-def apply(path: Path, target: Path, dry_run: bool, timeout: float, out: TextIO, err: TextIO) -> int:
+def _apply_mesh(target: Path, comparison: Comparison, out: TextIO, err: TextIO) -> int:
+    problems = check_resources(comparison.new, str(target))
+    if has_errors(problems):
+        err.write(format_text(problems))
+        err.write("error: the resources fail their CRD schemas, nothing was changed\n")
+        return FAILED
+    for change in comparison.diff.changes:
+        out.write(f"  {change}\n")
+    write_mesh_dir(target, comparison.deployed, comparison.new)
+    names = ", ".join(sorted(comparison.diff.files))
+    out.write(f"wrote {target}: {names}; commit it for your GitOps tool to roll out\n")
+    return 0
+
+
+def apply(
+    path: Path,
+    target: Path,
+    dry_run: bool,
+    timeout: float,
+    out: TextIO,
+    err: TextIO,
+    mesh: str | None = None,
+) -> int:
     policy = _load(path, err)
     if policy is None:
         return FAILED
     try:
-        comparison = compute_diff(policy, str(target))
+        comparison = _compare(policy, str(target), mesh)
     except TargetError as exc:
         err.write(f"error: {exc}\n")
         return FAILED
@@ -104,6 +161,8 @@ def apply(path: Path, target: Path, dry_run: bool, timeout: float, out: TextIO, 
     if not result.changed:
         out.write(f"{target}: up to date, nothing to apply\n")
         return NO_CHANGE
+    if mesh is not None:
+        return _apply_mesh(target, comparison, out, err)
     reason = envoy_rejection(policy)
     if reason is not None:
         err.write(f"error: Envoy rejects the compiled config, nothing was changed: {reason}\n")
