@@ -149,9 +149,11 @@ class Exchange:
             raise not_found(f"Not found: {method} {path.rest or '/'}")
         self.schema_name = served.schema
         project = self.bundle.projects.get(path.project_id)
+        if project is not None:
+            # The access log attributes even a refused request to its project.
+            self.record.project_id, self.record.project_name = project.id, project.name
         token = identify(project, headers)
         assert project is not None  # identify found the token in it
-        self.record.project_id, self.record.project_name = project.id, project.name
         self.record.token_id = token.id
         authorize(token, datetime.now(UTC).date())
         gateway = project.type == "ai_gateway"
