@@ -76,8 +76,10 @@ def _location(file: str, mark: yaml.Mark | None) -> Location:
 
 def _refuse_aliases(text: str, file: str) -> None:
     """Raise at the first alias: each one may double the value it expands into."""
-    if "*" not in text:
-        return  # no alias without an asterisk; skip the second parse
+    if "&" not in text or "*" not in text:
+        # No alias without an asterisk, and one without an anchor (`&`) fails
+        # to compose anyway: skip the second parse.
+        return
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark

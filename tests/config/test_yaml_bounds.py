@@ -98,8 +98,53 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-def _cli_validate(path: Path) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.perf_counter()
+# The real CLI entry point, timed from argv to exit (the interpreter's
+# start-up, which varies with the machine's load, is not the policy's cost).
+_TIMED_CLI = """
+import sys, time
+from promptgate.cli.app import main
+sys.argv = ["promptgate", "validate", "--no-envoy", sys.argv[1]]
+started = time.perf_counter()
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+print(f"elapsed {time.perf_counter() - started:.3f} exit {code}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _hostile_policy(tmp_path: Path, hostile: str) -> Path:
+    if hostile == "billion_laughs":
+        return write(tmp_path, "hostile.yaml", billion_laughs())
+    path = tmp_path / "hostile.yaml"
+    path.write_text("apiVersion: promptgate/v1\n" + "#" * MAX_POLICY_BYTES + "\n")
+    return path
+
+
+@pytest.mark.parametrize("hostile", ["billion_laughs", "oversized"])
+def test_cli_validate_on_a_hostile_policy_exits_1_in_under_a_second(
+    tmp_path: Path, hostile: str
+) -> None:
+    path = _hostile_policy(tmp_path, hostile)
+    run = subprocess.run(
+        [sys.executable, "-c", _TIMED_CLI, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=_limit_memory,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    elapsed, code = run.stderr.split()[-3], run.stderr.split()[-1]
+    assert code == "1" and float(elapsed) < 1.0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"{path}:" in run.stdout
+
+
+def test_the_promptgate_command_refuses_billion_laughs_with_exit_1(tmp_path: Path) -> None:
+    path = _hostile_policy(tmp_path, "billion_laughs")
     run = subprocess.run(
         [PROMPTGATE, "validate", "--no-envoy", str(path)],
         capture_output=True,
@@ -108,24 +153,5 @@ def _cli_validate(path: Path) -> tuple[subprocess.CompletedProcess[str], float]:
         check=False,
         preexec_fn=_limit_memory,
     )
-    return run, time.perf_counter() - started
-
-
-@pytest.mark.parametrize("hostile", ["billion_laughs", "oversized"])
-def test_cli_validate_on_a_hostile_policy_exits_1_within_a_second_of_a_clean_one(
-    tmp_path: Path, hostile: str
-) -> None:
-    clean = write(tmp_path, "clean.yaml", "apiVersion: promptgate/v1\n")
-    if hostile == "billion_laughs":
-        path = write(tmp_path, "hostile.yaml", billion_laughs())
-    else:
-        path = tmp_path / "hostile.yaml"
-        path.write_text("apiVersion: promptgate/v1\n" + "#" * MAX_POLICY_BYTES + "\n")
-    baseline, clean_seconds = _cli_validate(clean)
-    assert baseline.returncode == 0, baseline.stderr
-    run, seconds = _cli_validate(path)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    assert f"{path}:1:1" in run.stdout or f"{path}:" in run.stdout
-    # The interpreter's start-up is the same for both; the hostile file adds < 1 s.
-    assert seconds - clean_seconds < 1.0, f"{seconds:.2f}s vs {clean_seconds:.2f}s for a clean one"
+    assert f"{path}:3:10: error: YAML aliases are not allowed" in run.stdout
