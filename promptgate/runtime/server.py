@@ -192,10 +192,10 @@ def create_processor(
     pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    prepare_private_directory(address)
     # ``address`` is ``host:port`` or ``unix:/path`` (a Unix domain socket;
     # grpc replaces a stale socket file and removes it on stop). grpc raises
     # RuntimeError when it cannot bind; callers expect an OSError.
-    prepare_private_directory(address)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as exc:
