@@ -14,6 +14,7 @@ the digests. Joining the chunks with "\\n\\n" gives the text back exactly.
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections.abc import Iterator
 
@@ -28,8 +29,19 @@ MIN_CHUNK = 1024
 MAX_CHUNK = 64 * 1024
 _LEVEL = 3
 
-_compressor = zstandard.ZstdCompressor(level=_LEVEL)
-_decompressor = zstandard.ZstdDecompressor()
+# zstandard's (de)compressor objects are not safe to share between threads
+# (two stores' writers in one process would corrupt each other): one per thread.
+_local = threading.local()
+
+
+def _codec() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    codec: tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor] | None = getattr(
+        _local, "codec", None
+    )
+    if codec is None:
+        codec = (zstandard.ZstdCompressor(level=_LEVEL), zstandard.ZstdDecompressor())
+        _local.codec = codec
+    return codec
 
 
 def chunks(text: str) -> list[bytes]:
@@ -68,11 +80,11 @@ def split_digests(refs: bytes) -> list[bytes]:
 
 
 def compress(chunk: bytes) -> bytes:
-    return _compressor.compress(chunk)
+    return _codec()[0].compress(chunk)
 
 
 def decompress(data: bytes) -> bytes:
-    return _decompressor.decompress(data)
+    return _codec()[1].decompress(data)
 
 
 def cap_body(text: str, limit_bytes: int) -> tuple[str, int]:

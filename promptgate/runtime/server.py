@@ -21,6 +21,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
+from ..webhooks import SQLiteOutbox
+from .attempts import Attempt, Fallbacks
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
 from .envoy import ExternalProcessor
@@ -28,7 +30,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
-from .spend_watch import SpendWatch
+from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
 from .unix_socket import prepare_private_directory
 
@@ -179,6 +181,8 @@ def create_processor(
     pipeline = stages()
     processor_ref: list[Processor] = []
 
+    fallbacks = Fallbacks()
+
     def new_exchange() -> Exchange:
         processor = processor_ref[0]
         return Exchange(
@@ -187,9 +191,15 @@ def create_processor(
             pipeline,
             processor.write,
             over_budget=processor.spend.over_budget,
+            fallbacks=fallbacks,
         )
 
-    pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
+    def new_attempt() -> Attempt:
+        return Attempt(holder.current, credentials, fallbacks)
+
+    pb_grpc.add_ExternalProcessorServicer_to_server(
+        ExternalProcessor(new_exchange, new_attempt), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     prepare_private_directory(address)
@@ -216,7 +226,9 @@ def create_processor(
             if status_port is not None
             else int(holder.current.gateway["metrics_port"]),
         ).start()
-    spend = SpendWatch(holder.current, outbox_path(holder.current))
+    store = next((s for s in sinks if isinstance(s, LogStore)), None)
+    outbox = fleet_outbox(store) or SQLiteOutbox(outbox_path(holder.current))
+    spend = SpendWatch(holder.current, outbox)
     processor = Processor(
         server, port, holder, health_servicer, sinks, metrics, spend, mock, status
     )

@@ -4,18 +4,31 @@ Everything here runs on the event loop: budget checks after authentication,
 accounting after each finished request (scheduled onto the loop from
 whatever thread finished it), anomaly evaluation in a background task, and
 webhook delivery from the durable outbox.
+
+On a PostgreSQL store the fleet shares the state. Budgets: every
+FLEET_SYNC_SECONDS each instance reads the current day's and month's spend
+per project and token from the store's running totals, adds what it logged
+that the store does not hold yet, and takes that as its counters (its own
+requests still count at once). Records reach the store within a second
+(one batch), so every instance sees a budget spent within about a second
+plus FLEET_SYNC_SECONDS, and the fleet overshoots a budget by at most the
+requests in flight plus that much traffic. Anomalies: one instance at a
+time (the holder of an advisory lock) evaluates the store's series; the
+outbox is the shared table, so any instance delivers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from ..logstore import LogStore
+from ..logstore._postgres import PostgresLogStore
+from ..logstore._postgres_schema import ANOMALY_LEADER_LOCK
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..spend import (
     AnomalyDetector,
@@ -23,10 +36,18 @@ from ..spend import (
     BudgetTracker,
     rules_from_subscriptions,
 )
-from ..webhooks import DeliveryWorker, Event, ProjectRef, SQLiteOutbox, Subscription
+from ..spend._fleet import FleetSpendSeries
+from ..spend._series import MINUTE
+from ..spend.budget import Period, window
+from ..webhooks import DeliveryWorker, Event, Outbox, ProjectRef, Subscription
+from ..webhooks._outbox_postgres import PostgresOutbox
 from .bundle import Bundle, Project, Token
 
+log = logging.getLogger("promptgate.spend")
 EXPIRY_WARNING_DAYS = 7
+FLEET_SYNC_SECONDS = 0.25
+# The month before today changes only by late (spooled) records: read it seldom.
+_MONTH_REFRESH = timedelta(seconds=60)
 
 
 def _budgets(bundle: Bundle) -> list[Budget]:
@@ -37,11 +58,23 @@ def _budgets(bundle: Bundle) -> list[Budget]:
     ]
 
 
+def fleet_outbox(store: LogStore | None) -> Outbox | None:
+    """The shared outbox when the store is the fleet's PostgreSQL, else None."""
+    if isinstance(store, PostgresLogStore):
+        return PostgresOutbox(store.pool, store.spool)
+    return None
+
+
 class SpendWatch:
-    def __init__(self, bundle: Bundle, outbox_path: Path) -> None:
+    def __init__(self, bundle: Bundle, outbox: Outbox) -> None:
         self.tracker = BudgetTracker([])
         self.detector = AnomalyDetector({})
-        self.worker = DeliveryWorker(SQLiteOutbox(outbox_path))
+        self.worker = DeliveryWorker(outbox)
+        self._fleet: PostgresLogStore | None = None
+        # (day start, when read, spend per holder) of the month before today.
+        self._month_before_today: (
+            tuple[datetime, datetime, dict[tuple[str, str], Decimal]] | None
+        ) = None
         self._subscriptions: list[Subscription] = []
         self._projects: list[Project] = []
         self._store: LogStore | None = None
@@ -49,18 +82,26 @@ class SpendWatch:
         self.reload(bundle)
         self._task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
+        self._budget_sync: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, store: LogStore | None) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = store
+        if isinstance(store, PostgresLogStore):
+            self._fleet = store
+            self.detector.series = FleetSpendSeries()
         self._seed()
         self.worker.start()
-        self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
+        if self._fleet is None:
+            self._task = self._loop.create_task(self.detector.run(self.emit), name="anomalies")
+        else:
+            self._task = self._loop.create_task(self._lead_anomalies(), name="fleet-anomalies")
+            self._budget_sync = self._loop.create_task(self._sync_budgets(), name="fleet-budgets")
         self._sweep = self._loop.create_task(self._sweep_hourly(), name="expiry-sweep")
 
     async def stop(self) -> None:
-        for task in (self._task, self._sweep):
+        for task in (self._task, self._sweep, self._budget_sync):
             if task is not None:
                 task.cancel()
         await self.worker.stop()
@@ -125,6 +166,61 @@ class SpendWatch:
         for event in self.tracker.record(record.project_id, record.token_id, cost, now):
             self.emit(event)
 
+    async def _sync_budgets(self) -> None:
+        """Take the fleet's spend into the budget counters, every FLEET_SYNC_SECONDS."""
+        while True:
+            await asyncio.sleep(FLEET_SYNC_SECONDS)
+            if not self.tracker.budgets:
+                continue
+            now = datetime.now(UTC)
+            try:
+                spend = await asyncio.to_thread(self._fleet_spend, now)
+            except Exception as exc:  # the database is away: keep the last known spend
+                log.warning("fleet budget sync failed, enforcing on last known spend: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for event in self.tracker.sync(spend, now):
+                self.emit(event)
+
+    def _fleet_spend(self, now: datetime) -> dict[Period, dict[tuple[str, str], Decimal]]:
+        """Store totals of today and this month plus this process's unflushed spend."""
+        assert self._fleet is not None
+        # Read before the totals: a batch committed in between counts twice
+        # for one round rather than not at all.
+        unflushed = self._fleet.unflushed_spend()
+        day_start, _ = window("day", now)
+        month_start, _ = window("month", now)
+        day = _add(self._fleet.spend_by_token(day_start), unflushed)
+        cached = self._month_before_today
+        if cached is None or cached[0] != day_start or now - cached[1] > _MONTH_REFRESH:
+            before = self._fleet.spend_totals(month_start, day_start)
+            sums: dict[tuple[str, str], Decimal] = {}
+            for key, totals in before.items():
+                holder = (key.project_id, key.token_id)
+                sums[holder] = sums.get(holder, Decimal(0)) + totals.cost
+            cached = self._month_before_today = (day_start, now, sums)
+        return {"day": day, "month": _add(cached[2], day)}
+
+    async def _lead_anomalies(self) -> None:
+        """Evaluate the fleet's series while this instance holds the leader lock."""
+        assert self._fleet is not None
+        store = self._fleet
+        series = self.detector.series
+        assert isinstance(series, FleetSpendSeries)
+        while True:
+            try:
+                if self.detector.watching and await asyncio.to_thread(
+                    store.lead, ANOMALY_LEADER_LOCK
+                ):
+                    now = datetime.now(UTC)
+                    refs = {p.id: ProjectRef(p.id, p.name) for p in self._projects}
+                    await asyncio.to_thread(series.refresh, store, refs, now)
+                    for event in self.detector.evaluate(now):
+                        self.emit(event)
+            except Exception:
+                log.exception("fleet anomaly evaluation failed")
+            await asyncio.sleep(MINUTE / 3)
+
     async def _sweep_hourly(self) -> None:
         while True:
             now = datetime.now(UTC)
@@ -132,6 +228,15 @@ class SpendWatch:
                 self.emit(event)
             self.tracker.forget_old_windows(now)
             await asyncio.sleep(3600)
+
+
+def _add(
+    a: dict[tuple[str, str], Decimal], b: dict[tuple[str, str], Decimal]
+) -> dict[tuple[str, str], Decimal]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out.get(key, Decimal(0)) + value
+    return out
 
 
 def expiring_tokens(projects: Iterable[Project], now: datetime) -> list[Event]:

@@ -11,6 +11,7 @@ spent. `seed()` fills the counters from the access log after a restart.
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -104,7 +105,13 @@ class Exceeded:
             "spent_usd": self.spent_usd,
             "resets_at": self.resets_at,
         }
-        return Event("budget.exceeded", self.budget.project, details, now)
+        # One id per budget, holder and window: instances of a fleet that all
+        # see the budget spent raise the same event, and the outbox keeps one.
+        holder = self.token_id if self.budget.scope == "token" else PROJECT_WIDE
+        start, _ = window(self.budget.period, now)
+        key = f"budget.exceeded:{self.budget.project.id}:{self.budget.to_dict()}:{holder}:{start}"
+        event_id = "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        return Event("budget.exceeded", self.budget.project, details, now, id=event_id)
 
 
 def window(period: Period, now: datetime) -> tuple[datetime, datetime]:
@@ -226,6 +233,35 @@ class BudgetTracker:
                 for exceeded in self._spent(project_id, token_id, now):
                     if exceeded.budget.period == period:
                         self._notified.add(_mark(exceeded, start))
+
+    def sync(
+        self, spend: Mapping[Period, Mapping[tuple[str, str], Decimal]], now: datetime
+    ) -> list[Event]:
+        """Take the fleet's spend in the current day and month (per project and token).
+
+        `spend` is what the shared store holds plus what this process logged
+        and the store does not hold yet; it replaces the counters of the
+        windows holding `now`. Returns a `budget.exceeded` for each budget
+        found spent that was not yet notified (its id is the same on every
+        instance, so the fleet's outbox sends it once).
+        """
+        for period, amounts in spend.items():
+            start, _ = window(period, now)
+            totals: dict[str, Decimal] = defaultdict(Decimal)
+            for (project_id, token_id), amount in amounts.items():
+                self.counters.set((project_id, token_id, period, start), amount)
+                totals[project_id] += amount
+            for project_id, amount in totals.items():
+                self.counters.set((project_id, PROJECT_WIDE, period, start), amount)
+        events = []
+        holders = {key for amounts in spend.values() for key in amounts}
+        for project_id, token_id in sorted(holders):
+            for exceeded in self._spent(project_id, token_id, now):
+                mark = _mark(exceeded, window(exceeded.budget.period, now)[0])
+                if mark not in self._notified:
+                    self._notified.add(mark)
+                    events.append(exceeded.event(now))
+        return events
 
     def forget_old_windows(self, now: datetime) -> None:
         """Drop finished windows; call it now and then (say, hourly)."""

@@ -112,9 +112,7 @@ def test_credential_for_unknown_provider_lists_the_known_ones(tmp_path: Path) ->
         "  main: {provider: bedrock, api_key: {env: KEY}}\n",
     )
     diagnostic = only(validate(path))
-    assert diagnostic.message == (
-        "unknown provider 'bedrock'; known: anthropic, mock, openai"
-    )
+    assert diagnostic.message == ("unknown provider 'bedrock'; known: anthropic, mock, openai")
     assert at(diagnostic) == (str(path), *position(path, "bedrock"))
 
 
@@ -178,8 +176,8 @@ def test_token_id_used_twice_in_a_project_is_an_error_at_the_second(tmp_path: Pa
         providers:
           anthropic: {{credential: anthropic-main}}
         tokens:
-          - {{id: alice, hash: "{fake_hash('1')}"}}
-          - {{id: alice, hash: "{fake_hash('2')}"}}
+          - {{id: alice, hash: "{fake_hash("1")}"}}
+          - {{id: alice, hash: "{fake_hash("2")}"}}
         """,
     )
     diagnostic = only(validate(path))
@@ -242,14 +240,14 @@ def test_expired_token_is_a_warning_and_the_policy_stays_valid(tmp_path: Path) -
           anthropic: {{credential: anthropic-main}}
         tokens:
           - id: old-laptop
-            hash: "{fake_hash('old')}"
+            hash: "{fake_hash("old")}"
             expires: 2026-05-31
           - id: revoked-and-expired
-            hash: "{fake_hash('revoked')}"
+            hash: "{fake_hash("revoked")}"
             expires: 2020-01-01
             revoked: true
           - id: expires-today
-            hash: "{fake_hash('today')}"
+            hash: "{fake_hash("today")}"
             expires: 2026-06-01
         """,
     )
@@ -508,3 +506,44 @@ def test_a_model_list_entry_with_a_space_inside_is_an_error_at_the_entry(tmp_pat
     diagnostic = only(validate(path))
     assert diagnostic.message.startswith("'claude opus' cannot name a model")
     assert at(diagnostic) == (str(path), *position(path, '"claude opus"'))
+
+
+CLAUDE_FAST = """
+        type: {type}
+        providers:
+          anthropic: {{credential: anthropic-main}}
+        aliases:
+          claude-fast:
+            rules:
+              - when: {when}
+                model: anthropic:claude-haiku-4-5
+              - model: anthropic:claude-sonnet-4-6
+        """
+
+
+def test_an_agent_proxy_token_ceiling_below_claude_codes_overhead_is_flagged(
+    tmp_path: Path,
+) -> None:
+    path = project(
+        tmp_path, CLAUDE_FAST.format(type="agent_proxy", when="{input_tokens: {lt: 4000}}")
+    )
+    diagnostic = only(validate(path), Severity.WARNING)
+    assert "never matches" in diagnostic.message and "conversation_tokens" in diagnostic.message
+    assert diagnostic.key_path == "projects.eng.aliases.claude-fast.rules[0].when.input_tokens"
+
+
+@pytest.mark.parametrize(
+    ("type_", "when"),
+    [
+        ("ai_wrapper", "{input_tokens: {lt: 4000}}"),
+        ("agent_proxy", "{input_tokens: {lt: 4000}, tools: false}"),
+        ("agent_proxy", "{input_tokens: {lt: 30000}}"),
+        ("agent_proxy", "{input_tokens: {gt: 4000}}"),
+        ("agent_proxy", "{conversation_tokens: {lt: 4000}}"),
+    ],
+)
+def test_token_rules_that_can_match_claude_code_pass_quietly(
+    tmp_path: Path, type_: str, when: str
+) -> None:
+    path = project(tmp_path, CLAUDE_FAST.format(type=type_, when=when))
+    assert validate(path).diagnostics == []

@@ -35,7 +35,7 @@ def test_a_bare_path_is_a_sqlite_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://db/promptgate", "scheme 'postgresql' is not supported"),
+        ("mysql://db/promptgate", "scheme 'mysql' is not supported"),
         ("sqlite://log.db", "write sqlite:///relative/file.db or sqlite:////absolute"),
         ("sqlite:///", "needs a database file path"),
         ("sqlite:///:memory:", "needs a database file path"),

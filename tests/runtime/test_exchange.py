@@ -650,7 +650,7 @@ def test_an_unknown_project_is_refused_like_an_unknown_token(world: World, path:
     unknown[":path"] = f"/api/00000000-0000-4000-8000-000000000000{path}"
     stranger = headers(world, method=method, token=generate_token())
     stranger[":path"] = f"/api/{ENG}{path}"
-    schema = "openai" if path != "/v1/messages" else "anthropic"
+    schema = "openai" if path == "/v1/chat/completions" else "anthropic"
     first = assert_rejected(world, world.exchange().on_request_headers(unknown, False), 401, schema)
     world.records.clear()
     second = assert_rejected(

@@ -1,0 +1,693 @@
+"""The fleet store: one PostgreSQL database shared by every instance and process.
+
+Writes go through the same background writer as SQLite: one batch, one
+transaction. The batch is COPYed into a temporary table, inserted into the
+day-partitioned `access_log` (`ON CONFLICT DO NOTHING` on the row's `uid`),
+and the rows actually inserted are summed into `spend_hourly` by the same
+statement, so a replayed batch is never counted twice. Bodies are stored
+once per chunk (`_bodies`), as in SQLite.
+
+When PostgreSQL cannot be reached, a batch goes to the local spool
+(`_postgres_spool`) and a replay thread moves it over once the database
+answers; requests never wait for the database. Spend this process has
+logged but PostgreSQL does not hold yet is kept in `unflushed_spend()`, so
+budgets add it to the fleet's totals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..proto.access_log_pb2 import AccessLogRecord
+from . import _bodies
+from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._postgres_schema import (
+    KEY_COLUMNS,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    SUMS,
+    Connection,
+    NewerSchema,
+    current_version,
+    day_of_us,
+    ensure_partitions,
+    migrate,
+    partition_name,
+    partitions,
+)
+from ._postgres_spool import Spool
+from ._spend import (
+    HOUR_US,
+    TOTAL_COLUMNS,
+    ItemTotals,
+    SpendKey,
+    SpendPoint,
+    SpendTotals,
+    from_nano,
+    from_us,
+    hour_start_us,
+    to_nano,
+    to_us,
+)
+from ._writer import BackgroundWriter
+
+log = logging.getLogger("promptgate.logstore")
+
+_TOUCH_INTERVAL_US = HOUR_US
+_RECENT_CHUNKS = 100_000
+_PRUNE_BATCH = 5_000
+_REPLAY_BATCH = 500
+# After a failed attempt the writer spools without trying the database for
+# this long, so an unreachable host costs one connect timeout, not one per batch.
+_DOWN_BACKOFF = 1.0
+_CONNECT_TIMEOUT = 3
+
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS log_in ON COMMIT DELETE ROWS AS "
+    f"SELECT {', '.join(RECORD_COLUMNS)} FROM access_log WITH NO DATA"
+)
+_SUMMED = ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in TOTAL_COLUMNS)
+_INSERT = f"""
+WITH new AS (
+    INSERT INTO access_log ({", ".join(RECORD_COLUMNS)})
+    SELECT {", ".join(RECORD_COLUMNS)} FROM log_in
+    ON CONFLICT DO NOTHING
+    RETURNING *
+)
+INSERT INTO spend_hourly
+SELECT time_us - time_us % {HOUR_US}, {KEY_COLUMNS}, {SUMS}
+FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias)
+DO UPDATE SET {_SUMMED}
+"""
+_TOTALS_SELECT = ", ".join(TOTAL_COLUMNS)
+
+DatabaseDown = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+
+
+@dataclass
+class _Item:
+    """A record on its way: its uid never changes, whichever path stores it."""
+
+    uid: uuid.UUID
+    record: AccessLogRecord
+
+
+def connect(url: str) -> Connection:
+    """One autocommit connection; libpq reads the password from PGPASSWORD or a passfile."""
+    return psycopg.connect(
+        url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, application_name="promptgate"
+    )
+
+
+class PostgresLogStore(LogStore):
+    """Access log, totals and chunks in PostgreSQL; `read_only=True` for `logs` and reports."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        retention: Retention | None = None,
+        spool: Spool | None = None,
+        queue_size: int = 20_000,
+        batch_size: int = 1_000,
+        pool_size: int = 4,
+    ) -> None:
+        self.url = url
+        self._read_only = read_only
+        self._retention = retention
+        self._spool = spool
+        self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._known_days: set[date] = set()
+        self._stop = threading.Event()
+        self._spend_lock = threading.Lock()
+        self._insert_lock = threading.Lock()
+        # Spend not in PostgreSQL yet: still queued here, or in the spool.
+        self._queued: dict[tuple[str, str], int] = defaultdict(int)
+        self._spooled: dict[tuple[str, str], int] = defaultdict(int)
+        self._down_until = 0.0
+        self._writer_db: Connection | None = None
+        self._leader_db: Connection | None = None
+        self._leading = False
+        self._threads: list[threading.Thread] = []
+        self._writer: BackgroundWriter[_Item] | None = None
+        try:
+            with connect(url) as connection:
+                if read_only:
+                    _check_readable(connection, url)
+                else:
+                    migrate(connection)
+        except NewerSchema as exc:
+            raise LogStoreError(
+                f"{_display(url)} has access-log schema {exc.version}; this PromptGate reads "
+                f"up to {SCHEMA_VERSION}: upgrade PromptGate"
+            ) from None
+        except psycopg.Error as exc:
+            if read_only or spool is None:
+                raise LogStoreError(f"cannot open access log {_display(url)}: {exc}") from exc
+            # A writer with a spool starts anyway: records wait locally.
+            log.warning("PostgreSQL store unreachable at start, spooling locally: %s", exc)
+            self._down_until = time.monotonic() + _DOWN_BACKOFF
+        self.pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1 if read_only else 0,
+            max_size=pool_size,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": _CONNECT_TIMEOUT,
+                "application_name": "promptgate",
+            },
+            timeout=5.0,
+            open=False,
+            name="promptgate-store",
+        )
+        self.pool.open(wait=False)
+        if read_only:
+            return
+        self._writer = BackgroundWriter(
+            self._flush, name="promptgate-logstore:postgresql", queue_size=queue_size,
+            batch_size=batch_size,
+        )  # fmt: skip
+        if spool is not None:
+            self._start(self._replay_periodically, "promptgate-spool-replay")
+        if retention is not None and retention.days > 0:
+            self._start(self._prune_periodically, "promptgate-retention:postgresql")
+
+    def _start(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    @property
+    def dropped(self) -> int:
+        return self._writer.dropped if self._writer else 0
+
+    @property
+    def written(self) -> int:
+        """Records committed to PostgreSQL or the spool by this process."""
+        return self._writer.written if self._writer else 0
+
+    @property
+    def spool(self) -> Spool | None:
+        return self._spool
+
+    def write(self, record: AccessLogRecord) -> None:
+        if self._writer is None:
+            raise LogStoreError(f"access log {_display(self.url)} was opened read-only")
+        _count(self._queued, record, +1, self._spend_lock)
+        self._writer.submit(_Item(uuid.uuid4(), record))
+
+    def unflushed_spend(self) -> dict[tuple[str, str], Decimal]:
+        """Spend per (project id, token id) written here that PostgreSQL does not hold yet.
+
+        Spooled spend stays counted until the spool is seen empty (whichever
+        process on this host replayed it).
+        """
+        with self._spend_lock:
+            sums: dict[tuple[str, str], int] = defaultdict(int)
+            for part in (self._queued, self._spooled):
+                for key, value in part.items():
+                    sums[key] += value
+        return {key: from_nano(value) for key, value in sums.items() if value > 0}
+
+    # -- writing ----------------------------------------------------------------
+
+    def _flush(self, items: list[_Item]) -> None:
+        if time.monotonic() >= self._down_until:
+            try:
+                self._insert(items)
+            except DatabaseDown as exc:
+                self._went_down(exc)
+            else:
+                for item in items:
+                    _count(self._queued, item.record, -1, self._spend_lock)
+                return
+        if self._spool is None:
+            raise LogStoreError("PostgreSQL is unreachable and no spool is configured")
+        rows = [(item.uid.bytes, item.record.SerializeToString()) for item in items]
+        with self._spend_lock:
+            self._spool.put_records(rows)
+            for item in items:
+                _count(self._queued, item.record, -1)
+                _count(self._spooled, item.record, +1)
+
+    def _went_down(self, exc: Exception) -> None:
+        log.warning("PostgreSQL store unreachable, spooling locally: %s", exc)
+        self._down_until = time.monotonic() + _DOWN_BACKOFF
+        with self._insert_lock:
+            self._recent.clear()
+            if self._writer_db is not None:
+                self._writer_db.close()
+                self._writer_db = None
+
+    def _connection(self) -> Connection:
+        if self._writer_db is None or self._writer_db.closed:
+            self._writer_db = connect(self.url)
+            self._writer_db.execute(_STAGING)
+        return self._writer_db
+
+    def _insert(self, items: list[_Item]) -> None:
+        # The writer and the replay thread share the connection and the chunk cache.
+        with self._insert_lock:
+            self._insert_locked(items)
+
+    def _insert_locked(self, items: list[_Item]) -> None:
+        db = self._connection()
+        days = {day_of_us(item.record.time.ToMicroseconds()) for item in items}
+        if not days <= self._known_days:
+            ensure_partitions(db, list(days - self._known_days))
+            self._known_days |= days
+        rows, chunks = [], {}
+        latest: dict[bytes, int] = {}
+        for item in items:
+            row, pieces, time_us = _row(item)
+            rows.append(row)
+            for digest in pieces:
+                latest[digest] = max(latest.get(digest, 0), time_us)
+            chunks.update(pieces)
+        try:
+            with db.transaction():
+                fresh = self._missing_chunks(db, chunks, latest)
+                with db.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO body_chunk (digest, data, last_us) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (digest) DO NOTHING",
+                        fresh,
+                    )
+                    touch = [
+                        (when, digest, when)
+                        for digest, when in sorted(latest.items())
+                        if self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
+                    ]
+                    cursor.executemany(
+                        "UPDATE body_chunk SET last_us = %s WHERE digest = %s AND last_us < %s",
+                        touch,
+                    )
+                    columns = ", ".join(RECORD_COLUMNS)
+                    with cursor.copy(f"COPY log_in ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    cursor.execute(_INSERT)
+        except BaseException:
+            self._recent.clear()
+            raise
+        for digest, when in latest.items():
+            self._remember(digest, when)
+
+    def _missing_chunks(
+        self, db: Connection, chunks: dict[bytes, bytes], latest: dict[bytes, int]
+    ) -> list[tuple[bytes, bytes, int]]:
+        candidates = sorted(d for d in chunks if d not in self._recent)
+        if not candidates:
+            return []
+        present = {
+            bytes(d)
+            for (d,) in db.execute(
+                "SELECT digest FROM body_chunk WHERE digest = ANY(%s)", (candidates,)
+            )
+        }
+        return [(d, _bodies.compress(chunks[d]), latest[d]) for d in candidates if d not in present]
+
+    def _remember(self, digest: bytes, when: int) -> None:
+        self._recent[digest] = max(when, self._recent.get(digest, 0))
+        self._recent.move_to_end(digest)
+        while len(self._recent) > _RECENT_CHUNKS:
+            self._recent.popitem(last=False)
+
+    def _replay_periodically(self) -> None:
+        while not self._stop.wait(0.5):
+            self.replay()
+
+    def replay(self) -> int:
+        """Move spooled records to PostgreSQL; how many moved (0 while it is away)."""
+        assert self._spool is not None
+        moved = 0
+        while not self._stop.is_set() and time.monotonic() >= self._down_until:
+            batch = self._spool.records(_REPLAY_BATCH)
+            if not batch:
+                break
+            items = [
+                _Item(uuid.UUID(bytes=uid), AccessLogRecord.FromString(data))
+                for _, uid, data in batch
+            ]
+            try:
+                self._insert(items)
+            except DatabaseDown as exc:
+                self._went_down(exc)
+                break
+            self._spool.forget("record", [seq for seq, _, _ in batch])
+            moved += len(items)
+        with self._spend_lock:
+            if not self._spool.counts()[0]:
+                self._spooled.clear()
+        if moved:
+            log.info("replayed %d spooled access-log record(s) into PostgreSQL", moved)
+        return moved
+
+    def lead(self, key: int) -> bool:
+        """Whether this process holds the session advisory lock `key` (taking it if free).
+
+        The lock lives as long as this store's leader connection: when the
+        process dies or loses the database, another instance takes over.
+        """
+        try:
+            if self._leader_db is None or self._leader_db.closed:
+                self._leader_db = connect(self.url)
+                self._leading = False
+            if not self._leading:
+                row = self._leader_db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                self._leading = bool(row and row[0])
+            else:
+                self._leader_db.execute("SELECT 1")  # still connected, so still holding it
+        except DatabaseDown:
+            if self._leader_db is not None:
+                self._leader_db.close()
+            self._leader_db, self._leading = None, False
+        return self._leading
+
+    # -- reading ----------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.pool.connection() as connection:
+                yield connection
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise LogStoreError(f"cannot read access log {_display(self.url)}: {exc}") from exc
+
+    def query(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        project: str | None = None,
+        token: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+        after_id: int = 0,
+        before_id: int | None = None,
+        bodies: bool = True,
+    ) -> list[LogEntry]:
+        where = ["id > %s"]
+        params: list[object] = [after_id]
+        conditions: list[tuple[str, list[object]]] = [
+            ("id < %s", [before_id]),
+            ("time_us >= %s", [to_us(since) if since else None]),
+            ("time_us < %s", [to_us(until) if until else None]),
+            ("(project_id = %s OR project_name = %s)", [project, project]),
+            ("token_id = %s", [token]),
+            ("(model_sent = %s OR model_requested = %s)", [model, model]),
+            ("status = %s", [status]),
+        ]
+        for condition, values in conditions:
+            if values[0] is not None:
+                where.append(condition)
+                params += values
+        refs = "prompt_chunks, response_chunks" if bodies else "NULL, NULL"
+        sql = (
+            f"SELECT id, record, {refs} FROM access_log "
+            f"WHERE {' AND '.join(where)} ORDER BY id DESC"
+        )
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        with self._reading() as db:
+            rows = db.execute(sql.encode(), params).fetchall()
+            texts = _load_chunks(db, rows) if bodies else {}
+        entries = []
+        for id_, blob, prompt_refs, response_refs in reversed(rows):
+            record = AccessLogRecord.FromString(bytes(blob))
+            if prompt_refs:
+                record.prompt = _assemble(bytes(prompt_refs), texts)
+            if response_refs:
+                record.response = _assemble(bytes(response_refs), texts)
+            entries.append(LogEntry(int(id_), record))
+        return entries
+
+    def spend_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[SpendKey, SpendTotals]:
+        start = to_us(since) if since is not None else None
+        end = to_us(until) if until is not None else None
+        # As in SQLite: whole hours from the running totals, the ragged
+        # edges (under an hour each) from the records.
+        first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
+        last_hour = hour_start_us(end) if end is not None else None
+        whole: tuple[int | None, int | None] | None = (first_hour, last_hour)
+        edges: list[tuple[int | None, int | None]] = []
+        if first_hour is not None and last_hour is not None and first_hour >= last_hour:
+            whole, edges = None, [(start, end)]
+        else:
+            if start is not None:
+                edges.append((start, first_hour))
+            if end is not None:
+                edges.append((last_hour, end))
+        rows: list[tuple[Any, ...]] = []
+        with self._reading() as db:
+            if whole is not None:
+                where, params = _range("hour_us", *whole)
+                sql = (
+                    "SELECT project_id, project_name, token_id, provider, model, alias, "
+                    f"{_TOTALS_SELECT} FROM spend_hourly {where}"
+                )
+                rows += db.execute(sql.encode(), params).fetchall()
+            for low, high in edges:
+                where, params = _range("time_us", low, high)
+                sql = (
+                    f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {where} "
+                    "GROUP BY 1, 2, 3, 4, 5, 6"
+                )
+                rows += db.execute(sql.encode(), params).fetchall()
+        totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
+        for row in rows:
+            totals[SpendKey(*(str(v) for v in row[:6]))].add(
+                SpendTotals(*(int(v) for v in row[6:]))
+            )
+        return dict(totals)
+
+    def item_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[tuple[SpendKey, str], ItemTotals]:
+        # Cost per billable dimension (issue 18) arrived in SQLite while this
+        # backend was built; its tables are the PostgreSQL schema's next step.
+        raise LogStoreError(
+            "cost per billable dimension is not kept in the PostgreSQL store yet; "
+            "group by project, model, token or alias"
+        )
+
+    def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
+        bucket = bucket_seconds * 1_000_000
+        start = to_us(since) // bucket * bucket
+        if bucket % HOUR_US == 0:
+            column, table, sums = "hour_us", "spend_hourly", "sum(cost_nusd), sum(requests)"
+        else:
+            column, table, sums = "time_us", "access_log", "coalesce(sum(cost_nusd), 0), count(*)"
+        sql = (
+            f"SELECT ({column} / %s) * %s, project_id, {sums} FROM {table} "
+            f"WHERE {column} >= %s GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        with self._reading() as db:
+            rows = db.execute(sql.encode(), [bucket, bucket, start]).fetchall()
+        return [(from_us(int(a)), str(b), from_nano(int(c)), int(d)) for a, b, c, d in rows]
+
+    def estimate_samples(
+        self, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[tuple[SpendKey, int, int]]:
+        where, params = _range(
+            "time_us",
+            to_us(since) if since is not None else None,
+            to_us(until) if until is not None else None,
+        )
+        actual = "input_tokens + cache_creation_input_tokens + cache_read_input_tokens"
+        condition = f"estimated_input_tokens > 0 AND {actual} > 0"
+        where = f"{where} AND {condition}" if where else f"WHERE {condition}"
+        sql = (
+            f"SELECT {KEY_COLUMNS}, estimated_input_tokens, {actual} FROM access_log "
+            f"{where} ORDER BY id DESC LIMIT %s"
+        )
+        with self._reading() as db:
+            rows = db.execute(sql.encode(), [*params, limit]).fetchall()
+        return [(SpendKey(*(str(v) for v in row[:6])), int(row[6]), int(row[7])) for row in rows]
+
+    # -- retention --------------------------------------------------------------
+
+    def prune(self, cutoff: datetime) -> int:
+        """Drop the days wholly before `cutoff`, then old totals and unused chunks; rows gone."""
+        if self._read_only:
+            raise LogStoreError(f"access log {_display(self.url)} was opened read-only")
+        cutoff_us = to_us(cutoff)
+        deleted = 0
+        with connect(self.url) as db:
+            for day in partitions(db):
+                if day_start_us(day) + 86_400_000_000 > cutoff_us:
+                    continue
+                name = partition_name(day)
+                with db.transaction():
+                    (count,) = db.execute(f"SELECT count(*) FROM {name}".encode()).fetchone() or (
+                        0,
+                    )
+                    db.execute(f"DROP TABLE {name}".encode())
+                self._known_days.discard(day)
+                deleted += int(count)
+            steps = (
+                ("spend_hourly", "ctid", "hour_us < %s", hour_start_us(cutoff_us)),
+                ("body_chunk", "digest", "last_us < %s", cutoff_us - _TOUCH_INTERVAL_US),
+            )
+            for table, key, condition, bound in steps:
+                sql = (
+                    f"DELETE FROM {table} WHERE {key} = ANY(ARRAY("
+                    f"SELECT {key} FROM {table} WHERE {condition} LIMIT %s))"
+                )
+                while not self._stop.is_set():
+                    count = db.execute(sql.encode(), (bound, _PRUNE_BATCH)).rowcount
+                    deleted += count
+                    if count < _PRUNE_BATCH:
+                        break
+        return deleted
+
+    def _prune_periodically(self) -> None:
+        assert self._retention is not None
+        retention = self._retention
+        while not self._stop.wait(retention.first_delay):
+            try:
+                self.prune(retention.cutoff())
+            except psycopg.Error as exc:
+                retention.report(exc)
+            if self._stop.wait(retention.interval - retention.first_delay):
+                return
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.close(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+        for db in (self._writer_db, self._leader_db):
+            if db is not None:
+                db.close()
+        self.pool.close(timeout)
+
+
+def _count(
+    sums: dict[tuple[str, str], int],
+    record: AccessLogRecord,
+    sign: int,
+    lock: threading.Lock | None = None,
+) -> None:
+    cost = to_nano(record.cost_usd) if record.priced else None
+    if not cost:
+        return
+    key = (record.project_id, record.token_id)
+    if lock is None:
+        sums[key] += sign * cost
+        return
+    with lock:
+        sums[key] += sign * cost
+
+
+def day_start_us(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * 86_400_000_000
+
+
+def _row(item: _Item) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
+    record = item.record
+    time_us = record.time.ToMicroseconds()
+    chunks: dict[bytes, bytes] = {}
+    refs: list[bytes | None] = []
+    for text in (record.prompt, record.response):
+        pieces = _bodies.chunks(text)
+        digests = [_bodies.digest(piece) for piece in pieces]
+        chunks.update(zip(digests, pieces, strict=True))
+        refs.append(b"".join(digests) if digests else None)
+    slim = AccessLogRecord()
+    slim.CopyFrom(record)
+    slim.ClearField("prompt")
+    slim.ClearField("response")
+    row = (
+        item.uid,
+        time_us,
+        record.request_id,
+        record.project_id,
+        record.project_name,
+        record.token_id,
+        record.provider,
+        record.model_requested,
+        record.model_sent,
+        record.alias,
+        record.status,
+        record.latency_ms,
+        record.input_tokens,
+        record.output_tokens,
+        record.cache_creation_input_tokens,
+        record.cache_read_input_tokens,
+        record.cost_usd,
+        record.requested_model_cost_usd,
+        slim.SerializeToString(),
+        record.estimated_input_tokens,
+        to_nano(record.cost_usd) if record.priced else None,
+        to_nano(record.requested_model_cost_usd),
+        refs[0],
+        refs[1],
+    )
+    return row, chunks, time_us
+
+
+def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes, bytes]:
+    wanted: set[bytes] = set()
+    for row in rows:
+        for refs in row[2:4]:
+            if refs:
+                wanted.update(_bodies.split_digests(bytes(refs)))
+    if not wanted:
+        return {}
+    found = db.execute(
+        "SELECT digest, data FROM body_chunk WHERE digest = ANY(%s)", (sorted(wanted),)
+    ).fetchall()
+    return {bytes(d): _bodies.decompress(bytes(data)) for d, data in found}
+
+
+def _assemble(refs: bytes, texts: dict[bytes, bytes]) -> str:
+    missing = b"[... chunk no longer stored ...]"
+    return _bodies.join([texts.get(d, missing) for d in _bodies.split_digests(refs)])
+
+
+def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
+    if low is not None:
+        parts.append(f"{column} >= %s")
+        params.append(low)
+    if high is not None:
+        parts.append(f"{column} < %s")
+        params.append(high)
+    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
+
+
+def _check_readable(connection: Connection, url: str) -> None:
+    version = current_version(connection)
+    if version == 0:
+        raise LogStoreNotFound(
+            f"no access log in {_display(url)}: has a gateway run with this store?"
+        )
+    if version > SCHEMA_VERSION:
+        raise NewerSchema(version)
+
+
+def _display(url: str) -> str:
+    """The URL without its query (a passfile path is nobody's business in an error)."""
+    return url.split("?", 1)[0]

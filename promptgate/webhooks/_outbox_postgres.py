@@ -1,0 +1,200 @@
+"""The fleet's outbox: the `webhook_delivery` table in the shared PostgreSQL store.
+
+Any instance enqueues and any instance delivers. A claim takes due rows
+with `FOR UPDATE SKIP LOCKED` and pushes their next attempt a lease into
+the future in the same statement, so each row has at most one delivery in
+flight across the fleet; a row whose sender died is due again when its
+lease ends (at least once). `(event_id, url)` is unique, so instances that
+raise the same event (a budget spent, seen by every instance) enqueue it
+once.
+
+While PostgreSQL is away, new rows wait in the local spool and are moved
+over as soon as it answers; nothing here raises to the delivery loop
+because the database is down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ._event import Event
+from ._outbox import DEAD, DELIVERED, PENDING, Delivery, Outbox
+from ._signing import SecretRef
+from ._subscription import Subscription
+
+log = logging.getLogger("promptgate.webhooks")
+_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+_QUICK = 2.0  # seconds to wait for a pooled connection on the event loop
+_INSERT = (
+    "INSERT INTO webhook_delivery (event_id, event_type, url, secret, body, created_at,"
+    " next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+_CLAIM = """
+UPDATE webhook_delivery SET next_attempt_at = %s
+WHERE id IN (
+    SELECT id FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= %s
+    ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+RETURNING id, event_id, event_type, url, secret, body, attempts, created_at
+"""
+
+
+class EventSpool(Protocol):
+    """Where rows wait while the database is away (the store's local spool)."""
+
+    def put_event(self, event_id: str, data: str) -> None: ...
+
+    def events(self, limit: int) -> list[tuple[int, str, str]]: ...
+
+    def forget(self, table: str, seqs: list[int]) -> None: ...
+
+
+class PostgresOutbox(Outbox):
+    """Deliveries in PostgreSQL, shared by every instance; spooled locally while it is away."""
+
+    def __init__(
+        self, pool: ConnectionPool[psycopg.Connection[TupleRow]], spool: EventSpool | None
+    ) -> None:
+        self._pool = pool
+        self._spool = spool
+        self._spooled = False
+
+    def enqueue(self, event: Event, subscriptions: Iterable[Subscription], now: datetime) -> int:
+        body = event.body()
+        rows = [
+            [
+                event.id,
+                event.type,
+                sub.url,
+                json.dumps(sub.secret.to_dict()) if sub.secret else None,
+                body,
+                now.isoformat(),
+                now.isoformat(),
+            ]
+            for sub in subscriptions
+            if sub.wants(event)
+        ]
+        if not rows:
+            return 0
+        try:
+            return self._insert(rows)
+        except _DOWN as exc:
+            if self._spool is None:
+                raise
+            log.warning("PostgreSQL away; webhook event %s spooled locally: %s", event.id, exc)
+            self._spool.put_event(event.id, json.dumps(rows))
+            self._spooled = True
+            return len(rows)
+
+    def _insert(self, rows: list[list[Any]]) -> int:
+        with self._pool.connection(_QUICK) as db, db.transaction(), db.cursor() as cursor:
+            added = 0
+            for row in rows:
+                cursor.execute(_INSERT, row)
+                added += cursor.rowcount
+            return added
+
+    def replay(self) -> int:
+        """Move spooled rows into the table; how many were new there."""
+        if self._spool is None:
+            return 0
+        added = 0
+        while batch := self._spool.events(100):
+            for _, _, data in batch:
+                added += self._insert(json.loads(data))
+            self._spool.forget("event", [seq for seq, _, _ in batch])
+        self._spooled = False
+        return added
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        try:
+            self.replay()
+            with self._pool.connection(_QUICK) as db:
+                rows = db.execute(_CLAIM, (now + lease, now, limit)).fetchall()
+        except _DOWN as exc:
+            log.warning("PostgreSQL away; webhook deliveries wait: %s", exc)
+            return []
+        return [
+            Delivery(
+                id=int(row[0]),
+                event_id=str(row[1]),
+                event_type=str(row[2]),
+                url=str(row[3]),
+                secret=SecretRef.from_value(json.loads(row[4])) if row[4] else None,
+                body=str(row[5]),
+                attempts=int(row[6]),
+                created_at=row[7],
+            )
+            for row in rows
+        ]
+
+    def _update(self, sql: str, params: tuple[Any, ...]) -> None:
+        try:
+            with self._pool.connection(_QUICK) as db:
+                db.execute(sql.encode(), params)
+        except _DOWN as exc:
+            # The lease runs out and the row is tried again: at least once.
+            log.warning("PostgreSQL away; a delivery's outcome was not recorded: %s", exc)
+
+    def mark_delivered(self, delivery_id: int, now: datetime, status: int) -> None:
+        self._update(
+            "UPDATE webhook_delivery SET state = %s, attempts = attempts + 1, finished_at = %s,"
+            " last_status = %s, last_error = NULL WHERE id = %s",
+            (DELIVERED, now, status, delivery_id),
+        )
+
+    def mark_failed(
+        self, delivery_id: int, now: datetime, error: str, retry_at: datetime | None
+    ) -> None:
+        if retry_at is None:
+            self._update(
+                "UPDATE webhook_delivery SET state = %s, attempts = attempts + 1,"
+                " finished_at = %s, last_error = %s WHERE id = %s",
+                (DEAD, now, error, delivery_id),
+            )
+        else:
+            self._update(
+                "UPDATE webhook_delivery SET attempts = attempts + 1, next_attempt_at = %s,"
+                " last_error = %s WHERE id = %s",
+                (retry_at, error, delivery_id),
+            )
+
+    def next_due(self) -> datetime | None:
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        if self._spooled:
+            return soon  # come back shortly to move the spooled rows over
+        try:
+            with self._pool.connection(_QUICK) as db:
+                row = db.execute(
+                    "SELECT min(next_attempt_at) FROM webhook_delivery WHERE state = 'pending'"
+                ).fetchone()
+        except _DOWN:
+            return soon
+        return row[0] if row and row[0] is not None else None
+
+    def counts(self) -> dict[str, int]:
+        with self._pool.connection() as db:
+            rows = db.execute("SELECT state, count(*) FROM webhook_delivery GROUP BY 1").fetchall()
+        return {PENDING: 0, DELIVERED: 0, DEAD: 0} | {str(s): int(n) for s, n in rows}
+
+    def prune(self, before: datetime) -> int:
+        try:
+            with self._pool.connection(_QUICK) as db:
+                cursor = db.execute(
+                    "DELETE FROM webhook_delivery WHERE state <> 'pending' AND finished_at < %s",
+                    (before,),
+                )
+                return cursor.rowcount
+        except _DOWN:
+            return 0
+
+    def close(self) -> None:
+        """The pool belongs to the store, which closes it."""

@@ -1,0 +1,202 @@
+"""The PostgreSQL store on a real server: same answers as SQLite, partitions, migrations, URLs."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from promptgate.logstore import (
+    LogStoreNotFound,
+    SQLiteLogStore,
+    UnsupportedStoreURL,
+    open_store,
+    postgres_url_problem,
+)
+from promptgate.logstore._postgres import PostgresLogStore, _Item
+from promptgate.logstore._postgres_schema import migrate, partitions
+from promptgate.proto.access_log_pb2 import AccessLogRecord
+from tests.logstore.test_sqlite_totals import START, brute_force, random_record
+from tests.pg import PostgresServer, running_postgres
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
+
+
+def with_bodies(rng: random.Random, record: AccessLogRecord, i: int) -> AccessLogRecord:
+    shared = "\n\n".join(f"system paragraph {n} " + "x" * 300 for n in range(8))
+    record.prompt = shared + f"\n\nturn {i}: " + "y" * rng.randrange(0, 3000)
+    record.response = f"answer {i}"
+    return record
+
+
+@pytest.fixture(scope="module")
+def filled(
+    pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]]:
+    rng = random.Random(11)
+    records = [with_bodies(rng, random_record(rng, i), i) for i in range(2000)]
+    sqlite = SQLiteLogStore(tmp_path_factory.mktemp("sqlite") / "log.db")
+    store = open_store(pg.new_database())
+    assert isinstance(store, PostgresLogStore)
+    for record in records:
+        store.write(record)
+        sqlite.write(record)
+    store.close()
+    sqlite.close()
+    reader = open_store(store.url, read_only=True)
+    assert isinstance(reader, PostgresLogStore)
+    return reader, SQLiteLogStore(sqlite.path, read_only=True), records
+
+
+def test_totals_equal_the_records_over_random_windows(
+    filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
+) -> None:
+    store, _, records = filled
+    rng = random.Random(3)
+    windows: list[tuple[datetime | None, datetime | None]] = [(None, None)]
+    for _ in range(15):
+        a = START + timedelta(seconds=rng.uniform(-600, 7 * 3600))
+        windows.append((a, a + timedelta(seconds=rng.uniform(1, 4 * 3600))))
+    for since, until in windows:
+        assert store.spend_totals(since, until) == brute_force(records, since, until)
+
+
+def test_answers_match_the_sqlite_store(
+    filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
+) -> None:
+    store, sqlite, _ = filled
+    since = START + timedelta(minutes=30)
+    for width in (60, 3600):
+        assert store.spend_series(since, width) == sorted(sqlite.spend_series(since, width))
+    assert store.estimate_samples(None, None, 50) != []
+    assert sorted(map(repr, store.estimate_samples(None, None, 10_000))) == sorted(
+        map(repr, sqlite.estimate_samples(None, None, 10_000))
+    )
+    assert store.spend_by_token(since) == sqlite.spend_by_token(since)
+    filters: list[dict[str, object]] = [
+        {"limit": 7},
+        {"project": "one", "limit": 20},
+        {"token": "bob", "status": 429},
+        {"model": "claude-haiku-4-5", "since": since, "until": since + timedelta(hours=1)},
+    ]
+    for kwargs in filters:
+        ours = [e.record for e in store.query(**kwargs)]  # type: ignore[arg-type]
+        theirs = [e.record for e in sqlite.query(**kwargs)]  # type: ignore[arg-type]
+        assert ours, kwargs
+        assert sorted(r.SerializeToString() for r in ours) == sorted(
+            r.SerializeToString() for r in theirs
+        )
+    slim = store.query(limit=3, bodies=False)
+    assert all(not e.record.prompt for e in slim)
+
+
+def test_bodies_are_stored_once_per_chunk(
+    filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
+) -> None:
+    store, _, records = filled
+    with psycopg.connect(store.url) as db:
+        row = db.execute("SELECT count(*), sum(length(data)) FROM body_chunk").fetchone()
+    assert row is not None
+    sent = sum(len(r.prompt) + len(r.response) for r in records)
+    assert row[1] < sent / 5, (row, sent)
+
+
+def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None:
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(5)
+    items = [_Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
+    store._insert(items)
+    store._insert(items)  # the spool replays what PostgreSQL already committed
+    assert store.spend_totals(None, None) == brute_force([i.record for i in items], None, None)
+    assert len(store.query()) == 50
+    store.close()
+
+
+def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
+    url = pg.new_database()
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with psycopg.connect(url, autocommit=True) as db:
+                migrate(db)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT version FROM promptgate_schema").fetchall() == [(1,)]
+
+
+def test_retention_drops_whole_days(pg: PostgresServer) -> None:
+    store = PostgresLogStore(pg.new_database())
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    rng = random.Random(9)
+    items = []
+    for days_ago in (5, 4, 1, 0):
+        for i in range(10):
+            record = random_record(rng, i)
+            record.time.FromDatetime(today - timedelta(days=days_ago, minutes=i))
+            items.append(_Item(uuid.uuid4(), record))
+    store._insert(items)
+    with psycopg.connect(store.url) as db:
+        before = set(partitions(db))
+    deleted = store.prune(today - timedelta(days=2))
+    with psycopg.connect(store.url) as db:
+        after = set(partitions(db))
+    gone = {(today - timedelta(days=n)).date() for n in (5, 4)}
+    assert gone <= before and not gone & after
+    assert deleted >= 20
+    kept = store.query()
+    assert len(kept) == 20
+    assert store.spend_totals(today - timedelta(days=3), None) == brute_force(
+        [i.record for i in items[20:]], None, None
+    )
+    store.close()
+
+
+def test_a_reader_finds_no_log_in_an_empty_database(pg: PostgresServer) -> None:
+    with pytest.raises(LogStoreNotFound):
+        open_store(pg.new_database(), read_only=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://gw:hunter2@db.internal:5432/promptgate",
+        "postgresql://gw@db.internal/promptgate?password=hunter2",
+        "postgres://db.internal",
+    ],
+)
+def test_a_url_with_a_password_or_without_a_database_is_refused(url: str) -> None:
+    assert postgres_url_problem(url)
+    with pytest.raises(UnsupportedStoreURL) as caught:
+        open_store(url)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_password_comes_from_pgpassword(
+    pg: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = pg.new_database()
+    open_store(url).close()
+    monkeypatch.setenv("PGPASSWORD", pg.password)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    bare = url.split("?", 1)[0]
+    with open_store(bare, read_only=True) as reader:
+        assert reader.query() == []
