@@ -31,7 +31,7 @@ ProjectType = Literal["agent_proxy", "ai_wrapper", "ai_gateway"]
 ProviderAPI = Literal["anthropic", "openai"]
 Entity = Literal["email", "phone", "ip_address", "credit_card", "iban"]
 ScannerMode = Literal["block", "redact", "monitor"]
-Scope = Literal["chat", "admin"]
+Scope = Literal["chat", "admin", "console"]
 WebhookEvent = Literal[
     "endpoint.anomaly",
     "endpoint.recovered",

@@ -24,7 +24,7 @@ from psycopg.rows import TupleRow
 
 Connection = _Connection[TupleRow]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Advisory lock keys (one 64-bit space per database): the text "pgate" and a step.
 MIGRATE_LOCK = 0x7067617465_01
 PARTITION_LOCK = 0x7067617465_02
@@ -48,7 +48,7 @@ RECORD_COLUMNS = (
     "model_requested", "model_sent", "alias", "status", "latency_ms", "input_tokens",
     "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
     "requested_model_cost_usd", "record", "estimated_input_tokens", "cost_nusd",
-    "baseline_nusd", "prompt_chunks", "response_chunks",
+    "baseline_nusd", "prompt_chunks", "response_chunks", "session_id", "findings",
 )  # fmt: skip
 
 _V1 = f"""
@@ -123,7 +123,18 @@ CREATE TABLE webhook_delivery (
 CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_at) WHERE state = 'pending';
 """
 
-_MIGRATIONS = {1: _V1}
+# What the console filters on: the Claude Code session, alias, status, and the
+# guardrail rules that found something (an array, searched with its GIN index).
+_V2 = """
+ALTER TABLE access_log ADD COLUMN session_id text NOT NULL DEFAULT '';
+ALTER TABLE access_log ADD COLUMN findings text[] NOT NULL DEFAULT '{}';
+CREATE INDEX access_log_session ON access_log (session_id, id);
+CREATE INDEX access_log_alias ON access_log (alias, id);
+CREATE INDEX access_log_status ON access_log (status, id);
+CREATE INDEX access_log_findings ON access_log USING gin (findings);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2}
 
 MODEL_EXPR = "CASE WHEN model_sent <> '' THEN model_sent ELSE model_requested END"
 KEY_COLUMNS = f"project_id, project_name, token_id, provider, {MODEL_EXPR}, alias"

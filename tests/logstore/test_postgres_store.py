@@ -20,7 +20,7 @@ from promptgate.logstore import (
     postgres_url_problem,
 )
 from promptgate.logstore._postgres import PostgresLogStore, _Item
-from promptgate.logstore._postgres_schema import migrate, partitions
+from promptgate.logstore._postgres_schema import SCHEMA_VERSION, migrate, partitions
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from tests.logstore.test_sqlite_totals import START, brute_force, random_record
 from tests.pg import PostgresServer, running_postgres
@@ -140,7 +140,8 @@ def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
         thread.join()
     assert errors == []
     with psycopg.connect(url) as db:
-        assert db.execute("SELECT version FROM promptgate_schema").fetchall() == [(1,)]
+        versions = db.execute("SELECT version FROM promptgate_schema ORDER BY 1").fetchall()
+        assert versions == [(step,) for step in range(1, SCHEMA_VERSION + 1)]
 
 
 def test_retention_drops_whole_days(pg: PostgresServer) -> None:
