@@ -5,16 +5,20 @@ supervisor starts the processor first (Envoy fails closed without it),
 waits until both are ready, and watches them: if either dies, the other is
 stopped and the reason is reported. On SIGINT/SIGTERM Envoy stops taking
 new connections, in-flight streams get a grace period, then both stop.
+Envoy reaches the processor on a Unix socket in a fresh 0700 directory, so
+no other local user can talk to it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -94,6 +98,14 @@ class GatewayInstance:
         self.log_dir = self.deploy_dir / "run" / self.name
         self.processor: subprocess.Popen[bytes] | None = None
         self.envoy: subprocess.Popen[bytes] | None = None
+        # Unix socket paths are limited to ~100 bytes, and a private (0700)
+        # directory keeps other users from the processor, which injects keys.
+        self._socket_dir: Path | None = None
+
+    @property
+    def processor_socket(self) -> str:
+        assert self._socket_dir is not None, "the instance has not started"
+        return str(self._socket_dir / "processor.sock")
 
     @property
     def registration(self) -> Path:
@@ -124,13 +136,14 @@ class GatewayInstance:
             }
         )
         path = self.log_dir / "envoy.yaml"
-        path.write_text(instance_bootstrap(self.deploy_dir, settings))
+        path.write_text(instance_bootstrap(self.deploy_dir, settings, self.processor_socket))
         return path
 
     def start(self) -> None:
         # A stopped instance may be started again; forget the old processes.
         self.processor = self.envoy = None
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="promptgate-"))
         bootstrap = self._write_bootstrap()
         processor_log = open(self.log_dir / "processor.log", "ab")  # noqa: SIM115 - child owns it
         self.processor = subprocess.Popen(
@@ -142,7 +155,7 @@ class GatewayInstance:
                     "--bundle",
                     str(self.deploy_dir / BUNDLE_FILE),
                     "--listen",
-                    f"127.0.0.1:{self.ports.processor_port}",
+                    f"unix:{self.processor_socket}",
                     "--mock-port",
                     str(self.ports.mock_port),
                     "--status-port",
@@ -205,7 +218,7 @@ class GatewayInstance:
         raise GatewayFailed(f"{name} did not become ready within {STARTUP_SECONDS:.0f}s")
 
     def _processor_ready(self) -> bool:
-        target = f"127.0.0.1:{self.ports.processor_port}"
+        target = f"unix:{self.processor_socket}"
         try:
             with grpc.insecure_channel(target) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
@@ -273,6 +286,8 @@ class GatewayInstance:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def supervise(gateway: GatewayInstance, on_ready: Callable[[], None]) -> int:

@@ -39,12 +39,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-# Fixed in-pod ports; the manifests use the same numbers.
+# Fixed in-pod ports and the processor's socket; the manifests use the same.
 DEFAULTS = {
     "listen_host": "0.0.0.0",
     "listen_port": 8080,
     "admin_port": 9901,
-    "processor_port": 50051,
+    # In an emptyDir that only the processor and Envoy containers mount; the
+    # processor makes `private/` 0700 (the provider keys are one ext_proc
+    # stream away from whoever can connect).
+    "processor_socket": "/var/run/promptgate-socket/private/ext_proc.sock",
     "status_port": 9464,
     "mock_port": 8089,
     "ops_port": 9102,
@@ -125,13 +128,12 @@ def bootstrap(deploy_dir: Path, bundle: dict[str, Any], ports: dict[str, Any]) -
                     "listen_host",
                     "listen_port",
                     "admin_port",
-                    "processor_port",
                     "mock_port",
                 )
             },
         }
     )
-    config = yaml.safe_load(instance_bootstrap(deploy_dir, settings))
+    config = yaml.safe_load(instance_bootstrap(deploy_dir, settings, ports["processor_socket"]))
     static = config["static_resources"]
     static["listeners"].append(ops_listener(ports["listen_host"], ports["ops_port"]))
     static["clusters"] += [

@@ -117,7 +117,6 @@ def run(
         str | None, typer.Option("--host", help="Listen address (default 127.0.0.1).")
     ] = None,
     admin_port: Annotated[int | None, typer.Option("--admin-port")] = None,
-    processor_port: Annotated[int | None, typer.Option("--processor-port")] = None,
     status_port: Annotated[
         int | None, typer.Option("--status-port", help="Metrics and status (default 9464).")
     ] = None,
@@ -134,7 +133,6 @@ def run(
         "listen_port": port,
         "listen_host": host,
         "admin_port": admin_port,
-        "processor_port": processor_port,
         "status_port": status_port,
         "mock_port": mock_port,
     }

@@ -34,6 +34,8 @@ from .envoy import (
     processor_cluster,
     provider_clusters,
     route_configuration,
+    tcp_address,
+    unix_address,
     upstream_cluster,
 )
 
@@ -85,8 +87,20 @@ def _file_source(deploy_dir: Path, relative: str) -> dict[str, Any]:
     }
 
 
-def instance_bootstrap(deploy_dir: Path, gateway: Gateway) -> str:
-    """The bootstrap for one instance serving ``deploy_dir`` with ``gateway``'s ports."""
+def instance_bootstrap(
+    deploy_dir: Path, gateway: Gateway, processor_socket: str | None = None
+) -> str:
+    """The bootstrap for one instance serving ``deploy_dir`` with ``gateway``'s ports.
+
+    Envoy reaches the processor on ``processor_socket`` (a Unix socket in a
+    private directory: no other local user can ask the processor for a
+    key); without one, on ``gateway.processor_port`` on loopback.
+    """
+    processor = (
+        unix_address(processor_socket)
+        if processor_socket is not None
+        else tcp_address("127.0.0.1", gateway.processor_port)
+    )
     deploy_dir = deploy_dir.resolve()
     rds = {
         "rds": {
@@ -101,7 +115,7 @@ def instance_bootstrap(deploy_dir: Path, gateway: Gateway) -> str:
         "static_resources": {
             "listeners": [listener(gateway, rds), attempts_listener(gateway, rds)],
             "clusters": [
-                processor_cluster(gateway.processor_port),
+                processor_cluster(processor),
                 attempts_cluster(gateway),
                 upstream_cluster(f"provider_{MOCK_PROVIDER}", "127.0.0.1", gateway.mock_port),
             ],

@@ -25,6 +25,17 @@ from ..config.models import Gateway, Policy
 from .bundle import provider_entries
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
+# Headers that tell who or where the client is: Envoy's own and the ones a
+# client or an outer proxy may send. None of them reaches a provider.
+CLIENT_ADDRESS_HEADERS = (
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "forwarded",
+    "x-real-ip",
+    "x-envoy-external-address",
+)
 PROCESSOR_CLUSTER = "promptgate_processor"
 # ai_gateway rules with balance/fallbacks: the processor routes the request
 # to this cluster; each attempt passes the upstream ext_proc (which picks the
@@ -42,7 +53,15 @@ def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
-def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+def _should_retry(retry: bool) -> list[dict[str, Any]]:
+    value = "true" if retry else "false"
+    header = {"key": "x-should-retry", "value": value}
+    return [{"header": header, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+
+
+def _json_error(
+    status: int, error_type: str, message: str, *, retry: bool = False
+) -> dict[str, Any]:
     """A local-reply mapper answering ``status`` with a JSON error body.
 
     The shape ``{"type": "error", "error": {"type", "message"}}`` is
@@ -58,10 +77,47 @@ def _json_error(status: int, error_type: str, message: str) -> dict[str, Any]:
                 }
             }
         },
+        "headers_to_add": _should_retry(retry),
         "body_format_override": {
             "json_format": {
                 "type": "error",
                 "error": {"type": error_type, "message": message},
+            },
+            "content_type": "application/json",
+        },
+    }
+
+
+PROCESSOR_UNAVAILABLE = "PromptGate's processor is unavailable; nothing was sent"
+
+
+def _processor_failed() -> dict[str, Any]:
+    """The answer when the processor is down, refuses the stream or stalls.
+
+    Envoy's ext_proc filter answers these itself (``status_on_error``, and a
+    bare 504 after ``message_timeout``); its details all start with
+    ``ext_proc_error``, which sets them apart from a provider that cannot be
+    reached. Clients may retry: the processor restarts or catches up.
+    """
+    return {
+        "filter": {
+            "extension_filter": {
+                "name": "envoy.access_loggers.extension_filters.cel",
+                "typed_config": {
+                    "@type": _TYPE + "extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                    "expression": "response.code_details.startsWith('ext_proc_error')",
+                },
+            }
+        },
+        "status_code": 503,
+        "headers_to_add": _should_retry(True),
+        "body_format_override": {
+            "json_format": {
+                "type": "error",
+                "error": {
+                    "type": "api_error",
+                    "message": PROCESSOR_UNAVAILABLE,
+                },
             },
             "content_type": "application/json",
         },
@@ -79,16 +135,13 @@ def path_rewrite(entry: dict[str, Any]) -> tuple[str, str]:
     return r"^/api/[^/]+/", base_path + "/"
 
 
-# The client's address (also as Envoy's x-envoy-external-address), our
-# routing header, the fallback plan and Envoy's attempt counter are nobody's
-# business upstream.
+# The client's address (see CLIENT_ADDRESS_HEADERS), our routing header, the
+# fallback plan and Envoy's attempt counter are nobody's business upstream.
 HEADERS_TO_REMOVE = (
     UPSTREAM_HEADER,
-    "x-forwarded-for",
-    "x-forwarded-proto",
+    *CLIENT_ADDRESS_HEADERS,
     ATTEMPT_COUNT_HEADER,
     PLAN_HEADER,
-    "x-envoy-external-address",
 )
 
 
@@ -209,22 +262,40 @@ def _max_message_timeout_ms(gateway: Gateway) -> int:
 
 
 def buffer_limit(gateway: Gateway) -> int:
-    """The listener's per-connection buffer: the largest request body plus headroom."""
-    return (gateway.max_request_mib + 1) * _MIB
+    """The listener's per-connection buffer: exactly the largest request body (413 past it)."""
+    return gateway.max_request_mib * _MIB
+
+
+def _too_large(gateway: Gateway) -> dict[str, Any]:
+    return _json_error(
+        413,
+        "request_too_large",
+        f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
+    )
 
 
 def local_reply_config(gateway: Gateway) -> dict[str, Any]:
-    """JSON errors for Envoy's own 503 (processor unavailable) and 413 (body too large)."""
+    """JSON errors for Envoy's own 503 and 413, for any Envoy build (a mesh's too).
+
+    Without the CEL filter every Envoy 503 reads as the processor's.
+    """
     return {
         "mappers": [
-            _json_error(
-                503, "api_error", "PromptGate's processor is unavailable; nothing was sent"
-            ),
-            _json_error(
-                413,
-                "request_too_large",
-                f"Request body exceeds the gateway limit of {gateway.max_request_mib} MiB",
-            ),
+            _json_error(503, "api_error", PROCESSOR_UNAVAILABLE, retry=True),
+            _too_large(gateway),
+        ]
+    }
+
+
+def _listener_local_reply_config(gateway: Gateway) -> dict[str, Any]:
+    """Our own Envoy's: processor failures (504 stalls too), unreachable provider, 413."""
+    return {
+        "mappers": [
+            _processor_failed(),
+            # Envoy's own other 503s (a provider that cannot be reached, no
+            # healthy host): transient, so clients may retry.
+            _json_error(503, "api_error", "PromptGate could not reach the provider", retry=True),
+            _too_large(gateway),
         ]
     }
 
@@ -419,8 +490,23 @@ def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> lis
     return [_provider_cluster(entry, ca_file) for entry in providers.values()]
 
 
-def processor_cluster(port: int) -> dict[str, Any]:
-    return upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", port, http2=True)
+def processor_cluster(address: dict[str, Any]) -> dict[str, Any]:
+    """The processor's cluster; ``address`` is a ``pipe`` (Unix socket) or a TCP socket."""
+    cluster = upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", 0, http2=True)
+    cluster["load_assignment"]["endpoints"] = [
+        {"lb_endpoints": [{"endpoint": {"address": address}}]}
+    ]
+    if "pipe" in address:
+        cluster.pop("dns_lookup_family")
+    return cluster
+
+
+def unix_address(path: str) -> dict[str, Any]:
+    return {"pipe": {"path": path}}
+
+
+def tcp_address(host: str, port: int) -> dict[str, Any]:
+    return _socket(host, port)
 
 
 def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
@@ -434,8 +520,11 @@ def listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
         "stream_idle_timeout": "600s",
         "request_timeout": "0s",
         "common_http_protocol_options": {"idle_timeout": "3600s"},
+        # Refusing HTTP/1.0 makes Envoy close the connection without a word;
+        # served like HTTP/1.1 (a Host header is optional there), it gets an answer.
+        "http_protocol_options": {"accept_http_10": True, "default_host_for_http_10": "promptgate"},
         **routes,
-        "local_reply_config": local_reply_config(gateway),
+        "local_reply_config": _listener_local_reply_config(gateway),
         "http_filters": [
             ext_proc_filter(gateway),
             {
@@ -487,7 +576,7 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
                 attempts_listener(gateway, copy.deepcopy(routes)),
             ],
             "clusters": [
-                processor_cluster(gateway.processor_port),
+                processor_cluster(tcp_address("127.0.0.1", gateway.processor_port)),
                 attempts_cluster(gateway),
                 *provider_clusters(providers, gateway.ca_file),
             ],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config.models import Policy
-from .envoy import PROCESSOR_CLUSTER, compile_envoy, processor_cluster
+from .envoy import PROCESSOR_CLUSTER, compile_envoy, processor_cluster, unix_address
 
 _TYPE = "type.googleapis.com/envoy."
 _ACCESS_LOG_FIELDS = {
@@ -80,20 +80,7 @@ def _access_log(settings: TeamEgress) -> list[dict[str, Any]]:
 
 
 def _processor_over_socket(settings: TeamEgress) -> dict[str, Any]:
-    cluster = processor_cluster(0)
-    cluster["type"] = "STATIC"
-    cluster.pop("dns_lookup_family")
-    cluster["load_assignment"] = {
-        "cluster_name": PROCESSOR_CLUSTER,
-        "endpoints": [
-            {
-                "lb_endpoints": [
-                    {"endpoint": {"address": {"pipe": {"path": settings.processor_socket}}}}
-                ]
-            }
-        ],
-    }
-    return cluster
+    return processor_cluster(unix_address(settings.processor_socket))
 
 
 def compile_team_egress(policy: Policy, settings: TeamEgress | None = None) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 PyYAML's composer keeps a mark on every node; we walk the node tree once,
 building the Python value and a map from key path to the position of the
 value, so that any later check can point at ``file:line:col``.
+
+Policy files come from pull requests, so reading one is bounded: anchors
+and aliases are refused (a 400-byte "billion laughs" file expands to
+gigabytes when aliases are followed); the loader refuses a file over
+``MAX_POLICY_BYTES`` before reading it whole.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ import yaml
 from .diagnostics import Location
 
 KeyPath = tuple[str | int, ...]
+
+# Ten times the largest policy we have seen (a thousand projects); the
+# parse stays well under a second.
+MAX_POLICY_BYTES = 8 * 1024 * 1024
 
 
 class YAMLSyntaxError(Exception):
@@ -65,9 +74,27 @@ def _location(file: str, mark: yaml.Mark | None) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
+def _refuse_aliases(text: str, file: str) -> None:
+    """Raise at the first alias: each one may double the value it expands into."""
+    if "&" not in text or "*" not in text:
+        # No alias without an asterisk, and one without an anchor (`&`) fails
+        # to compose anyway: skip the second parse.
+        return
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+            raise YAMLSyntaxError(
+                where,
+                f"YAML aliases are not allowed in a policy (*{event.anchor}): write the "
+                "value out in full; aliases can expand a small file into gigabytes",
+            )
+
+
 def load_marked(text: str, file: str) -> MarkedDocument:
     """Parse one YAML document. Raises :class:`YAMLSyntaxError` on bad YAML."""
     try:
+        _refuse_aliases(text, file)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -88,10 +115,7 @@ def load_marked(text: str, file: str) -> MarkedDocument:
             _location(file, exc.problem_mark), f"invalid YAML: {exc.problem}"
         ) from None
     except RecursionError:
-        # An alias inside its own anchor (`a: &x [*x]`) is an endless value.
-        raise YAMLSyntaxError(
-            Location(file, 1, 1), "invalid YAML: nested too deeply or an alias refers to itself"
-        ) from None
+        raise YAMLSyntaxError(Location(file, 1, 1), "invalid YAML: nested too deeply") from None
     return doc
 
 

@@ -87,6 +87,7 @@ def check_policy(
         _check_aliases(policy, name, project, report)
         _check_guardrails(name, project, report)
         _check_type(name, project, report)
+        _check_model_lists(name, project, report)
         token_ids = {t.id for t in project.tokens}
         for index, budget in enumerate(project.budgets):
             if budget.token is not None and budget.token not in token_ids:
@@ -323,6 +324,22 @@ def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:
         for index, allowed in enumerate(scanner.allowlist):
             if problem := re2_problem(allowed):
                 report.error((*base, "secret_scanner", "allowlist", index), problem)
+
+
+def _check_model_lists(name: str, project: Project, report: _Reporter) -> None:
+    # Entries match trimmed and case-insensitively (runtime/model_lists.py);
+    # an entry that is empty or has a space inside can never name a model.
+    if project.models is None:
+        return
+    lists = {"allow": project.models.allow or [], "deny": project.models.deny}
+    for key, entries in lists.items():
+        for index, entry in enumerate(entries):
+            if not entry.strip() or any(c.isspace() for c in entry.strip()):
+                report.error(
+                    ("projects", name, "models", key, index),
+                    f"{entry!r} cannot name a model: a model list entry is a name or a glob "
+                    "without spaces",
+                )
 
 
 def _check_type(name: str, project: Project, report: _Reporter) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._yaml import KeyPath, MarkedDocument, YAMLSyntaxError, load_marked
+from ._yaml import MAX_POLICY_BYTES, KeyPath, MarkedDocument, YAMLSyntaxError, load_marked
 from .diagnostics import Diagnostic, Location, Severity
 from .models import API_VERSION, Policy, PolicyFile
 
@@ -143,7 +143,19 @@ def read_documents(path: Path) -> tuple[list[MarkedDocument], list[Diagnostic]]:
     documents, diagnostics = [], []
     for file in policy_files(path):
         try:
-            text = file.read_text(encoding="utf-8")
+            with file.open("rb") as handle:
+                raw = handle.read(MAX_POLICY_BYTES + 1)
+            if len(raw) > MAX_POLICY_BYTES:
+                diagnostics.append(
+                    Diagnostic(
+                        Location(str(file), 1, 1),
+                        Severity.ERROR,
+                        f"policy file is larger than {MAX_POLICY_BYTES // (1024 * 1024)} MiB; "
+                        "split it into several files",
+                    )
+                )
+                continue
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             diagnostics.append(
                 Diagnostic(Location(str(file), 1, 1), Severity.ERROR, f"cannot read file: {exc}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import uvloop
 
+from . import process_log
 from .bundle import BundleError
 from .server import serve
 
@@ -22,9 +23,7 @@ def main() -> int:
     parser.add_argument("--mock-port", type=int, help="Override the bundle's mock provider port.")
     parser.add_argument("--status-port", type=int, help="Override the metrics/status port.")
     args = parser.parse_args()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s processor %(levelname)s %(message)s"
-    )
+    process_log.configure()
     try:
         main_task = serve(
             args.bundle, args.listen, mock_port=args.mock_port, status_port=args.status_port

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from ..tokens import PREFIX
-from .bundle import Bundle, Project, Token
+from .bundle import Project, Token
 from .rejection import unauthenticated
 
 REQUIRED_SCOPE = "chat"
@@ -30,20 +30,23 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
     return api_key or None
 
 
-def identify(bundle: Bundle, project: Project, headers: Mapping[str, str]) -> Token:
-    """The record of the presented token, or a :class:`Rejection` saying why there is none."""
+def identify(project: Project | None, headers: Mapping[str, str]) -> Token:
+    """The record of the presented token, or a :class:`Rejection` saying why there is none.
+
+    An unknown project, another project's token and an unknown token get the
+    same answer: a caller without a valid token learns neither which
+    projects exist nor which tokens are valid elsewhere.
+    """
     token = presented_token(headers)
     if token is None:
         raise unauthenticated(
             "missing API token: send it as 'Authorization: Bearer pg_live_...' or 'x-api-key'"
         )
     digest = "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-    record = project.tokens.get(digest)
+    record = project.tokens.get(digest) if project is not None else None
     if record is None:
-        if any(digest in other.tokens for other in bundle.projects.values()):
-            raise unauthenticated("this token belongs to another project")
         hint = "" if token.startswith(PREFIX) else " (PromptGate tokens start with pg_live_)"
-        raise unauthenticated(f"invalid API token{hint}")
+        raise unauthenticated(f"invalid API token for this project{hint}")
     return record
 
 

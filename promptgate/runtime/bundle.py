@@ -17,6 +17,7 @@ from typing import Any
 from ..compile.bundle import BUNDLE_FORMAT, canonical_json
 from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
 from ..pricing import PriceTable, PriceTableError
+from .model_lists import ModelList
 
 
 class BundleError(Exception):
@@ -48,8 +49,8 @@ class Project:
     providers: dict[str, str | None]
     tokens: dict[str, Token]
     aliases: dict[str, list[dict[str, Any]]]
-    allow_models: frozenset[str] | None
-    deny_models: frozenset[str]
+    allow_models: ModelList | None
+    deny_models: ModelList
     guardrails: dict[str, Any]
     budgets: list[dict[str, Any]] = field(default_factory=list)
     compiled_guardrails: Guardrails | None = field(default=None, repr=False)
@@ -146,8 +147,8 @@ def _project(data: dict[str, Any]) -> Project:
         providers={name: spec["credential"] for name, spec in data["providers"].items()},
         tokens=tokens,
         aliases={name: spec["rules"] for name, spec in data["aliases"].items()},
-        allow_models=frozenset(models["allow"]) if models["allow"] is not None else None,
-        deny_models=frozenset(models["deny"]),
+        allow_models=ModelList.of(models["allow"]) if models["allow"] is not None else None,
+        deny_models=ModelList.of(models["deny"]),
         guardrails=spec,
         budgets=data.get("budgets", []),
         compiled_guardrails=compiled,

@@ -65,3 +65,12 @@ def schema_for_rest(rest: str) -> Literal["anthropic", "openai"]:
         if rest.startswith(("/v1/chat", "/v1/completions", "/v1/embeddings"))
         else ("anthropic")
     )
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type value, without parameters, lower-cased.
+
+    ``application/json; charset=utf-8`` is ``application/json``;
+    ``text/plain; x=json`` is ``text/plain`` (a substring test would pass it).
+    """
+    return content_type.partition(";")[0].strip().lower()

@@ -41,6 +41,7 @@ from .endpoints import (
     ENDPOINTS,
     GATEWAY_ENDPOINTS,
     Endpoint,
+    media_type,
     parse_project_path,
     schema_for_rest,
 )
@@ -158,30 +159,33 @@ class Exchange:
         if path is None:
             raise not_found("Not found: PromptGate serves /api/<project-id>/v1/...")
         self.schema_name = schema_for_rest(path.rest)
-        project = self.bundle.projects.get(path.project_id)
         if path.rest == "" and method in ("GET", "HEAD"):
-            # Claude Code checks that its base URL answers before it starts.
-            if project is None:
-                raise not_found(f"Unknown project {path.project_id}")
+            # Claude Code checks that its base URL answers before it starts;
+            # every project id gets the same answer, so it reveals none.
             self.record.status = 200
             return Reply(
                 200, {"content-type": "application/json"}, b"{}" if method == "GET" else b""
             )
-        gateway = project is not None and project.type == "ai_gateway"
-        native = ENDPOINTS.get(path.rest)
-        endpoint = GATEWAY_ENDPOINTS.get(path.rest) if gateway else native
-        served = endpoint or native
+        # Until the token is checked, the answer depends only on the path:
+        # which projects exist, and of which type, is for token holders.
+        served = ENDPOINTS.get(path.rest) or GATEWAY_ENDPOINTS.get(path.rest)
         if served is None or method != served.method:
             raise not_found(f"Not found: {method} {path.rest or '/'}")
         self.schema_name = served.schema
-        if project is None:
-            raise not_found(f"Unknown project {path.project_id}")
-        self.record.project_id, self.record.project_name = project.id, project.name
-        token = identify(self.bundle, project, headers)
+        project = self.bundle.projects.get(path.project_id)
+        if project is not None:
+            # The access log attributes even a refused request to its project.
+            self.record.project_id, self.record.project_name = project.id, project.name
+        token = identify(project, headers)
+        assert project is not None  # identify found the token in it
         self.record.token_id = token.id
         authorize(token, datetime.now(UTC).date())
-        if endpoint is None:
+        gateway = project.type == "ai_gateway"
+        endpoint = (GATEWAY_ENDPOINTS if gateway else ENDPOINTS).get(path.rest)
+        if endpoint is None and gateway:
             raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
+        if endpoint is None or method != endpoint.method:
+            raise not_found(f"Not found: {method} {path.rest}")
         if endpoint.kind == "models":
             self.record.status = 200
             if gateway:
@@ -195,7 +199,7 @@ class Exchange:
         if provider is None:
             raise forbidden(f"provider {endpoint.schema} is not enabled for this project")
         content_type = headers.get("content-type", "")
-        if "json" not in content_type.lower():
+        if media_type(content_type) != "application/json":
             raise invalid_request(
                 f"Content-Type must be application/json, not {content_type[:80] or 'missing'}"
             )

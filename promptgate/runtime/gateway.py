@@ -99,11 +99,11 @@ def models_body(project: Project) -> bytes:
         for rule in rules:
             if rule.get("provider"):
                 ids.setdefault(f"{rule['provider']}:{rule['model']}", rule["provider"])
-    for model in sorted(project.allow_models or ()):
+    for model in sorted(project.allow_models.names if project.allow_models else ()):
         ids.setdefault(model, model.partition(":")[0] if ":" in model else "promptgate")
     data = [
         {"id": model, "object": "model", "created": 0, "owned_by": owner}
         for model, owner in ids.items()
-        if model not in project.deny_models
+        if not project.deny_models.matches(model)
     ]
     return orjson.dumps({"object": "list", "data": data})

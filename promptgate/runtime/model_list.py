@@ -54,7 +54,7 @@ def list_models(bundle: Bundle, project: Project, headers: Mapping[str, str], qu
 def project_models(bundle: Bundle, project: Project) -> list[str]:
     """Aliases, then the models the project may name, without denied ones."""
     if project.allow_models is not None:
-        direct = set(project.allow_models)
+        direct = set(project.allow_models.names)  # globs name no model to list
     else:
         schemas = {bundle.providers[name].schema for name in project.providers}
         direct = {
@@ -63,8 +63,9 @@ def project_models(bundle: Bundle, project: Project) -> list[str]:
             if caps.provider in schemas
         }
     aliases = sorted(project.aliases)
-    rest = sorted(direct - set(aliases) - project.deny_models)
-    return [alias for alias in aliases if alias not in project.deny_models] + rest
+    denied = project.deny_models.matches
+    rest = sorted(m for m in direct - set(aliases) if not denied(m))
+    return [alias for alias in aliases if not denied(alias)] + rest
 
 
 def _limit(query: str) -> int:

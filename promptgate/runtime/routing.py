@@ -17,7 +17,10 @@ from typing import Any
 
 from ..providers.base import WireSchema
 from .bundle import Project
-from .rejection import forbidden
+from .rejection import forbidden, invalid_request
+
+# Longer than any provider's model id; refused before any list is consulted.
+MAX_MODEL_NAME = 256
 
 # Roles whose messages are instructions, not conversation (Claude Code's
 # mid-conversation reminders; OpenAI's system and developer prompts).
@@ -98,18 +101,24 @@ def select_model(project: Project, model: str, facts: RequestFacts) -> Selection
 
 
 def check_access(project: Project, model: str, *, via_alias: bool = False) -> None:
-    if model in project.deny_models:
+    """Refuse a model the project's lists exclude (matching rules: ``model_lists``)."""
+    if len(model) > MAX_MODEL_NAME:
+        raise invalid_request(f"model: longer than {MAX_MODEL_NAME} characters")
+    if project.deny_models.matches(model):
         raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
     # An allowlist names what clients may ask for; alias targets were vetted
     # in review when the alias was written.
-    if project.allow_models is not None and not via_alias and model not in project.allow_models:
+    allow = project.allow_models
+    if allow is not None and not via_alias and not allow.matches(model):
         raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
 
 
 def _instead(project: Project, shown: int = 8) -> str:
-    """What the client may ask for instead: the aliases, then the allowlist."""
-    names = [a for a in sorted(project.aliases) if a not in project.deny_models]
-    names += sorted((project.allow_models or frozenset()) - set(names) - project.deny_models)
+    """What the client may ask for instead: the aliases, then the allowlist's names."""
+    deny = project.deny_models
+    names = [a for a in sorted(project.aliases) if not deny.matches(a)]
+    allowed = project.allow_models.names if project.allow_models is not None else []
+    names += sorted(n for n in set(allowed) - set(names) if not deny.matches(n))
     if not names:
         return ""
     more = f" (and {len(names) - shown} more)" if len(names) > shown else ""

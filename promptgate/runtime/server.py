@@ -32,6 +32,7 @@ from .metrics import Metrics
 from .mockprovider import MockProvider
 from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
+from .unix_socket import prepare_private_directory
 
 log = logging.getLogger("promptgate.processor")
 
@@ -201,6 +202,7 @@ def create_processor(
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    prepare_private_directory(address)
     # ``address`` is ``host:port`` or ``unix:/path`` (a Unix domain socket;
     # grpc replaces a stale socket file and removes it on stop). grpc raises
     # RuntimeError when it cannot bind; callers expect an OSError.

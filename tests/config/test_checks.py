@@ -112,9 +112,7 @@ def test_credential_for_unknown_provider_lists_the_known_ones(tmp_path: Path) ->
         "  main: {provider: bedrock, api_key: {env: KEY}}\n",
     )
     diagnostic = only(validate(path))
-    assert diagnostic.message == (
-        "unknown provider 'bedrock'; known: anthropic, mock, openai"
-    )
+    assert diagnostic.message == ("unknown provider 'bedrock'; known: anthropic, mock, openai")
     assert at(diagnostic) == (str(path), *position(path, "bedrock"))
 
 
@@ -178,8 +176,8 @@ def test_token_id_used_twice_in_a_project_is_an_error_at_the_second(tmp_path: Pa
         providers:
           anthropic: {{credential: anthropic-main}}
         tokens:
-          - {{id: alice, hash: "{fake_hash('1')}"}}
-          - {{id: alice, hash: "{fake_hash('2')}"}}
+          - {{id: alice, hash: "{fake_hash("1")}"}}
+          - {{id: alice, hash: "{fake_hash("2")}"}}
         """,
     )
     diagnostic = only(validate(path))
@@ -242,14 +240,14 @@ def test_expired_token_is_a_warning_and_the_policy_stays_valid(tmp_path: Path) -
           anthropic: {{credential: anthropic-main}}
         tokens:
           - id: old-laptop
-            hash: "{fake_hash('old')}"
+            hash: "{fake_hash("old")}"
             expires: 2026-05-31
           - id: revoked-and-expired
-            hash: "{fake_hash('revoked')}"
+            hash: "{fake_hash("revoked")}"
             expires: 2020-01-01
             revoked: true
           - id: expires-today
-            hash: "{fake_hash('today')}"
+            hash: "{fake_hash("today")}"
             expires: 2026-06-01
         """,
     )
@@ -494,6 +492,20 @@ def test_checks_point_into_the_file_that_defines_the_project(tmp_path: Path) -> 
     )
     diagnostic = only(validate(tmp_path))
     assert at(diagnostic) == (str(team), *position(team, "openai-main"))
+
+
+def test_a_model_list_entry_with_a_space_inside_is_an_error_at_the_entry(tmp_path: Path) -> None:
+    path = project(
+        tmp_path,
+        """
+        type: agent_proxy
+        providers: {mock: {}}
+        models: {deny: [" Claude-Opus-4-1 ", "claude opus"]}
+        """,
+    )
+    diagnostic = only(validate(path))
+    assert diagnostic.message.startswith("'claude opus' cannot name a model")
+    assert at(diagnostic) == (str(path), *position(path, '"claude opus"'))
 
 
 CLAUDE_FAST = """

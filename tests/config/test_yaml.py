@@ -69,12 +69,6 @@ def test_impossible_date_is_reported_not_raised(tmp_path: Path) -> None:
     assert at(diagnostic) == (str(path), *position(path, "2027-13-45"))
 
 
-def test_alias_that_contains_itself_is_reported_not_raised(tmp_path: Path) -> None:
-    path = write(tmp_path, "policy.yaml", "apiVersion: promptgate/v1\nprojects: &p\n  eng: *p\n")
-    diagnostic = only(validate(path))
-    assert "alias refers to itself" in diagnostic.message
-
-
 @pytest.mark.parametrize("depth", [900, 5000])
 def test_very_deep_nesting_is_reported_not_raised(tmp_path: Path, depth: int) -> None:
     nested = "[" * depth + "]" * depth

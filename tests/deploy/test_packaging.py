@@ -240,9 +240,7 @@ def test_ports_and_paths_agree_across_containers() -> None:
     assert int(flag(init, "--ops-port")) == ports["ops"]
     assert flag(init, "--host") == "0.0.0.0"
     # Envoy's processor cluster and status routes point where the processor listens.
-    listen = flag(processor, "--listen")
-    assert listen.startswith("127.0.0.1:"), "ext_proc must stay on loopback"
-    assert int(listen.rsplit(":", 1)[1]) == int(flag(init, "--processor-port"))
+    assert flag(processor, "--listen") == "unix:" + flag(init, "--processor-socket")
     assert flag(processor, "--status-port") == flag(init, "--status-port")
     assert flag(processor, "--mock-port") == flag(init, "--mock-port")
     # Envoy runs the bootstrap init writes; the processor the bundle init copies.
@@ -604,7 +602,6 @@ class Pod:
             for name in (
                 "--port",
                 "--admin-port",
-                "--processor-port",
                 "--status-port",
                 "--mock-port",
                 "--ops-port",
@@ -726,3 +723,20 @@ def test_pod_serves_and_rolls_out_a_configmap_update(tmp_path: Path, pod: Pod) -
     }
     missing = sorted(queried - series - lazy)
     assert not missing, f"not scraped from the pod: {missing}"
+
+
+def test_the_processor_socket_is_shared_by_the_processor_and_envoy_only() -> None:
+    socket_path = flag(container("prepare")["command"], "--processor-socket")
+    volumes = {v["name"]: v for v in pod_spec()["volumes"]}
+    sharing = {}
+    for entry in pod_spec()["containers"] + pod_spec()["initContainers"]:
+        for mount in entry.get("volumeMounts", []):
+            if socket_path.startswith(mount["mountPath"] + "/"):
+                sharing[entry["name"]] = mount["name"]
+    assert set(sharing) == {"processor", "envoy"}
+    (volume,) = set(sharing.values())
+    assert "emptyDir" in volumes[volume]
+    # No other container mounts that volume anywhere.
+    for entry in pod_spec()["containers"] + pod_spec()["initContainers"]:
+        names = {m["name"] for m in entry.get("volumeMounts", [])}
+        assert (volume in names) == (entry["name"] in sharing), entry["name"]

@@ -79,7 +79,8 @@ def test_token_of_another_project_is_401(harness: Harness) -> None:
         project=OTHER_PROJECT,
         **{"x-api-key": harness.tokens["alice"]},
     )
-    assert "another project" in assert_anthropic_error(response, 401, "authentication_error")
+    message = assert_anthropic_error(response, 401, "authentication_error")
+    assert message == "invalid API token for this project"
     assert not harness.fake.requests
 
 
@@ -119,7 +120,7 @@ def test_provider_not_enabled_is_403(harness: Harness) -> None:
     assert not harness.fake.requests
 
 
-def test_unknown_project_is_404(harness: Harness) -> None:
+def test_unknown_project_is_401_like_an_unknown_token(harness: Harness) -> None:
     response = post(
         harness,
         "/v1/messages",
@@ -127,7 +128,8 @@ def test_unknown_project_is_404(harness: Harness) -> None:
         project="00000000-0000-4000-8000-00000000dead",
         **{"x-api-key": harness.tokens["alice"]},
     )
-    assert_anthropic_error(response, 404, "not_found_error")
+    message = assert_anthropic_error(response, 401, "authentication_error")
+    assert message == "invalid API token for this project"
 
 
 def test_unknown_path_is_404_json(harness: Harness) -> None:

@@ -109,7 +109,7 @@ def test_run_exits_nonzero_with_reason_when_processor_dies(tmp_path: Path) -> No
     process, _token, ports = start_run(tmp_path)
     try:
         found = subprocess.run(
-            ["pgrep", "-f", f"promptgate.runtime.*127.0.0.1:{ports['processor']}"],
+            ["pgrep", "-f", f"promptgate.runtime --bundle {tmp_path}/deploy/"],
             capture_output=True,
             text=True,
             check=False,
@@ -132,7 +132,7 @@ def test_run_exits_nonzero_with_reason_when_processor_dies(tmp_path: Path) -> No
 def test_killing_the_supervisor_outright_leaves_no_orphans(tmp_path: Path) -> None:
     process, _token, ports = start_run(tmp_path)
     found = subprocess.run(
-        ["pgrep", "-f", f"127.0.0.1:{ports['processor']}"],
+        ["pgrep", "-f", f"promptgate.runtime --bundle {tmp_path}/deploy/"],
         capture_output=True,
         text=True,
         check=False,

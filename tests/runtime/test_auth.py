@@ -21,7 +21,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 def refusal(world: World, headers: dict[str, str], project: str = ENG) -> Rejection:
     with pytest.raises(Rejection) as caught:
-        identify(world.bundle, world.project(project), headers)
+        identify(world.project(project), headers)
     return caught.value
 
 
@@ -57,7 +57,7 @@ def test_no_credentials_present_no_token() -> None:
 def test_a_known_token_identifies_its_record_by_either_header(world: World) -> None:
     alice = world.token("alice")
     for headers in ({"authorization": f"Bearer {alice}"}, {"x-api-key": alice}):
-        record = identify(world.bundle, world.project(ENG), headers)
+        record = identify(world.project(ENG), headers)
         assert (record.id, record.project_id) == ("alice", ENG)
 
 
@@ -71,7 +71,7 @@ def test_an_unknown_token_is_refused_without_echoing_it(world: World) -> None:
     stranger = generate_token()
     rejection = refusal(world, {"authorization": f"Bearer {stranger}"})
     assert rejection.status == 401
-    assert rejection.message == "invalid API token"
+    assert rejection.message == "invalid API token for this project"
     assert stranger not in str(rejection)
 
 
@@ -82,17 +82,21 @@ def test_a_token_of_another_shape_gets_a_hint_about_the_prefix(world: World) -> 
     assert key not in rejection.message and key not in rejection.body("anthropic").decode()
 
 
-def test_another_projects_token_is_refused_saying_so(world: World) -> None:
+def test_another_projects_token_and_an_unknown_project_look_like_an_unknown_token(
+    world: World,
+) -> None:
     other = world.token("other")
-    rejection = refusal(world, {"authorization": f"Bearer {other}"})
-    assert rejection.status == 401
-    assert "another project" in rejection.message
-    assert other not in rejection.message
+    stranger = refusal(world, {"authorization": f"Bearer {generate_token()}"})
+    elsewhere = refusal(world, {"authorization": f"Bearer {other}"})
+    with pytest.raises(Rejection) as unknown_project:
+        identify(None, {"authorization": f"Bearer {world.token('alice')}"})
+    assert str(elsewhere) == str(stranger) == str(unknown_project.value)
+    assert other not in elsewhere.message
 
 
 def test_a_token_is_valid_in_its_own_project_only(world: World) -> None:
     other = world.token("other")
-    assert identify(world.bundle, world.project(OTHER), {"x-api-key": other}).id == "other"
+    assert identify(world.project(OTHER), {"x-api-key": other}).id == "other"
 
 
 def token(**changes: object) -> Token:

@@ -487,8 +487,7 @@ def assert_rejected(
         (f"/api/{ENG}/v1/embeddings", "POST", "openai"),
         (f"/api/{ENG}/v1/messages", "GET", "anthropic"),
         (f"/api/{ENG}/v1/chat/completions", "PUT", "openai"),
-        ("/api/00000000-0000-4000-8000-000000000000/v1/messages", "POST", "anthropic"),
-        ("/api/00000000-0000-4000-8000-000000000000/v1/chat/completions", "POST", "openai"),
+        ("/api/00000000-0000-4000-8000-000000000000/v1/embeddings", "POST", "openai"),
     ],
 )
 def test_paths_the_gateway_does_not_serve_get_404(
@@ -504,7 +503,7 @@ def test_paths_the_gateway_does_not_serve_get_404(
     [
         (None, "missing API token"),
         ("stranger", "invalid API token"),
-        ("other", "another project"),
+        ("other", "invalid API token for this project"),
         ("revoked", "revoked"),
         ("expired", "expired on 2020-01-01"),
         ("admin-only", "lacks the chat scope"),
@@ -637,10 +636,27 @@ def test_claude_codes_base_url_probe_is_answered_without_a_token(
     assert action == Reply(200, {"content-type": "application/json"}, body)
 
 
-def test_the_probe_of_an_unknown_project_gets_404(world: World) -> None:
+def test_the_probe_of_an_unknown_project_is_answered_like_any_other(world: World) -> None:
     request = headers(world, "/", method="GET", token=None)
     request[":path"] = "/api/00000000-0000-4000-8000-000000000000"
-    assert_rejected(world, world.exchange().on_request_headers(request, True), 404, "anthropic")
+    action = world.exchange().on_request_headers(request, True)
+    assert action == Reply(200, {"content-type": "application/json"}, b"{}")
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/models"])
+def test_an_unknown_project_is_refused_like_an_unknown_token(world: World, path: str) -> None:
+    method = "GET" if path == "/v1/models" else "POST"
+    unknown = headers(world, method=method)
+    unknown[":path"] = f"/api/00000000-0000-4000-8000-000000000000{path}"
+    stranger = headers(world, method=method, token=generate_token())
+    stranger[":path"] = f"/api/{ENG}{path}"
+    schema = "openai" if path == "/v1/chat/completions" else "anthropic"
+    first = assert_rejected(world, world.exchange().on_request_headers(unknown, False), 401, schema)
+    world.records.clear()
+    second = assert_rejected(
+        world, world.exchange().on_request_headers(stranger, False), 401, schema
+    )
+    assert first == second
 
 
 def test_an_alias_of_another_api_is_refused_on_this_endpoint(world: World) -> None:

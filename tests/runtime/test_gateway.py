@@ -8,6 +8,7 @@ import pytest
 
 from promptgate.runtime.bundle import Project
 from promptgate.runtime.gateway import CompletionTranslation, models_body, target
+from promptgate.runtime.model_lists import ModelList
 from promptgate.runtime.rejection import Rejection
 
 
@@ -20,7 +21,7 @@ def project(**changes: object) -> Project:
         "tokens": {},
         "aliases": {"smart": [{"when": {}, "provider": "anthropic", "model": "claude-haiku-4-5"}]},
         "allow_models": None,
-        "deny_models": frozenset(),
+        "deny_models": ModelList.of([]),
         "guardrails": {},
     }
     return Project(**{**fields, **changes})  # type: ignore[arg-type]
@@ -47,8 +48,8 @@ def test_models_lists_aliases_their_targets_and_the_allowlist_without_denied_one
     listed = json.loads(
         models_body(
             project(
-                allow_models=frozenset({"openai:gpt-4.1", "smart", "openai:o3"}),
-                deny_models=frozenset({"openai:o3"}),
+                allow_models=ModelList.of(["openai:gpt-4.1", "smart", "openai:o3", "openai:o*"]),
+                deny_models=ModelList.of(["OpenAI:O3"]),
             )
         )
     )

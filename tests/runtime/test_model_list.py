@@ -78,9 +78,11 @@ def test_the_list_needs_a_valid_token_of_the_project(world: World, token: str | 
     assert status == 401 and body["error"]["type"] == "authentication_error"
 
 
-def test_an_unknown_project_is_not_found(world: World) -> None:
-    status, _body = list_models(world, project="00000000-0000-4000-8000-000000000000", token=None)
-    assert status == 404
+def test_an_unknown_project_is_refused_like_a_missing_token(world: World) -> None:
+    # Which projects exist is for token holders (issue 11): 401, never 404.
+    unknown = list_models(world, project="00000000-0000-4000-8000-000000000000", token=None)
+    known = list_models(world, token=None)
+    assert unknown[0] == 401 and unknown == known
 
 
 def test_the_list_request_is_logged_with_its_token(world: World) -> None:

@@ -219,7 +219,8 @@ def test_a_unix_socket_it_cannot_bind_is_an_os_error(tmp_path: Path) -> None:
 
     async def start() -> None:
         # grpc.aio builds its server on the running loop.
-        address = f"unix:{tmp_path}/missing/p.sock"
+        # Longer than a Unix socket path may be (108 bytes).
+        address = f"unix:{tmp_path}/{'p' * 120}.sock"
         create_processor(bundle_path, address, with_mock=False, serve_status=False)
 
     with pytest.raises(OSError, match="cannot listen on unix:"):
