@@ -23,7 +23,7 @@ def socket_path(address: str) -> Path | None:
 
 
 def prepare_private_directory(address: str) -> None:
-    """Make the socket's directory (0700, ours) or refuse one others can enter."""
+    """Make the socket's directory (0700, ours), or refuse one that others can enter."""
     path = socket_path(address)
     if path is None:
         return
@@ -32,6 +32,11 @@ def prepare_private_directory(address: str) -> None:
     info = directory.stat()
     if info.st_uid != os.getuid():
         raise OSError(f"socket directory {directory} belongs to uid {info.st_uid}, not to us")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        # Ours but open (a directory made by hand, an old umask): close it.
-        directory.chmod(0o700)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        # Never tighten a directory we find open: it may be /tmp or a shared
+        # volume others rely on. Refuse, and say what would do.
+        raise OSError(
+            f"socket directory {directory} is open to other users (mode {mode:o}); "
+            "give the processor a directory of its own that only its user can enter (0700)"
+        )
