@@ -33,6 +33,7 @@ from ._spend import (
     from_nano,
     from_us,
     hour_start_us,
+    hour_window,
     items_of,
     spend_of,
     to_nano,
@@ -264,7 +265,7 @@ class SQLiteLogStore(LogStore):
         time_column: str,
     ) -> list[_Row]:
         """Rows of `hourly` for the window's whole hours plus `edge` sums for its edges."""
-        whole, edges = _window(since, until)
+        whole, edges = hour_window(since, until)
         rows: list[_Row] = []
         with self._reading() as reader:
             if whole is not None:
@@ -569,28 +570,6 @@ class _Reading:
         self._store._read_lock.release()
         if isinstance(exc, sqlite3.Error):
             raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
-
-
-_Bounds = tuple[int | None, int | None]
-
-
-def _window(since: datetime | None, until: datetime | None) -> tuple[_Bounds | None, list[_Bounds]]:
-    """The whole hours of [since, until) for the running totals, and the ragged edges.
-
-    The edges (less than an hour each) are summed from the records' columns.
-    """
-    start = to_us(since) if since is not None else None
-    end = to_us(until) if until is not None else None
-    first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
-    last_hour = hour_start_us(end) if end is not None else None
-    if first_hour is not None and last_hour is not None and first_hour >= last_hour:
-        return None, [(start, end)]  # no whole hour inside the window
-    edges: list[_Bounds] = []
-    if start is not None:
-        edges.append((start, first_hour))
-    if end is not None:
-        edges.append((last_hour, end))
-    return (first_hour, last_hour), edges
 
 
 def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
