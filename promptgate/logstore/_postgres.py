@@ -154,6 +154,7 @@ class PostgresLogStore(LogStore):
         self._retention = retention
         self._spool = spool
         self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._chunker = _bodies.Chunker()  # used under _insert_lock, like _recent
         self._known_days: set[date] = set()
         self._stop = threading.Event()
         self._spend_lock = threading.Lock()
@@ -298,7 +299,7 @@ class PostgresLogStore(LogStore):
         costs: list[tuple[object, ...]] = []
         latest: dict[bytes, int] = {}
         for item in items:
-            row, pieces, time_us = _row(item)
+            row, pieces, time_us = _row(item, self._chunker)
             rows.append(row)
             costs += [(item.uid, time_us, *cost) for cost in items_of(item.record)]
             for digest in pieces:
@@ -635,16 +636,17 @@ def day_start_us(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 86_400_000_000
 
 
-def _row(item: _Item) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
+def _row(
+    item: _Item, chunker: _bodies.Chunker
+) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
     record = item.record
     time_us = record.time.ToMicroseconds()
     chunks: dict[bytes, bytes] = {}
     refs: list[bytes | None] = []
     for text in (record.prompt, record.response):
-        pieces = _bodies.chunks(text)
-        digests = [_bodies.digest(piece) for piece in pieces]
-        chunks.update(zip(digests, pieces, strict=True))
-        refs.append(b"".join(digests) if digests else None)
+        body = chunker.split(text)
+        chunks.update(zip(body.digests, body.chunks, strict=True))
+        refs.append(b"".join(body.digests) if body.digests else None)
     slim = AccessLogRecord()
     slim.CopyFrom(record)
     slim.ClearField("prompt")

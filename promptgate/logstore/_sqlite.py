@@ -112,6 +112,7 @@ class SQLiteLogStore(LogStore):
         self._read_lock = threading.Lock()
         self._writer: BackgroundWriter[AccessLogRecord] | None = None
         self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._chunker = _bodies.Chunker()  # the writer thread's
         self._retention = retention
         self._stop = threading.Event()
         self._pruner: threading.Thread | None = None
@@ -476,10 +477,9 @@ class SQLiteLogStore(LogStore):
         chunks: dict[bytes, bytes] = {}
         refs: list[bytes | None] = []
         for text in (record.prompt, record.response):
-            pieces = _bodies.chunks(text)
-            digests = [_bodies.digest(piece) for piece in pieces]
-            chunks.update(zip(digests, pieces, strict=True))
-            refs.append(b"".join(digests) if digests else None)
+            body = self._chunker.split(text)
+            chunks.update(zip(body.digests, body.chunks, strict=True))
+            refs.append(b"".join(body.digests) if body.digests else None)
         slim = AccessLogRecord()
         slim.CopyFrom(record)
         slim.ClearField("prompt")
