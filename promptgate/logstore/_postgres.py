@@ -84,6 +84,15 @@ _STAGING = (
     f"SELECT {', '.join(RECORD_COLUMNS)} FROM access_log WITH NO DATA",
     "CREATE TEMP TABLE IF NOT EXISTS item_in ON COMMIT DELETE ROWS AS "
     f"SELECT {', '.join(_ITEM_COLUMNS)} FROM cost_item WITH NO DATA",
+    "CREATE TEMP TABLE IF NOT EXISTS chunk_in ON COMMIT DELETE ROWS AS "
+    "SELECT digest, data, last_us FROM body_chunk WITH NO DATA",
+)
+# Binary: text COPY would escape every byte of compressed data in Python.
+_COPY_CHUNKS = "COPY chunk_in (digest, data, last_us) FROM STDIN (FORMAT BINARY)"
+# In digest order, so two writers storing the same chunks lock them in one order.
+_INSERT_CHUNKS = (
+    "INSERT INTO body_chunk SELECT digest, data, last_us FROM chunk_in ORDER BY digest "
+    "ON CONFLICT (digest) DO NOTHING"
 )
 _COPY_ITEMS = f"COPY item_in ({', '.join(_ITEM_COLUMNS)}) FROM STDIN"
 _SUMMED = ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in TOTAL_COLUMNS)
@@ -309,15 +318,19 @@ class PostgresLogStore(LogStore):
             with db.transaction():
                 fresh = self._missing_chunks(db, chunks, latest)
                 with db.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO body_chunk (digest, data, last_us) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (digest) DO NOTHING",
-                        fresh,
-                    )
+                    if fresh:
+                        with cursor.copy(_COPY_CHUNKS) as copy:
+                            copy.set_types(["bytea", "bytea", "int8"])
+                            for chunk in fresh:
+                                copy.write_row(chunk)
+                        cursor.execute(_INSERT_CHUNKS)
+                    stored = {digest for digest, _, _ in fresh}
+                    # Sorted, so two writers touching the same chunks lock them in one order.
                     touch = [
                         (when, digest, when)
                         for digest, when in sorted(latest.items())
-                        if self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
+                        if digest not in stored
+                        and self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
                     ]
                     cursor.executemany(
                         "UPDATE body_chunk SET last_us = %s WHERE digest = %s AND last_us < %s",
@@ -346,7 +359,7 @@ class PostgresLogStore(LogStore):
         present = {
             bytes(d)
             for (d,) in db.execute(
-                "SELECT digest FROM body_chunk WHERE digest = ANY(%s)", (candidates,)
+                "SELECT digest FROM body_chunk WHERE digest = ANY(%b)", (candidates,)
             )
         }
         return [(d, _bodies.compress(chunks[d]), latest[d]) for d in candidates if d not in present]
@@ -689,7 +702,7 @@ def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes,
     if not wanted:
         return {}
     found = db.execute(
-        "SELECT digest, data FROM body_chunk WHERE digest = ANY(%s)", (sorted(wanted),)
+        "SELECT digest, data FROM body_chunk WHERE digest = ANY(%b)", (sorted(wanted),)
     ).fetchall()
     return {bytes(d): _bodies.decompress(bytes(data)) for d, data in found}
 
