@@ -101,11 +101,13 @@ class Chunker:
     only on what precedes them since the last boundary, so everything up to
     where the previous prompt's last chunk began is cut the same way: those
     chunks and digests are reused and only the rest is split and hashed.
-    Memory is bounded by `budget` bytes (remembered text and its chunks).
-    Not thread-safe: one per writer thread.
+    Memory is bounded by `budget` bytes (remembered text and its chunks) and
+    the number of texts remembered. Not thread-safe: one per writer thread.
     """
 
     _TAIL = 32  # bytes before a prefix's end that, with its length, find it
+    # A lookup tries each remembered length once: bound their number too.
+    _MAX_PREFIXES = 256
 
     def __init__(self, budget: int = 16 << 20) -> None:
         self._budget = budget
@@ -147,12 +149,14 @@ class Chunker:
 
     def _remember(self, prefix: _Prefix) -> None:
         key = self._key(prefix)
-        if key in self._prefixes or 2 * len(prefix.data) > self._budget:
+        if 2 * len(prefix.data) > self._budget:
             return
+        if key in self._prefixes:  # the same text, or another that looks alike: keep the newest
+            self._forget(self._prefixes[key])
         self._prefixes[key] = prefix
         self._lengths[key[0]] = self._lengths.get(key[0], 0) + 1
         self._held += 2 * len(prefix.data)  # the text and its chunks
-        while self._held > self._budget:
+        while self._held > self._budget or len(self._prefixes) > self._MAX_PREFIXES:
             self._forget(next(iter(self._prefixes.values())))
 
     def _forget(self, prefix: _Prefix) -> None:

@@ -140,3 +140,11 @@ def test_the_chunker_forgets_beyond_its_budget() -> None:
         )
     assert chunker._held <= 200_000
     assert 0 < len(chunker._prefixes) < 50
+
+
+def test_the_chunker_remembers_a_bounded_number_of_texts() -> None:
+    chunker = _bodies.Chunker()
+    for n in range(400):
+        text = "\n\n".join(f"paragraph {i} " + "v" * 1100 + f" of {n}" for i in range(12))
+        assert len(chunker.split(text).chunks) > 1
+    assert len(chunker._prefixes) == chunker._MAX_PREFIXES
