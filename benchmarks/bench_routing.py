@@ -1,8 +1,9 @@
 """What the routing decision costs per request: token estimate plus rule matching.
 
 Prints microseconds per request for a 1 KB and an ~80 KB Claude-Code-shaped
-body, with and without an alias (`claude-fast`: estimated input tokens
-< 4000 -> Haiku, else Sonnet). Run: python benchmarks/bench_routing.py
+body, with and without an alias (`examples/claude-code`'s `claude-fast`,
+whose conversation rule estimates the messages alone once more).
+Run: python benchmarks/bench_routing.py
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from promptgate.compile.bundle import compile_bundle
 from promptgate.config import validate_policy
 from promptgate.providers import anthropic
 from promptgate.runtime.bundle import parse_bundle
-from promptgate.runtime.routing import select_model
+from promptgate.runtime.routing import RequestFacts, select_model
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "claude-code"
 
@@ -43,11 +44,12 @@ def main() -> None:
             estimate = per_call_us(lambda body=body: anthropic.estimate_input_tokens(body))
             tokens = anthropic.estimate_input_tokens(body)
             select = per_call_us(
-                lambda model=model, tokens=tokens: select_model(
-                    project, model, tokens, headers, True
+                lambda model=model, tokens=tokens, body=body: select_model(
+                    project, model, RequestFacts(tokens, headers, True, body, anthropic.SCHEMA)
                 )
             )
-            sent = select_model(project, model, tokens, headers, True).model
+            facts = RequestFacts(tokens, headers, True, body, anthropic.SCHEMA)
+            sent = select_model(project, model, facts).model
             print(
                 f"{name:<10}{model:<20}{estimate:>12.1f}{select:>12.2f}{estimate + select:>12.1f}"
                 f"  {sent} ({tokens} tokens est.)"

@@ -22,6 +22,7 @@ from ..config import PolicyNotFound
 from ..config.models import NAME_PATTERN
 from ..envoy_binary import EnvoyNotFound
 from .commands import compile as compile_command
+from .commands import console as console_command
 from .commands import costs as costs_command
 from .commands import deploy as deploy_command
 from .commands import logs as logs_command
@@ -121,6 +122,12 @@ def run(
         int | None, typer.Option("--status-port", help="Metrics and status (default 9464).")
     ] = None,
     mock_port: Annotated[int | None, typer.Option("--mock-port")] = None,
+    console: Annotated[
+        bool, typer.Option("--console", help="Serve the web console beside the gateway.")
+    ] = False,
+    console_port: Annotated[
+        int, typer.Option("--console-port", help="The console's port (with --console).")
+    ] = 8090,
 ) -> None:
     """Serve a policy: start Envoy and the processor, stop both on Ctrl-C."""
     ports: dict[str, int | str | None] = {
@@ -131,7 +138,31 @@ def run(
         "status_port": status_port,
         "mock_port": mock_port,
     }
-    _done(run_command.run(path, deploy_dir, ports, sys.stdout, sys.stderr))
+    _done(
+        run_command.run(
+            path, deploy_dir, ports, sys.stdout, sys.stderr, console_port if console else None
+        )
+    )
+
+
+@app.command("console")
+def console_(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A policy to show (omit to show what --deploy-dir serves)."),
+    ] = None,
+    deploy_dir: Annotated[
+        Path, typer.Option("--deploy-dir", help="The deploy directory the gateway serves.")
+    ] = Path(".promptgate/deploy"),
+    host: Annotated[str, typer.Option("--host", help="Listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Listen port.")] = 8090,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="The log store URL (default: the policy's logging.store)."),
+    ] = None,
+) -> None:
+    """Serve the read-only web console: Live Logs, request detail, costs, configuration."""
+    _done(console_command.run(path, deploy_dir, host, port, store, sys.stdout, sys.stderr))
 
 
 @app.command()
@@ -297,9 +328,9 @@ def token_create(
                 f"{value!r}: use lower-case letters, digits, '.', '_' and '-'", param_hint=option
             )
     scopes = scope or ["chat"]
-    unknown = sorted(set(scopes) - {"chat", "admin"})
+    unknown = sorted(set(scopes) - {"chat", "admin", "console"})
     if unknown:
-        raise typer.BadParameter(f"unknown scope {unknown[0]!r}; known: chat, admin")
+        raise typer.BadParameter(f"unknown scope {unknown[0]!r}; known: chat, admin, console")
     _done(
         token_command.create(
             project, scopes, expiry, token_id, description, policy, sys.stdout, sys.stderr

@@ -14,7 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config.checks import provider_api
-from ..config.models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project, SecretRef
+from ..config.models import (
+    BUILTIN_PROVIDERS,
+    MOCK_PROVIDER,
+    Policy,
+    Project,
+    Rule,
+    SecretRef,
+    Target,
+)
 
 BUNDLE_FORMAT = 1
 
@@ -80,6 +88,7 @@ def _project(name: str, project: Project) -> dict[str, Any]:
                         "when": rule.when.model_dump(exclude_none=True) if rule.when else {},
                         "provider": rule.provider,
                         "model": rule.target_model,
+                        **_targets(project, rule),
                     }
                     for rule in spec.rules
                 ]
@@ -106,6 +115,27 @@ def _project(name: str, project: Project) -> dict[str, Any]:
                 guardrails.secret_scanner.model_dump() if guardrails.secret_scanner else None
             ),
         },
+    }
+
+
+def _targets(project: Project, rule: Rule) -> dict[str, Any]:
+    """A rule's upstreams in attempt order (ai_gateway): level 0 shares by weight."""
+    if not rule.has_targets():
+        return {}
+    first = Target(model=rule.model, credential=rule.credential, weight=rule.weight)
+    levels = [(0, target) for target in (first, *rule.balance)]
+    levels += [(level, target) for level, target in enumerate(rule.fallbacks, start=1)]
+    return {
+        "targets": [
+            {
+                "provider": target.provider,
+                "model": target.model.split(":", 1)[1],
+                "credential": target.credential or project.providers[target.provider].credential,
+                "weight": target.weight,
+                "level": level,
+            }
+            for level, target in levels
+        ],
     }
 
 

@@ -25,8 +25,11 @@ import yaml
 from ..config.models import MOCK_PROVIDER, Gateway, Policy
 from .bundle import compile_bundle, render_bundle
 from .envoy import (
+    INTERNAL_LISTENER_EXTENSION,
     ROUTE_CONFIG_NAME,
     admin,
+    attempts_cluster,
+    attempts_listener,
     listener,
     processor_cluster,
     provider_clusters,
@@ -66,7 +69,7 @@ def deploy_files(policy: Policy) -> dict[str, str]:
     return {
         BUNDLE_FILE: render_bundle(bundle),
         ROUTES_FILE: discovery_file(
-            _TYPE + "route.v3.RouteConfiguration", [route_configuration(providers)]
+            _TYPE + "route.v3.RouteConfiguration", [route_configuration(providers, policy)]
         ),
         CLUSTERS_FILE: discovery_file(
             _TYPE + "cluster.v3.Cluster", provider_clusters(shared, policy.gateway.ca_file)
@@ -94,10 +97,12 @@ def instance_bootstrap(deploy_dir: Path, gateway: Gateway) -> str:
     config = {
         "node": {"id": "promptgate", "cluster": "promptgate"},
         "admin": admin(gateway),
+        "bootstrap_extensions": [INTERNAL_LISTENER_EXTENSION],
         "static_resources": {
-            "listeners": [listener(gateway, rds)],
+            "listeners": [listener(gateway, rds), attempts_listener(gateway, rds)],
             "clusters": [
                 processor_cluster(gateway.processor_port),
+                attempts_cluster(gateway),
                 upstream_cluster(f"provider_{MOCK_PROVIDER}", "127.0.0.1", gateway.mock_port),
             ],
         },

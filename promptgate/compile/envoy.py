@@ -16,6 +16,7 @@ header of its own making, and the last route answers 404.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -25,6 +26,14 @@ from .bundle import provider_entries
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
 PROCESSOR_CLUSTER = "promptgate_processor"
+# ai_gateway rules with balance/fallbacks: the processor routes the request
+# to this cluster; each attempt passes the upstream ext_proc (which picks the
+# target, translates and adds the credential) and loops back through the
+# internal listener onto the provider's own route.
+ATTEMPTS = "promptgate_attempts"
+ATTEMPT_COUNT_HEADER = "x-envoy-attempt-count"
+PLAN_HEADER = "x-promptgate-plan"
+ATTEMPT_STAGE = ("x-promptgate-stage", "attempt")
 _TYPE = "type.googleapis.com/envoy."
 _MIB = 1024 * 1024
 
@@ -70,8 +79,17 @@ def path_rewrite(entry: dict[str, Any]) -> tuple[str, str]:
     return r"^/api/[^/]+/", base_path + "/"
 
 
-# The client's address and our routing header are nobody's business upstream.
-HEADERS_TO_REMOVE = (UPSTREAM_HEADER, "x-forwarded-for", "x-forwarded-proto")
+# The client's address (also as Envoy's x-envoy-external-address), our
+# routing header, the fallback plan and Envoy's attempt counter are nobody's
+# business upstream.
+HEADERS_TO_REMOVE = (
+    UPSTREAM_HEADER,
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    ATTEMPT_COUNT_HEADER,
+    PLAN_HEADER,
+    "x-envoy-external-address",
+)
 
 
 def _provider_route(name: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -205,9 +223,16 @@ ROUTE_CONFIG_NAME = "promptgate"
 NOT_FOUND_BODY = '{"type":"error","error":{"type":"not_found_error","message":"Not found"}}'
 
 
-def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One route per provider, keyed on the processor's upstream header, then a 404."""
+def route_configuration(
+    providers: dict[str, dict[str, Any]], policy: Policy | None = None
+) -> dict[str, Any]:
+    """One route per provider, keyed on the processor's upstream header, then a 404.
+
+    With ``policy``, also one attempts route per ai_gateway rule with
+    balance or fallbacks.
+    """
     routes = [_provider_route(name, entry) for name, entry in providers.items()]
+    routes += attempts_routes(policy) if policy is not None else []
     routes.append(
         {
             "name": "not_found",
@@ -220,8 +245,163 @@ def route_configuration(providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
     )
     return {
         "name": ROUTE_CONFIG_NAME,
-        "virtual_hosts": [{"name": "promptgate", "domains": ["*"], "routes": routes}],
+        "virtual_hosts": [
+            {
+                "name": "promptgate",
+                "domains": ["*"],
+                "routes": routes,
+                # Tells the attempt processor which target of the plan this is.
+                "include_request_attempt_count": True,
+            }
+        ],
     }
+
+
+def attempts_route_key(project_id: str, alias: str, rule: int) -> str:
+    """The upstream header value of one rule's attempts route (runtime.attempts sets it)."""
+    return f"{ATTEMPTS}/{project_id}/{alias}/{rule}"
+
+
+def attempts_routes(policy: Policy) -> list[dict[str, Any]]:
+    """Balance and fallbacks: Envoy retries, the processor re-targets every attempt.
+
+    One route per rule, so the number of tries (its targets) and the
+    first-byte timeout per try are the rule's. Envoy ignores a per-try
+    timeout once the answer has started, so a long stream is never cut.
+    """
+    routes = []
+    for project in policy.projects.values():
+        if project.type != "ai_gateway":
+            continue
+        for alias, spec in sorted(project.aliases.items()):
+            for index, rule in enumerate(spec.rules):
+                if not rule.has_targets():
+                    continue
+                key = attempts_route_key(str(project.id), alias, index)
+                routes.append(
+                    {
+                        "name": key,
+                        "match": {
+                            "prefix": "/api/",
+                            "headers": [{"name": UPSTREAM_HEADER, "string_match": {"exact": key}}],
+                        },
+                        "route": {
+                            "cluster": ATTEMPTS,
+                            "timeout": "0s",
+                            "idle_timeout": "600s",
+                            "retry_policy": {
+                                "retry_on": "5xx,reset,connect-failure,retriable-status-codes",
+                                "retriable_status_codes": [429],
+                                "num_retries": len(rule.balance) + len(rule.fallbacks),
+                                "per_try_timeout": f"{rule.first_byte_timeout_seconds:g}s",
+                                "retry_back_off": {
+                                    "base_interval": "0.005s",
+                                    "max_interval": "0.05s",
+                                },
+                            },
+                        },
+                    }
+                )
+    return routes
+
+
+def attempts_cluster(gateway: Gateway) -> dict[str, Any]:
+    """One internal endpoint (the attempts listener) behind an upstream ext_proc filter."""
+    processor = ext_proc_filter(gateway)
+    config = processor["typed_config"]
+    config["grpc_service"]["initial_metadata"] = [
+        {"key": ATTEMPT_STAGE[0], "value": ATTEMPT_STAGE[1]}
+    ]
+    config["processing_mode"] = {
+        "request_header_mode": "SEND",
+        "request_body_mode": "BUFFERED",
+        "response_header_mode": "SEND",
+        "response_body_mode": "NONE",
+        "request_trailer_mode": "SKIP",
+        "response_trailer_mode": "SKIP",
+    }
+    del config["allow_mode_override"]
+    return {
+        "name": ATTEMPTS,
+        "type": "STATIC",
+        "connect_timeout": "5s",
+        # Fallback requests retry by design; Envoy's default of 3 concurrent
+        # retries per cluster would fail busy gateways instead.
+        "circuit_breakers": {"thresholds": [{"max_retries": 100000, "max_requests": 100000}]},
+        "load_assignment": {
+            "cluster_name": ATTEMPTS,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {
+                                    "envoy_internal_address": {"server_listener_name": ATTEMPTS}
+                                }
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": _TYPE + "extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": {}},
+                "http_filters": [
+                    processor,
+                    {
+                        "name": "envoy.filters.http.upstream_codec",
+                        "typed_config": {
+                            "@type": _TYPE + "extensions.filters.http.upstream_codec.v3."
+                            "UpstreamCodec"
+                        },
+                    },
+                ],
+            }
+        },
+    }
+
+
+def attempts_listener(gateway: Gateway, routes: dict[str, Any]) -> dict[str, Any]:
+    """The internal listener each attempt loops through onto its provider's route."""
+    return {
+        "name": ATTEMPTS,
+        "internal_listener": {},
+        "per_connection_buffer_limit_bytes": buffer_limit(gateway),
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": {
+                            "@type": _TYPE + "extensions.filters.network.http_connection_manager."
+                            "v3.HttpConnectionManager",
+                            "stat_prefix": ATTEMPTS,
+                            "stream_idle_timeout": "600s",
+                            "request_timeout": "0s",
+                            **routes,
+                            "http_filters": [
+                                {
+                                    "name": "envoy.filters.http.router",
+                                    "typed_config": {
+                                        "@type": _TYPE + "extensions.filters.http.router.v3.Router",
+                                        "suppress_envoy_headers": True,
+                                    },
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+
+
+INTERNAL_LISTENER_EXTENSION = {
+    "name": "envoy.bootstrap.internal_listener",
+    "typed_config": {"@type": _TYPE + "extensions.bootstrap.internal_listener.v3.InternalListener"},
+}
 
 
 def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> list[dict[str, Any]]:
@@ -284,13 +464,20 @@ def compile_envoy(policy: Policy) -> dict[str, Any]:
     """The complete static bootstrap for ``policy``, as a dict ready to dump as YAML."""
     gateway = policy.gateway
     providers = provider_entries(policy)
+    routes = {"route_config": route_configuration(providers, policy)}
     return {
         "node": {"id": "promptgate", "cluster": "promptgate"},
         "admin": admin(gateway),
+        "bootstrap_extensions": [INTERNAL_LISTENER_EXTENSION],
         "static_resources": {
-            "listeners": [listener(gateway, {"route_config": route_configuration(providers)})],
+            # Its own copy, so the YAML has no anchors.
+            "listeners": [
+                listener(gateway, routes),
+                attempts_listener(gateway, copy.deepcopy(routes)),
+            ],
             "clusters": [
                 processor_cluster(gateway.processor_port),
+                attempts_cluster(gateway),
                 *provider_clusters(providers, gateway.ca_file),
             ],
         },

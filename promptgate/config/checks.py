@@ -15,7 +15,7 @@ from ..pricing import PriceTable
 from ._yaml import KeyPath
 from .diagnostics import Diagnostic, Severity
 from .load import Origins, key_path_text
-from .models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project
+from .models import BUILTIN_PROVIDERS, MOCK_PROVIDER, Policy, Project, Rule
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -221,6 +221,7 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                 )
             if api is not None and api != "mock":
                 apis.add(api)
+            _check_targets(policy, project, rule, path, report)
         if catch_all_at is None:
             report.error(
                 (*base, "rules"),
@@ -235,12 +236,65 @@ def _check_aliases(policy: Policy, name: str, project: Project, report: _Reporte
                     f"model {rule.target_model!r} has no price: its requests are logged as "
                     "unpriced; add it under prices:",
                 )
+        if project.type == "agent_proxy":
+            _check_claude_code_overhead(base, alias.rules, report)
         # An ai_gateway project translates between schemas; the others forward as is.
         if len(apis) > 1 and project.type != "ai_gateway":
             report.error(
                 (*base, "rules"),
                 "rules target both the anthropic and the openai wire schema; a request cannot be "
                 "translated between them, so one alias must stay on one schema",
+            )
+
+
+# Estimated tokens of system prompt and tool definitions in every Claude Code
+# main-loop request (21.7k measured on CLI 2.1.197; see docs/routing.md).
+CLAUDE_CODE_FIXED_TOKENS = 20_000
+
+
+def _check_claude_code_overhead(base: KeyPath, rules: list[Rule], report: _Reporter) -> None:
+    """An input_tokens ceiling below Claude Code's fixed prefix never matches its main loop."""
+    for index, rule in enumerate(rules):
+        when = rule.when
+        if when is None or when.input_tokens is None or when.tools is False:
+            continue
+        ceilings = [b for b in (when.input_tokens.lt, when.input_tokens.lte) if b is not None]
+        if not ceilings or min(ceilings) > CLAUDE_CODE_FIXED_TOKENS:
+            continue
+        report.warning(
+            (*base, "rules", index, "when", "input_tokens"),
+            f"Claude Code sends about {CLAUDE_CODE_FIXED_TOKENS:,} tokens of system prompt and "
+            f"tool definitions with every main-loop request, so input_tokens below "
+            f"{min(ceilings)} never matches it; use conversation_tokens (the messages alone), "
+            "or add 'tools: false' to aim at its background calls",
+        )
+
+
+def _check_targets(
+    policy: Policy, project: Project, rule: Rule, path: KeyPath, report: _Reporter
+) -> None:
+    """Every balance and fallback target names an enabled provider and a matching credential."""
+    targets: list[tuple[KeyPath, str, str | None]] = [(path, rule.provider, rule.credential)]
+    for key in ("balance", "fallbacks"):
+        for index, target in enumerate(getattr(rule, key)):
+            targets.append(((*path, key, index), target.provider, target.credential))
+    for at, provider, credential in targets:
+        enabled = project.providers.get(provider)
+        if at == path:
+            pass  # the rule's own provider is checked with its model above
+        elif provider_api(policy, provider) is None:
+            report.error((*at, "model"), f"unknown provider {provider!r}")
+        elif enabled is None or not enabled.enabled:
+            report.error((*at, "model"), f"provider {provider!r} is not enabled for this project")
+        if credential is None:
+            continue
+        known = policy.credentials.get(credential)
+        if known is None:
+            report.error((*at, "credential"), f"unknown credential {credential!r}")
+        elif known.provider != provider:
+            report.error(
+                (*at, "credential"),
+                f"credential {credential!r} is for provider {known.provider!r}, not {provider!r}",
             )
 
 

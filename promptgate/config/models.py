@@ -31,7 +31,7 @@ ProjectType = Literal["agent_proxy", "ai_wrapper", "ai_gateway"]
 ProviderAPI = Literal["anthropic", "openai"]
 Entity = Literal["email", "phone", "ip_address", "credit_card", "iban"]
 ScannerMode = Literal["block", "redact", "monitor"]
-Scope = Literal["chat", "admin"]
+Scope = Literal["chat", "admin", "console"]
 WebhookEvent = Literal[
     "endpoint.anomaly",
     "endpoint.recovered",
@@ -130,7 +130,7 @@ class Token(_Model):
 
 
 class TokenBounds(_Model):
-    """Bounds on the estimated input tokens of a request."""
+    """Bounds on an estimated token count."""
 
     lt: int | None = Field(default=None, ge=0)
     lte: int | None = Field(default=None, ge=0)
@@ -140,28 +140,94 @@ class TokenBounds(_Model):
     @model_validator(mode="after")
     def _some_bound(self) -> Self:
         if all(v is None for v in (self.lt, self.lte, self.gt, self.gte)):
-            raise ValueError("input_tokens needs at least one of lt, lte, gt, gte")
+            raise ValueError("token bounds need at least one of lt, lte, gt, gte")
         return self
 
 
 class Condition(_Model):
     """When a routing rule applies; every condition given must hold."""
 
-    input_tokens: TokenBounds | None = None
+    input_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated input tokens of the whole request: system prompt, tool "
+        "definitions and messages, as the provider counts them.",
+    )
+    conversation_tokens: TokenBounds | None = Field(
+        default=None,
+        description="Estimated tokens of the conversation alone: the messages without the "
+        "system prompt, tool definitions and mid-conversation system messages.",
+    )
+    tools: bool | None = Field(
+        default=None,
+        description="Whether the request offers tools (Claude Code's main loop and subagents "
+        "do; its title, summary and other background calls do not).",
+    )
     headers: dict[str, str] | None = Field(
         default=None, description="Request headers (names case-insensitive) with exact values."
     )
     stream: bool | None = None
 
     def is_empty(self) -> bool:
-        return self.input_tokens is None and not self.headers and self.stream is None
+        return (
+            self.input_tokens is None
+            and self.conversation_tokens is None
+            and self.tools is None
+            and not self.headers
+            and self.stream is None
+        )
+
+
+TARGET_PATTERN = r"^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
+
+
+class Target(_Model):
+    """Another upstream of an ai_gateway rule: ``provider:model``, maybe its own credential."""
+
+    model: str = Field(pattern=TARGET_PATTERN)
+    credential: Name | None = Field(
+        default=None, description="A credential of the provider; default: the project's."
+    )
+    weight: int = Field(
+        default=1, ge=1, le=1000, description="Share of requests (in `balance` only)."
+    )
+
+    @property
+    def provider(self) -> str:
+        return self.model.split(":", 1)[0]
 
 
 class Rule(_Model):
     """Send matching requests to ``provider:model``."""
 
     when: Condition | None = None
-    model: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+    model: str = Field(pattern=TARGET_PATTERN)
+    # ai_gateway only: several upstreams for one rule.
+    credential: Name | None = Field(
+        default=None, description="ai_gateway: a credential of the provider for this target."
+    )
+    weight: int = Field(
+        default=1, ge=1, le=1000, description="ai_gateway: share against `balance`."
+    )
+    balance: list[Target] = Field(
+        default_factory=list,
+        description="ai_gateway: targets sharing the requests with `model` by weight.",
+    )
+    fallbacks: list[Target] = Field(
+        default_factory=list,
+        description="ai_gateway: targets tried in order when the chosen one fails before "
+        "answering (connection refused or reset, first-byte timeout, 429, 5xx).",
+    )
+    first_byte_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="ai_gateway with balance/fallbacks: how long one attempt may take to start "
+        "answering before the next target is tried.",
+    )
+
+    def has_targets(self) -> bool:
+        """Whether the rule names more than one upstream or its own credential."""
+        return bool(self.balance or self.fallbacks or self.credential)
 
     @property
     def provider(self) -> str:
@@ -239,6 +305,16 @@ class Project(_Model):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     models: ModelAccess | None = None
     budgets: list[Budget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _targets_only_for_gateways(self) -> Self:
+        if self.type != "ai_gateway":
+            for name, alias in self.aliases.items():
+                if any(rule.has_targets() for rule in alias.rules):
+                    raise ValueError(
+                        f"alias {name!r}: credential, balance and fallbacks need type ai_gateway"
+                    )
+        return self
 
 
 class AnomalySettings(_Model):

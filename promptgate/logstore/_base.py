@@ -116,12 +116,17 @@ class LogStore(LogSink):
         after_id: int = 0,
         before_id: int | None = None,
         bodies: bool = True,
+        alias: str | None = None,
+        session: str | None = None,
+        finding: str | None = None,
     ) -> list[LogEntry]:
         """The newest `limit` entries with an id in (`after_id`, `before_id`), oldest first.
 
         `since`/`until` bound the record's time ([since, until)); `project`
-        matches the project's id or name; `model` the model requested or sent.
-        Without `bodies` the prompt and response are left out (and not read).
+        matches the project's id or name; `model` the model requested or sent;
+        `session` the Claude Code session id; `finding` a guardrail rule that
+        found something in the request. Every filter is indexed. Without
+        `bodies` the prompt and response are left out (and not read).
         """
 
     @abc.abstractmethod

@@ -444,6 +444,9 @@ class PostgresLogStore(LogStore):
         after_id: int = 0,
         before_id: int | None = None,
         bodies: bool = True,
+        alias: str | None = None,
+        session: str | None = None,
+        finding: str | None = None,
     ) -> list[LogEntry]:
         where = ["id > %s"]
         params: list[object] = [after_id]
@@ -455,6 +458,9 @@ class PostgresLogStore(LogStore):
             ("token_id = %s", [token]),
             ("(model_sent = %s OR model_requested = %s)", [model, model]),
             ("status = %s", [status]),
+            ("alias = %s", [alias]),
+            ("session_id = %s", [session]),
+            ("findings @> ARRAY[%s]::text[]", [finding]),
         ]
         for condition, values in conditions:
             if values[0] is not None:
@@ -689,6 +695,8 @@ def _row(
         to_nano(record.requested_model_cost_usd),
         refs[0],
         refs[1],
+        record.session_id,
+        sorted({finding.rule for finding in record.guardrail_findings}),
     )
     return row, chunks, time_us
 

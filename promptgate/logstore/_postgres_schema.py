@@ -8,9 +8,11 @@ drops whole partitions instead of deleting rows; every row carries a `uid`
 chosen by the writing process, so a batch replayed from the local spool
 after an outage is inserted once (`ON CONFLICT DO NOTHING`) and counted in
 the totals once; the webhook outbox lives here too, shared by every
-instance. Version 2 adds the cost breakdown by billable dimension, per
-record (`cost_item`, partitioned by day like the log it belongs to) and per
-hour (`spend_item_hourly`), as SQLite's schema 3 does.
+instance. Version 2 adds what the console filters on (session, guardrail
+findings, alias and status indexes); version 3 the cost breakdown by
+billable dimension, per record (`cost_item`, partitioned by day like the
+log it belongs to) and per hour (`spend_item_hourly`), as SQLite's schema 3
+does.
 
 Migrations run in one transaction under an advisory lock, so instances
 starting together apply each step once and the others wait, then see it
@@ -26,7 +28,7 @@ from psycopg.rows import TupleRow
 
 Connection = _Connection[TupleRow]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Advisory lock keys (one 64-bit space per database): the text "pgate" and a step.
 MIGRATE_LOCK = 0x7067617465_01
 PARTITION_LOCK = 0x7067617465_02
@@ -50,7 +52,7 @@ RECORD_COLUMNS = (
     "model_requested", "model_sent", "alias", "status", "latency_ms", "input_tokens",
     "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
     "requested_model_cost_usd", "record", "estimated_input_tokens", "cost_nusd",
-    "baseline_nusd", "prompt_chunks", "response_chunks",
+    "baseline_nusd", "prompt_chunks", "response_chunks", "session_id", "findings",
 )  # fmt: skip
 
 _V1 = f"""
@@ -125,7 +127,18 @@ CREATE TABLE webhook_delivery (
 CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_at) WHERE state = 'pending';
 """
 
+# What the console filters on: the Claude Code session, alias, status, and the
+# guardrail rules that found something (an array, searched with its GIN index).
 _V2 = """
+ALTER TABLE access_log ADD COLUMN session_id text NOT NULL DEFAULT '';
+ALTER TABLE access_log ADD COLUMN findings text[] NOT NULL DEFAULT '{}';
+CREATE INDEX access_log_session ON access_log (session_id, id);
+CREATE INDEX access_log_alias ON access_log (alias, id);
+CREATE INDEX access_log_status ON access_log (status, id);
+CREATE INDEX access_log_findings ON access_log USING gin (findings);
+"""
+
+_V3 = """
 CREATE TABLE cost_item (
     uid uuid NOT NULL,
     time_us bigint NOT NULL,
@@ -150,7 +163,7 @@ CREATE TABLE spend_item_hourly (
 );
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2}
+_MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
 # Tables partitioned by day on `time_us`; each day has one partition of each.
 PARTITIONED = ("access_log", "cost_item")
 

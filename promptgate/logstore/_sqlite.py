@@ -48,8 +48,8 @@ INSERT INTO access_log (
     model_requested, model_sent, alias, status, latency_ms, input_tokens,
     output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
     cost_usd, requested_model_cost_usd, record, estimated_input_tokens,
-    cost_nusd, baseline_nusd, prompt_chunks, response_chunks
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    cost_nusd, baseline_nusd, prompt_chunks, response_chunks, session_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _UPSERT_ITEMS = """
@@ -92,6 +92,7 @@ class _Prepared:
     row: _Row
     chunks: dict[bytes, bytes]
     time_us: int
+    rules: set[str]
 
 
 class SQLiteLogStore(LogStore):
@@ -173,6 +174,9 @@ class SQLiteLogStore(LogStore):
         after_id: int = 0,
         before_id: int | None = None,
         bodies: bool = True,
+        alias: str | None = None,
+        session: str | None = None,
+        finding: str | None = None,
     ) -> list[LogEntry]:
         where = ["id > ?"]
         params: list[object] = [after_id]
@@ -197,6 +201,15 @@ class SQLiteLogStore(LogStore):
         if status is not None:
             where.append("status = ?")
             params.append(status)
+        if alias is not None:
+            where.append("alias = ?")
+            params.append(alias)
+        if session is not None:
+            where.append("session_id = ?")
+            params.append(session)
+        if finding is not None:
+            where.append("id IN (SELECT log_id FROM access_log_finding WHERE rule = ?)")
+            params.append(finding)
         refs = "prompt_chunks, response_chunks" if bodies else "NULL, NULL"
         sql = (
             f"SELECT id, record, {refs} FROM access_log "
@@ -322,6 +335,7 @@ class SQLiteLogStore(LogStore):
         steps = (
             ("access_log", "id", "time_us < ?", cutoff_us),
             ("cost_item", "rowid", "time_us < ?", cutoff_us),
+            ("access_log_finding", "rowid", "time_us < ?", cutoff_us),
             ("spend_hourly", "rowid", "hour_us < ?", hour_start_us(cutoff_us)),
             ("spend_item_hourly", "rowid", "hour_us < ?", hour_start_us(cutoff_us)),
             # A kept record's chunks were touched at most one interval before it.
@@ -431,6 +445,14 @@ class SQLiteLogStore(LogStore):
                 _INSERT, [(id_, *item.row) for id_, item in zip(ids, prepared, strict=True)]
             )
             self._connection.executemany(
+                "INSERT INTO access_log_finding (log_id, time_us, rule) VALUES (?, ?, ?)",
+                [
+                    (id_, item.time_us, rule)
+                    for id_, item in zip(ids, prepared, strict=True)
+                    for rule in sorted(item.rules)
+                ],
+            )
+            self._connection.executemany(
                 "INSERT INTO cost_item VALUES (?, ?, ?, ?, ?)",
                 [
                     (id_, when, dimension, quantity, cost)
@@ -508,8 +530,10 @@ class SQLiteLogStore(LogStore):
             to_nano(record.requested_model_cost_usd),
             refs[0],
             refs[1],
+            record.session_id,
         )
-        return _Prepared(row, chunks, time_us)
+        rules = {finding.rule for finding in record.guardrail_findings}
+        return _Prepared(row, chunks, time_us, rules)
 
     def _missing_chunks(self, prepared: list[_Prepared]) -> list[tuple[bytes, bytes, int]]:
         """Chunks the file does not hold yet, compressed: (digest, data, last_us)."""

@@ -6,15 +6,19 @@ records: exact nano-dollar cost columns, the input-token estimate, hourly
 running totals (`spend_hourly`), and bodies stored once per chunk
 (`body_chunk`), referenced from the record's row. Version 3 adds the cost
 breakdown by billable dimension, per record (`cost_item`) and per hour
-(`spend_item_hourly`). Migrations run inside one write transaction, so
-processes starting together on one file apply each step once.
+(`spend_item_hourly`). Version 4 adds what the console filters on: the
+Claude Code session, the alias and status with an index each, and one row
+per guardrail rule that found something (`access_log_finding`); rows
+written before it carry no session or findings to filter on. Migrations
+run inside one write transaction, so processes starting together on one
+file apply each step once.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TOTALS = """
     requests INTEGER NOT NULL,
@@ -137,7 +141,22 @@ CREATE TABLE spend_item_hourly (
 );
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3}
+_V4 = """
+ALTER TABLE access_log ADD COLUMN session_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX access_log_session ON access_log (session_id, id);
+CREATE INDEX access_log_alias ON access_log (alias, id);
+CREATE INDEX access_log_status ON access_log (status, id);
+
+CREATE TABLE access_log_finding (
+    log_id INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    rule TEXT NOT NULL
+);
+CREATE INDEX access_log_finding_rule ON access_log_finding (rule, log_id);
+CREATE INDEX access_log_finding_time ON access_log_finding (time_us);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2 + REBUILD_TOTALS, 3: _V3, 4: _V4}
 
 
 class NewerSchema(Exception):

@@ -27,6 +27,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/messages": Endpoint("anthropic", "messages"),
     "/v1/messages/count_tokens": Endpoint("anthropic", "count_tokens"),
     "/v1/chat/completions": Endpoint("openai", "chat_completions"),
+    # The models a token may ask for (see model_list); Anthropic's list format
+    # for Anthropic clients, OpenAI's for the rest.
+    "/v1/models": Endpoint("anthropic", "models", method="GET"),
 }
 
 # What an ai_gateway project serves instead: OpenAI's API for every provider.

@@ -21,6 +21,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from envoy.type.v3 import http_status_pb2
 
 from .actions import Action, Forward, Reply
+from .attempts import ATTEMPT_STAGE, Attempt
 from .exchange import Exchange
 
 log = logging.getLogger("promptgate.processor")
@@ -102,13 +103,27 @@ def to_response(phase: str, action: Action) -> pb.ProcessingResponse:
 class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc]
     """The gRPC service Envoy's ext_proc filter calls, one stream per request."""
 
-    def __init__(self, new_exchange: Callable[[], Exchange]) -> None:
+    def __init__(
+        self,
+        new_exchange: Callable[[], Exchange],
+        new_attempt: Callable[[], Attempt] | None = None,
+    ) -> None:
         self._new_exchange = new_exchange
+        self._new_attempt = new_attempt
+
+    def _stream(self, context: Any) -> Exchange | Attempt:
+        if self._new_attempt is None:
+            return self._new_exchange()
+        # The attempts cluster's upstream filter names itself in its gRPC metadata.
+        metadata = dict(context.invocation_metadata() or ())
+        if metadata.get(ATTEMPT_STAGE[0]) == ATTEMPT_STAGE[1]:
+            return self._new_attempt()
+        return self._new_exchange()
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> None:
-        exchange = self._new_exchange()
+        exchange = self._stream(context)
         try:
             # Explicit reads and writes: cheaper per message in grpc.aio than
             # an async generator over the request iterator.
@@ -126,7 +141,7 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
             # when the client or Envoy cut the stream short.
             exchange.finish(aborted=True)
 
-    async def _dispatch(self, exchange: Exchange, phase: str, request: Any) -> Action:
+    async def _dispatch(self, exchange: Exchange | Attempt, phase: str, request: Any) -> Action:
         if phase == "request_headers":
             message = request.request_headers
             return exchange.on_request_headers(_headers(message), message.end_of_stream)

@@ -24,6 +24,15 @@ from ..providers._json import InvalidBody, load_request
 from ..providers.base import Usage, UsageAccumulator, WireSchema
 from ..providers.sse import SSEParser
 from .actions import Action, Forward, Reply
+from .attempts import (
+    ATTEMPT_HEADER,
+    Fallbacks,
+    Plan,
+    new_plan,
+    plan_headers,
+    rule_targets,
+    shape_for,
+)
 from .auth import authorize, identify
 from .bundle import Bundle, Project, Token
 from .credentials import CredentialResolver, CredentialUnavailable
@@ -42,6 +51,8 @@ from .gateway import (
     translate_request,
     wants_usage,
 )
+from .model_list import list_models
+from .model_swap import swap_model
 from .rejection import (
     SCHEMAS,
     Rejection,
@@ -50,7 +61,7 @@ from .rejection import (
     invalid_request,
     not_found,
 )
-from .routing import select_model
+from .routing import RequestFacts, select_model
 from .transforms import ResponseTransform, StreamUsageFilter
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
@@ -72,9 +83,13 @@ class Outbound:
     body: dict[str, Any]
     provider: str
     changed: bool = False
+    # Headers to send changed (None removes one), e.g. betas a swapped model does not take.
+    header_changes: dict[str, str | None] = field(default_factory=dict)
     response_transforms: list[ResponseTransform] = field(default_factory=list)
     # Set when the provider speaks another schema than the client (ai_gateway).
     upstream: WireSchema | None = None
+    # An ai_gateway rule with balance or fallbacks: Envoy's attempts decide the target.
+    plan: Plan | None = None
 
     @property
     def upstream_schema(self) -> WireSchema:
@@ -94,6 +109,7 @@ class Exchange:
         sink: Callable[[AccessLogRecord], None],
         clock: Callable[[], float] = time.monotonic,
         over_budget: Callable[[Project, Token], str | None] = lambda _p, _t: None,
+        fallbacks: Fallbacks | None = None,
     ) -> None:
         self.bundle = bundle
         self.credentials = credentials
@@ -101,6 +117,7 @@ class Exchange:
         self.sink = sink
         self.clock = clock
         self.over_budget = over_budget
+        self.fallbacks = fallbacks if fallbacks is not None else Fallbacks()
         self.started = clock()
         self.record = AccessLogRecord(bundle_version=bundle.version, alias_rule=-1)
         self.record.time.FromDatetime(datetime.now(UTC))
@@ -123,6 +140,8 @@ class Exchange:
         record.request_id = headers.get("x-request-id", "")
         record.user_agent = headers.get("user-agent", "")[:256]
         record.session_id = headers.get(SESSION_HEADER, "")[:128]
+        record.agent_id = headers.get("x-claude-code-agent-id", "")[:128]
+        record.parent_agent_id = headers.get("x-claude-code-parent-agent-id", "")[:128]
         try:
             return self._admit(headers, end_of_stream)
         except Rejection as rejection:
@@ -160,7 +179,10 @@ class Exchange:
             raise invalid_request("This project is not an AI Wrapper or Agent Proxy")
         if endpoint.kind == "models":
             self.record.status = 200
-            return Reply(200, {"content-type": "application/json"}, models_body(project))
+            if gateway:
+                return Reply(200, {"content-type": "application/json"}, models_body(project))
+            listed = list_models(self.bundle, project, headers, path.query)
+            return Reply(200, {"content-type": "application/json"}, listed)
         if (spent := self.over_budget(project, token)) is not None:
             raise Rejection(429, "rate_limit_error", spent)
         # An ai_gateway request names its provider in the model (or an alias).
@@ -214,12 +236,13 @@ class Exchange:
             seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
             record.prompt, record.prompt_cut_bytes = cap_body(seen.prompt_text, self._body_limit)
         extra = self._translate(outbound) if outbound.project.type == "ai_gateway" else {}
-        if outbound.endpoint.kind != "count_tokens":
+        if outbound.endpoint.kind != "count_tokens" and outbound.plan is None:
             sent, asked = outbound.upstream_schema.ensure_stream_usage(outbound.body)
             if asked:
                 outbound.body, outbound.changed = sent, True
                 outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
-        credential = self._credential(outbound)
+        # A planned request gets its credential per attempt, from the attempt.
+        credential = self._credential(outbound) if outbound.plan is None else {}
         record.provider = outbound.provider
         forward = Forward(
             set_headers={UPSTREAM_HEADER: outbound.provider, **credential, **extra},
@@ -227,6 +250,11 @@ class Exchange:
             clear_route_cache=True,
         )
         forward.remove_headers += [h for h in _CLIENT_ONLY_HEADERS if h not in forward.set_headers]
+        for name, value in outbound.header_changes.items():
+            if value is None:
+                forward.remove_headers.append(name)
+            else:
+                forward.set_headers[name] = value
         # The provider reads the parsed body written back, exactly what was
         # scanned; most clients send it byte for byte already.
         if outbound.changed:
@@ -238,13 +266,14 @@ class Exchange:
         return forward
 
     def _select(self, outbound: Outbound, stream: bool) -> None:
-        selection = select_model(
-            outbound.project,
-            self.record.model_requested,
+        facts = RequestFacts(
             self.record.estimated_input_tokens,
             outbound.headers,
             stream,
+            outbound.body,
+            outbound.schema,
         )
+        selection = select_model(outbound.project, self.record.model_requested, facts)
         gateway = outbound.project.type == "ai_gateway"
         if gateway and selection.alias is None:
             selection = target(outbound.project, selection.model)
@@ -270,10 +299,23 @@ class Exchange:
                 outbound.provider = selection.provider
             outbound.body = {**outbound.body, "model": selection.model}
             outbound.changed = True
+            if selection.model != selection.alias:
+                swap_model(outbound, selection.model, self.record)
+            rule = outbound.project.aliases[selection.alias][selection.rule_index]
+            if gateway and rule_targets(rule):
+                outbound.plan = new_plan(
+                    self.fallbacks,
+                    outbound.project.id,
+                    selection.alias,
+                    selection.rule_index,
+                    rule_targets(rule),
+                )
         self.record.model_sent = selection.model
 
     def _translate(self, outbound: Outbound) -> dict[str, str]:
         """Shape an ai_gateway request for its provider; the headers that go with it."""
+        if outbound.plan is not None:
+            return self._planned(outbound, outbound.plan)
         schema = self.bundle.providers[outbound.provider].schema
         if schema != "anthropic":
             return {}
@@ -289,6 +331,52 @@ class Exchange:
             ":path": f"/api/{outbound.project.id}/v1/messages",
             "anthropic-version": ANTHROPIC_VERSION,
         }
+
+    def _planned(self, outbound: Outbound, plan: Plan) -> dict[str, str]:
+        """Route to Envoy's attempts; each attempt shapes the body for its own target.
+
+        Every target's translation is tried here first, so a field one of
+        them cannot take is a 400 before anything is sent.
+        """
+        rule = outbound.project.aliases[plan.alias][plan.rule]
+        for each in rule_targets(rule):
+            shape_for(outbound.body, each, self.bundle.providers[each.provider].schema)
+        return plan_headers(plan)
+
+    def _answered_by(self, outbound: Outbound, plan: Plan, attempt: str | None) -> None:
+        """Which target answered (the attempt's header), its transforms and every attempt."""
+        rule = outbound.project.aliases[plan.alias][plan.rule]
+        targets = rule_targets(rule)
+        number, _, index = (attempt or "").partition(" ")
+        outcomes = self.fallbacks.outcomes(plan.exchange)
+        tried = int(number) if number.isdigit() else max(outcomes, default=0)
+        for n in range(1, tried + 1):
+            outcome = outcomes.get(n)
+            if n > len(plan.order):
+                break
+            tried_target = targets[plan.order[n - 1]]
+            self.record.attempts.add(
+                provider=tried_target.provider,
+                model=tried_target.model,
+                credential=tried_target.credential or "",
+                status=outcome.status if outcome else 0,
+                latency_ms=outcome.latency_ms if outcome else 0.0,
+            )
+        include_usage = wants_usage(outbound.body)
+        if not index.isdigit() or int(index) >= len(targets):
+            # Envoy's own answer (every attempt failed): an error in OpenAI's format.
+            outbound.upstream = SCHEMAS["anthropic"]
+            outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
+            return
+        answered = targets[int(index)]
+        outbound.provider = self.record.provider = answered.provider
+        self.record.model_sent = answered.model
+        schema = self.bundle.providers[answered.provider].schema
+        if schema == "anthropic":
+            outbound.upstream = SCHEMAS[schema]
+            outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
+        elif self.record.streamed and not include_usage:
+            outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
 
     def _credential(self, outbound: Outbound) -> dict[str, str]:
         credential_name = outbound.project.providers.get(outbound.provider)
@@ -313,16 +401,20 @@ class Exchange:
         self.record.status = int(headers.get(":status", "0") or 0)
         if self.outbound is None:
             return Forward()
+        remove = []
+        if self.outbound.plan is not None:
+            self._answered_by(self.outbound, self.outbound.plan, headers.get(ATTEMPT_HEADER))
+            remove.append(ATTEMPT_HEADER)
         streaming = "text/event-stream" in headers.get("content-type", "")
         self.record.streamed = streaming
         if end_of_stream:
             self.finish()
-            return Forward()
+            return Forward(remove_headers=remove)
         if streaming:
             self._accumulator = self.outbound.upstream_schema.new_accumulator()
             self._parser = SSEParser()
-            return Forward()
-        forward = Forward(buffer_response_body=True)
+            return Forward(remove_headers=remove)
+        forward = Forward(buffer_response_body=True, remove_headers=remove)
         if self.outbound.response_transforms:
             forward.remove_headers.append("content-length")
         return forward

@@ -1,18 +1,27 @@
 """Model selection: resolve aliases by their ordered rules, enforce model access.
 
 A request naming an alias is sent to the target of the first rule whose
-conditions all hold; conditions look at the estimated input tokens, request
-headers and the stream flag. Everything else in the body is left alone.
+conditions all hold. Conditions look at :class:`RequestFacts`: the
+estimated input tokens of the whole request, the estimated tokens of the
+conversation alone (Claude Code's ~21k tokens of system prompt and tool
+definitions left out), whether tools are offered, request headers and the
+stream flag.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from ..providers.base import WireSchema
 from .bundle import Project
 from .rejection import forbidden
+
+# Roles whose messages are instructions, not conversation (Claude Code's
+# mid-conversation reminders; OpenAI's system and developer prompts).
+_INSTRUCTION_ROLES = ("system", "developer")
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,32 @@ class Selection:
     model: str
     alias: str | None = None
     rule_index: int = -1
+
+
+@dataclass
+class RequestFacts:
+    """What rule conditions may look at; the conversation estimate is made on first use."""
+
+    input_tokens: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    stream: bool = False
+    body: Mapping[str, Any] = field(default_factory=dict)
+    schema: WireSchema | None = None
+
+    @cached_property
+    def conversation_tokens(self) -> int:
+        messages = self.body.get("messages")
+        if self.schema is None or not isinstance(messages, list):
+            return 0
+        conversation = [
+            m for m in messages if not (isinstance(m, dict) and m.get("role") in _INSTRUCTION_ROLES)
+        ]
+        return self.schema.estimate_input_tokens({"messages": conversation})
+
+    @property
+    def has_tools(self) -> bool:
+        tools = self.body.get("tools")
+        return isinstance(tools, list) and len(tools) > 0
 
 
 def _bounds_hold(bounds: Mapping[str, int], tokens: int) -> bool:
@@ -32,31 +67,30 @@ def _bounds_hold(bounds: Mapping[str, int], tokens: int) -> bool:
     )
 
 
-def rule_matches(
-    when: Mapping[str, Any], tokens: int, headers: Mapping[str, str], stream: bool
-) -> bool:
-    if "input_tokens" in when and not _bounds_hold(when["input_tokens"], tokens):
+def rule_matches(when: Mapping[str, Any], facts: RequestFacts) -> bool:
+    if "input_tokens" in when and not _bounds_hold(when["input_tokens"], facts.input_tokens):
+        return False
+    if "tools" in when and when["tools"] != facts.has_tools:
+        return False
+    if "stream" in when and when["stream"] != facts.stream:
         return False
     for name, value in (when.get("headers") or {}).items():
-        if headers.get(name.lower()) != value:
+        if facts.headers.get(name.lower()) != value:
             return False
-    return "stream" not in when or when["stream"] == stream
+    # Last: the only condition that costs a serialisation of the body.
+    return "conversation_tokens" not in when or _bounds_hold(
+        when["conversation_tokens"], facts.conversation_tokens
+    )
 
 
-def select_model(
-    project: Project,
-    model: str,
-    estimated_tokens: int,
-    headers: Mapping[str, str],
-    stream: bool,
-) -> Selection:
+def select_model(project: Project, model: str, facts: RequestFacts) -> Selection:
     """The provider and model to send, or a permission Rejection."""
     check_access(project, model)
     rules = project.aliases.get(model)
     if rules is None:
         return Selection(None, model)
     for index, rule in enumerate(rules):
-        if rule_matches(rule["when"], estimated_tokens, headers, stream):
+        if rule_matches(rule["when"], facts):
             check_access(project, rule["model"], via_alias=True)
             return Selection(rule["provider"], rule["model"], model, index)
     # The compiler requires a final default, so this is a bundle we did not make.
@@ -65,8 +99,18 @@ def select_model(
 
 def check_access(project: Project, model: str, *, via_alias: bool = False) -> None:
     if model in project.deny_models:
-        raise forbidden(f"model {model!r} is not allowed for this project")
+        raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
     # An allowlist names what clients may ask for; alias targets were vetted
     # in review when the alias was written.
     if project.allow_models is not None and not via_alias and model not in project.allow_models:
-        raise forbidden(f"model {model!r} is not allowed for this project")
+        raise forbidden(f"model {model!r} is not allowed for this project{_instead(project)}")
+
+
+def _instead(project: Project, shown: int = 8) -> str:
+    """What the client may ask for instead: the aliases, then the allowlist."""
+    names = [a for a in sorted(project.aliases) if a not in project.deny_models]
+    names += sorted((project.allow_models or frozenset()) - set(names) - project.deny_models)
+    if not names:
+        return ""
+    more = f" (and {len(names) - shown} more)" if len(names) > shown else ""
+    return f"; ask for {', '.join(names[:shown])}{more}"

@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..webhooks import SQLiteOutbox
+from .attempts import Attempt, Fallbacks
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
 from .envoy import ExternalProcessor
@@ -179,6 +180,8 @@ def create_processor(
     pipeline = stages()
     processor_ref: list[Processor] = []
 
+    fallbacks = Fallbacks()
+
     def new_exchange() -> Exchange:
         processor = processor_ref[0]
         return Exchange(
@@ -187,9 +190,15 @@ def create_processor(
             pipeline,
             processor.write,
             over_budget=processor.spend.over_budget,
+            fallbacks=fallbacks,
         )
 
-    pb_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(new_exchange), server)
+    def new_attempt() -> Attempt:
+        return Attempt(holder.current, credentials, fallbacks)
+
+    pb_grpc.add_ExternalProcessorServicer_to_server(
+        ExternalProcessor(new_exchange, new_attempt), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     # ``address`` is ``host:port`` or ``unix:/path`` (a Unix domain socket;

@@ -15,7 +15,7 @@ Errors::
 
 from ._event import EVENT_TYPES, Event, EventType, ProjectRef, format_time
 from ._http import Response, Sender, display_url, post
-from ._outbox import DEAD, DELIVERED, PENDING, Delivery, Outbox, SQLiteOutbox
+from ._outbox import DEAD, DELIVERED, PENDING, Delivery, Outbox, OutboxRow, SQLiteOutbox
 from ._samples import sample_event, send_test
 from ._signing import SecretRef, SecretUnavailable, resolve_secret, signature_headers, signing_key
 from ._subscription import Subscription
@@ -33,6 +33,7 @@ __all__ = [
     "Event",
     "EventType",
     "Outbox",
+    "OutboxRow",
     "ProjectRef",
     "Response",
     "RetryPolicy",

@@ -42,6 +42,22 @@ class Delivery:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """A delivery as the console lists it: no secret, the event body as stored."""
+
+    id: int
+    event_type: str
+    url: str
+    state: str
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    body: str
+
+
 class Outbox(abc.ABC):
     """Where deliveries wait; every method is short and safe to call from any thread."""
 
@@ -69,6 +85,12 @@ class Outbox(abc.ABC):
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:
         """Rows per state: pending, delivered, dead."""
+
+    @abc.abstractmethod
+    def recent(
+        self, limit: int, *, since: datetime | None = None, types: Iterable[str] | None = None
+    ) -> list[OutboxRow]:
+        """The newest `limit` rows, newest first, created at or after `since`, of `types`."""
 
     @abc.abstractmethod
     def prune(self, before: datetime) -> int:
@@ -212,6 +234,38 @@ class SQLiteOutbox(Outbox):
                 "SELECT state, COUNT(*) FROM deliveries GROUP BY state"
             ).fetchall()
         return {PENDING: 0, DELIVERED: 0, DEAD: 0} | dict(rows)
+
+    def recent(
+        self, limit: int, *, since: datetime | None = None, types: Iterable[str] | None = None
+    ) -> list[OutboxRow]:
+        where = ["created_at >= ?"]
+        params: list[object] = [_ts(since) if since is not None else 0.0]
+        if types is not None:
+            wanted = list(types)
+            where.append(f"event_type IN ({','.join('?' * len(wanted))})")
+            params += wanted
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, event_type, url, state, attempts, created_at, finished_at,"
+                " last_status, last_error, body FROM deliveries"
+                f" WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [
+            OutboxRow(
+                id=row[0],
+                event_type=row[1],
+                url=row[2],
+                state=row[3],
+                attempts=row[4],
+                created_at=datetime.fromtimestamp(row[5], UTC),
+                finished_at=datetime.fromtimestamp(row[6], UTC) if row[6] is not None else None,
+                last_status=row[7],
+                last_error=row[8],
+                body=row[9],
+            )
+            for row in rows
+        ]
 
     def prune(self, before: datetime) -> int:
         with self._lock:

@@ -32,7 +32,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ._event import Event
-from ._outbox import DEAD, DELIVERED, PENDING, Delivery, Outbox
+from ._outbox import DEAD, DELIVERED, PENDING, Delivery, Outbox, OutboxRow
 from ._signing import SecretRef
 from ._subscription import Subscription
 
@@ -208,6 +208,37 @@ class PostgresOutbox(Outbox):
         with self._pool.connection() as db:
             rows = db.execute("SELECT state, count(*) FROM webhook_delivery GROUP BY 1").fetchall()
         return {PENDING: 0, DELIVERED: 0, DEAD: 0} | {str(s): int(n) for s, n in rows}
+
+    def recent(
+        self, limit: int, *, since: datetime | None = None, types: Iterable[str] | None = None
+    ) -> list[OutboxRow]:
+        where = ["created_at >= %s"]
+        params: list[object] = [since or datetime.fromtimestamp(0, UTC)]
+        if types is not None:
+            where.append("event_type = ANY(%s)")
+            params.append(list(types))
+        with self._pool.connection() as db:
+            rows = db.execute(
+                "SELECT id, event_type, url, state, attempts, created_at, finished_at,"
+                " last_status, last_error, body FROM webhook_delivery"
+                f" WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s",
+                (*params, limit),
+            ).fetchall()
+        return [
+            OutboxRow(
+                id=int(row[0]),
+                event_type=row[1],
+                url=row[2],
+                state=row[3],
+                attempts=int(row[4]),
+                created_at=row[5],
+                finished_at=row[6],
+                last_status=row[7],
+                last_error=row[8],
+                body=row[9],
+            )
+            for row in rows
+        ]
 
     def prune(self, before: datetime) -> int:
         """Done by the next claim (off the event loop); 0 rows forgotten now."""

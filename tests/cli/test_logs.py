@@ -67,6 +67,13 @@ def test_a_table_line_shows_who_what_and_how_much() -> None:
     assert line.endswith("stream")
 
 
+def test_a_subagent_request_names_its_agent_and_parent() -> None:
+    record = make_record("req-1")
+    record.agent_id, record.parent_agent_id = "a0836e5d931c5a230", "b11"
+
+    assert table_line(record).endswith("stream agent a0836e5d931c5a230 (parent b11)")
+
+
 def test_a_gateway_rejection_shows_its_reason() -> None:
     record = AccessLogRecord(status=401, error="token lacks the chat scope", cost_usd="")
 

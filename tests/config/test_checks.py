@@ -494,3 +494,44 @@ def test_checks_point_into_the_file_that_defines_the_project(tmp_path: Path) -> 
     )
     diagnostic = only(validate(tmp_path))
     assert at(diagnostic) == (str(team), *position(team, "openai-main"))
+
+
+CLAUDE_FAST = """
+        type: {type}
+        providers:
+          anthropic: {{credential: anthropic-main}}
+        aliases:
+          claude-fast:
+            rules:
+              - when: {when}
+                model: anthropic:claude-haiku-4-5
+              - model: anthropic:claude-sonnet-4-6
+        """
+
+
+def test_an_agent_proxy_token_ceiling_below_claude_codes_overhead_is_flagged(
+    tmp_path: Path,
+) -> None:
+    path = project(
+        tmp_path, CLAUDE_FAST.format(type="agent_proxy", when="{input_tokens: {lt: 4000}}")
+    )
+    diagnostic = only(validate(path), Severity.WARNING)
+    assert "never matches" in diagnostic.message and "conversation_tokens" in diagnostic.message
+    assert diagnostic.key_path == "projects.eng.aliases.claude-fast.rules[0].when.input_tokens"
+
+
+@pytest.mark.parametrize(
+    ("type_", "when"),
+    [
+        ("ai_wrapper", "{input_tokens: {lt: 4000}}"),
+        ("agent_proxy", "{input_tokens: {lt: 4000}, tools: false}"),
+        ("agent_proxy", "{input_tokens: {lt: 30000}}"),
+        ("agent_proxy", "{input_tokens: {gt: 4000}}"),
+        ("agent_proxy", "{conversation_tokens: {lt: 4000}}"),
+    ],
+)
+def test_token_rules_that_can_match_claude_code_pass_quietly(
+    tmp_path: Path, type_: str, when: str
+) -> None:
+    path = project(tmp_path, CLAUDE_FAST.format(type=type_, when=when))
+    assert validate(path).diagnostics == []

@@ -31,7 +31,13 @@ def claude_binary() -> str:
 
 
 def run_claude(
-    base_url: str, token: str, prompt: str, home: Path, *extra: str, timeout: float = 120
+    base_url: str,
+    token: str,
+    prompt: str,
+    home: Path,
+    *extra: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any] | None, str]:
     home.mkdir(parents=True, exist_ok=True)
     env = {
@@ -44,6 +50,8 @@ def run_claude(
         "DISABLE_ERROR_REPORTING": "1",
         "DISABLE_AUTOUPDATER": "1",
         "CI": "true",
+        # Extra settings win; an empty value switches a default off in Claude Code.
+        **(env or {}),
     }
     result = subprocess.run(
         [claude_binary(), "-p", prompt, "--output-format", "json", *extra],

@@ -37,6 +37,11 @@ GATEWAY_PROJECT = "8d3b5e3a-2f4c-4b8d-9c73-2e4f5a6b7c83"
 NO_OPENAI_PROJECT = "9e4c6f4b-3a5d-4c9e-8d84-3f5a6b7c8d94"
 GUARDED_PROJECT = "a1b2c3d4-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 REDACT_SECRETS_PROJECT = "b2c3d4e5-5f6a-4b7c-9d8e-0f1a2b3c4d5e"
+# The shipped example's alias, served as `claude-example` so tests exercise it as written.
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "claude-code" / "policy.yaml"
+EXAMPLE_ALIAS = yaml.safe_load(EXAMPLE_POLICY.read_text())["projects"]["engineering-egress"][
+    "aliases"
+]["claude-fast"]
 
 
 def free_port() -> int:
@@ -133,6 +138,7 @@ def build_policy(
                             {"model": "openai:gpt-4.1-mini"},
                         ]
                     },
+                    "claude-example": EXAMPLE_ALIAS,
                 },
                 "models": {"deny": ["claude-opus-4-1"]},
             },

@@ -131,7 +131,7 @@ def test_unknown_project_is_404(harness: Harness) -> None:
 
 
 def test_unknown_path_is_404_json(harness: Harness) -> None:
-    for url in (f"{harness.url}/v1/messages", f"{harness.base()}/v1/models", f"{harness.url}/"):
+    for url in (f"{harness.url}/v1/messages", f"{harness.base()}/v1/files", f"{harness.url}/"):
         response = httpx.get(url, timeout=10)
         assert response.status_code == 404, url
         assert json.loads(response.text)["error"]["type"] == "not_found_error"

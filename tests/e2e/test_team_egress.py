@@ -12,6 +12,7 @@ import json
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,8 +87,9 @@ def proxy(
     (directory / "policy.yaml").write_text(yaml.safe_dump(policy_data, sort_keys=False))
     policy = validate_policy(directory / "policy.yaml").policy
     assert policy is not None
-    # A short path: Unix socket paths are limited to about 100 bytes.
-    socket_path = Path(f"/tmp/pg-egress-{ports.listen_port}.sock")
+    # A short path (Unix socket paths are limited to about 100 bytes) in a
+    # directory of its own: the processor may make its socket directory private.
+    socket_path = Path(tempfile.mkdtemp(prefix="pg-egress-", dir="/tmp")) / "processor.sock"
     settings = TeamEgress(
         listen_host="127.0.0.1",
         cert_chain=str(ca.cert),

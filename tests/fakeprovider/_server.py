@@ -19,6 +19,7 @@ from . import _anthropic, _openai
 from ._answer import build_answer
 from ._http import RecordedRequest, chunk, read_request, response_head
 from ._script import Reply
+from ._strict import anthropic_request_error
 from ._strict_messages import messages_problem
 
 __all__ = ["FakeProvider"]
@@ -35,7 +36,10 @@ class FakeProvider:
     `.../chat/completions`. Each request takes the next `Reply` from the
     queue filled by `script()`, or `default` when the queue is empty.
     With `api_key` set, requests without that key (`x-api-key` or
-    `Authorization: Bearer`) get a 401 in the provider's format.
+    `Authorization: Bearer`) get a 401 in the provider's format. With
+    `strict` (the default), Anthropic requests the real API would refuse
+    (request shapes: `_strict_messages`; per-model fields and betas:
+    `_strict`) get its 400 instead of a scripted reply.
     """
 
     def __init__(
@@ -45,8 +49,10 @@ class FakeProvider:
         port: int = 0,
         api_key: str | None = None,
         record: bool = True,
+        strict: bool = True,
     ) -> None:
         self.host = host
+        self.strict = strict
         self.port = port
         self.api_key = api_key
         self.default = Reply()
@@ -176,9 +182,14 @@ class FakeProvider:
             return await _send(writer, request, _error(schema, 400, None, "Body is not valid JSON"))
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return await _send(writer, request, _error(schema, 400, None, "model: Field required"))
-        counting = path.endswith("/count_tokens")
-        if schema == "anthropic" and (problem := messages_problem(body, count_tokens=counting)):
-            return await _send(writer, request, _error(schema, 400, None, problem))
+        if schema == "anthropic" and self.strict:
+            counting = path.endswith("/count_tokens")
+            refused = messages_problem(body, count_tokens=counting) or anthropic_request_error(
+                body, request.headers
+            )
+            if refused is not None:
+                error = _error(schema, 400, "invalid_request_error", refused)
+                return await _send(writer, request, error)
         if path.endswith("/count_tokens"):
             count = self.count_tokens
             tokens = count if count is not None else anthropic_schema.estimate_input_tokens(body)

@@ -97,6 +97,11 @@ def table_line(record: AccessLogRecord) -> str:
     mode = "stream" if record.streamed else "-"
     if record.partial:
         mode += " partial"
+    if record.agent_id:
+        # A Claude Code subagent's request, and the agent that started it.
+        mode += f" agent {record.agent_id}"
+        if record.parent_agent_id:
+            mode += f" (parent {record.parent_agent_id})"
     line = _COLUMNS.format(
         time,
         record.project_name or record.project_id or "-",

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TextIO
 
 from ...compile.deploy import BUNDLE_FILE, deploy_files
+from ...console import ConsoleServer
 from ...deploy.directory import read_deployed
 from ...deploy.rollout import Rollout, RolloutFailed
 from ...supervisor import GatewayFailed, GatewayInstance, InstancePorts, supervise
+from . import console
 from ._policy import load_valid
 
 
@@ -19,6 +21,7 @@ def run(
     ports: dict[str, int | str | None],
     out: TextIO,
     err: TextIO,
+    console_port: int | None = None,
 ) -> int:
     if path is not None:
         loaded = load_valid(path, err, "not starting")
@@ -37,6 +40,7 @@ def run(
         return 1
     bundle = json.loads(bundle_path.read_text())
     instance = GatewayInstance(deploy_dir, InstancePorts.from_settings(bundle["gateway"], **ports))
+    beside: list[ConsoleServer] = []
 
     def announce() -> None:
         out.write(f"PromptGate is listening on {instance.url}  (bundle {bundle['version'][:19]})\n")
@@ -45,8 +49,15 @@ def run(
         out.write(
             f"  Envoy admin: {instance.admin_url}   metrics: {instance.status_url}/metrics\n"
             f"  serving {deploy_dir}; logs in {instance.log_dir}\n"
-            "Press Ctrl-C to stop.\n"
         )
+        # The console starts once the gateway is up: the processor has made the store.
+        if console_port is not None:
+            host = str(ports.get("listen_host") or bundle["gateway"]["listen_host"])
+            server = console.start_beside(deploy_dir, host, console_port, err)
+            if server is not None:
+                beside.append(server)
+                out.write(f"  console: http://{host}:{console_port}\n")
+        out.write("Press Ctrl-C to stop.\n")
         out.flush()
 
     try:
@@ -54,5 +65,8 @@ def run(
     except GatewayFailed as exc:
         err.write(f"error: the gateway stopped: {exc}\n")
         return 1
+    finally:
+        for server in beside:
+            server.stop()
     out.write("PromptGate stopped.\n")
     return code
