@@ -1,18 +1,35 @@
-"""Guardrail speed: scanning, redaction and streaming restore.
+"""Guardrail speed: request parsing, scanning, redaction, worst cases, streaming restore.
 
-Run: python benchmarks/bench_scan.py. Prints MB/s for ~1 MB of source-like
-text, the cost of an 80 KB Claude-Code-shaped body unseen and re-sent
-(cached), turn 50 of a conversation, and restore per SSE event.
+Run: python benchmarks/bench_scan.py. Times are CPU time of the calling
+thread (best of N), so other load on the machine moves them little. Prints:
+
+- the strict request reader on the 80 KB Claude Code body, compact (the fast
+  path) and with spaces (the duplicate-key parse runs);
+- MB/s of each detector on ~1 MB of source-like text;
+- the 80 KB Claude Code body (`dataplane_bodies.py`) and real captured ones
+  (`tests/corpus/claude_code`) seen for the first time and re-sent, a 1 KB
+  SDK body, turn 50 of a conversation and a 1 MB body;
+- the worst inputs tried per entity (1 MB each, denser than the request
+  budget allows: refused with 400) and the time until the answer;
+- restore per SSE event, and a catastrophic-backtracking custom pattern.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
+import random
+import sys
 import sysconfig
 import time
 from collections.abc import Callable
 from typing import Any
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from dataplane_bodies import claude_code_body as real_claude_code_body
+from dataplane_bodies import small_body
 
 from promptgate.guardrails import (
     PlaceholderMap,
@@ -20,15 +37,18 @@ from promptgate.guardrails import (
     apply_request_guardrails,
     compile_guardrails,
 )
+from promptgate.providers._json import load_request
 
+ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
 SPEC: dict[str, Any] = {
     "reversible_redaction": {
-        "entities": ["email", "phone"],
+        "entities": ENTITIES,
         "custom_patterns": [{"name": "customer", "regex": "CUST-[0-9]{6}"}],
-        "include_system": False,
     },
-    "secret_scanner": {"mode": "block", "extra_rules": [], "allowlist": []},
+    "secret_scanner": {"mode": "block"},
 }
+MB = 1_000_000
+CORPUS = pathlib.Path(__file__).parent.parent / "tests" / "corpus" / "claude_code" / "2.1.197"
 
 
 def source_text(size: int) -> str:
@@ -47,43 +67,19 @@ def source_text(size: int) -> str:
     return "".join(text)[:size]
 
 
-def claude_code_body(turns: int, code: str) -> dict[str, Any]:
-    """~64 KB of tool definitions, a system prompt and a growing conversation."""
-    tools = [
-        {
-            "name": f"Tool{n}",
-            "description": code[n * 2000 : n * 2000 + 1900],
-            "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}},
-        }
-        for n in range(32)
-    ]
-    system = [{"type": "text", "text": code[70_000:78_000]}]
-    messages: list[dict[str, Any]] = []
+def conversation(turns: int, code: str) -> dict[str, Any]:
+    """Claude Code's first request, then `turns` more turns of reads and answers."""
+    body = real_claude_code_body()
     for n in range(turns):
-        start = 100_000 + n * 3000
-        messages.append(
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": f"Please mail dev{n}@example.com re CUST-{n:06d}"}
-                ],
-            }
-        )
-        messages.append(
+        start = n * 3000
+        body["messages"] += [
             {
                 "role": "assistant",
                 "content": [
-                    {"type": "thinking", "thinking": "Reading the file.", "signature": "c2ln"},
-                    {
-                        "type": "tool_use",
-                        "id": f"t{n}",
-                        "name": "Read",
-                        "input": {"path": f"/src/m{n}.py"},
-                    },
+                    {"type": "text", "text": f"Reading m{n}.py for dev{n}@example.com."},
+                    {"type": "tool_use", "id": f"t{n}", "name": "Read", "input": {"n": n}},
                 ],
-            }
-        )
-        messages.append(
+            },
             {
                 "role": "user",
                 "content": [
@@ -93,81 +89,170 @@ def claude_code_body(turns: int, code: str) -> dict[str, Any]:
                         "content": code[start : start + 2500],
                     }
                 ],
-            }
-        )
-    return {"model": "claude-sonnet-4-6", "system": system, "tools": tools, "messages": messages}
+            },
+        ]
+    return body
 
 
-def best_of(runs: int, prepare: Callable[[], Any], measure: Callable[[Any], object]) -> float:
-    """Best wall time in seconds over `runs`, with `prepare` outside the timer."""
+def cpu(runs: int, prepare: Callable[[], Any], measure: Callable[[Any], object]) -> float:
+    """Best CPU time in seconds over `runs`, with `prepare` outside the timer."""
     best = float("inf")
     for _ in range(runs):
         state = prepare()
-        started = time.perf_counter()
-        measure(state)
-        best = min(best, time.perf_counter() - started)
+        started = time.thread_time()
+        # A refused input: the time until the refusal is what counts.
+        with contextlib.suppress(ValueError):
+            measure(state)
+        best = min(best, time.thread_time() - started)
     return best
 
 
+def line(name: str, seconds: float, unit: str = "ms", extra: str = "") -> None:
+    value = seconds * (1e3 if unit == "ms" else 1e6)
+    print(f"{name:52s} {value:9.2f} {unit}  {extra}")
+
+
+def worst_cases() -> dict[str, str]:
+    """The densest inputs tried per entity, ~1 MB each."""
+    rng = random.Random(1)
+
+    def fill(unit: str) -> str:
+        return (unit * (MB // len(unit) + 1))[:MB]
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return {
+        "phone: '+1 000 000 0000 ' repeated": fill("+1 000 000 0000 "),
+        "phone: distinct valid US numbers": "".join(
+            f"(415) 555-{rng.randrange(10000):04d} " for _ in range(MB // 15)
+        ),
+        "phone/card: random digits and spaces": "".join(
+            rng.choice("0123456789 ") for _ in range(MB)
+        ),
+        "email: 'u1@ex.org ' dense": "".join(f"u{n}@ex.org " for n in range(MB // 8)),
+        "ip_address: distinct IPv4 dense": "".join(
+            f"10.{n % 250}.{n // 250 % 250}.{n % 7 + 1} " for n in range(MB // 10)
+        ),
+        "ip_address: IPv6-ish hex and colons": fill("a1:b2::c3 dead:beef::1 "),
+        "credit_card: Luhn-valid 16 digits": fill("4111 1111 1111 1111 "),
+        "iban: valid GB IBANs": fill("GB82 WEST 1234 5698 7654 32 "),
+        "secret: generic password assignments": "".join(
+            f"password={rng.getrandbits(64):x}Q " for _ in range(MB // 28)
+        ),
+        "secret: AWS key ids": "".join(
+            "AKIA" + "".join(rng.choices(alphabet, k=16)) + " " for _ in range(MB // 21)
+        ),
+        "secret: JWT-shaped": fill(
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmno "
+        ),
+        "secret: private key headers": fill("-----BEGIN PRIVATE KEY-----\\n"),
+        "no candidates: 'a' * 1 MB": "a" * MB,
+    }
+
+
 def main() -> None:
-    corpus = source_text(3_000_000)
+    corpus = source_text(4_000_000)
     guardrails = compile_guardrails(SPEC)
     # Compiled once per bundle in the processor; warm the RE2 DFAs the same way.
-    apply_request_guardrails("anthropic", claude_code_body(8, corpus[2_000_000:]), guardrails)
-    runs = iter(range(1000))
+    apply_request_guardrails("anthropic", conversation(8, corpus[3_000_000:]), guardrails)
+    windows = iter(range(1000))
 
     def unseen(size: int) -> str:
         """Text the caches have not seen: a new window of the corpus each time."""
-        offset = next(runs) * 40_000
+        offset = next(windows) * 2_900 % (len(corpus) - size)
         return corpus[offset : offset + size]
 
-    def scan_secrets(text: str) -> object:
-        assert guardrails.secrets is not None
-        return guardrails.secrets.scanner.scan(text)
+    print("== request body reader (providers/_json.load_request)")
+    real = real_claude_code_body()
+    compact = json.dumps(real, ensure_ascii=False, separators=(",", ":")).encode()
+    spaced = json.dumps(real, ensure_ascii=False).encode()
+    line(f"compact {len(compact) // 1000} KB (fast path)", cpu(50, lambda: compact, load_request))
+    line(
+        f"spaced {len(spaced) // 1000} KB (duplicate-key parse)",
+        cpu(50, lambda: spaced, load_request),
+    )
 
-    def detect_pii(text: str) -> object:
-        assert guardrails.redaction is not None
-        return guardrails.redaction.detector.detect(text)
-
-    def redact_body(text: str) -> object:
-        body = {"messages": [{"role": "user", "content": text}]}
-        return apply_request_guardrails("anthropic", body, guardrails)
-
+    print("== detectors on 1 MB of unseen source text")
+    assert guardrails.secrets is not None and guardrails.redaction is not None
+    scanner, detector = guardrails.secrets.scanner, guardrails.redaction.detector
     for name, measure in [
-        ("secret scan, 1 MB source", scan_secrets),
-        ("PII detect, 1 MB source", detect_pii),
-        ("scan + redact, 1 MB body", redact_body),
+        ("secret scan", scanner.scan),
+        ("PII detect (5 entities + custom)", detector.detect),
     ]:
-        seconds = best_of(5, lambda: unseen(1_000_000), measure)
-        print(f"{name:48s} {seconds * 1e3:7.2f} ms  {1 / seconds:5.0f} MB/s")
+        seconds = cpu(5, lambda: unseen(MB), measure)
+        line(name, seconds, extra=f"{1 / seconds:5.0f} MB/s")
 
-    off = compile_guardrails({"reversible_redaction": None, "secret_scanner": None})
-    body = claude_code_body(4, corpus)
-    size = f"{len(json.dumps(body)) / 1e3:.0f} KB"
-    seconds = best_of(20, lambda: body, lambda b: apply_request_guardrails("anthropic", b, off))
-    print(f"{'guardrails off, ' + size + ' Claude Code body':48s} {seconds * 1e6:7.0f} µs")
+    print("== request bodies through apply_request_guardrails")
+    small = small_body()
+    line("1 KB SDK body, re-sent", cpu(50, lambda: small, lambda b: apply(b, guardrails)), "µs")
 
-    def new_body() -> dict[str, Any]:
-        return claude_code_body(4, unseen(400_000))
+    def first_time() -> dict[str, Any]:
+        body = real_claude_code_body()
+        # New tool descriptions and text, same shape: nothing is cached.
+        for tool in body["tools"]:
+            tool["description"] = unseen(len(tool["description"]))
+        body["system"][1]["text"] = unseen(len(body["system"][1]["text"]))
+        return body
 
-    seconds = best_of(20, new_body, lambda b: apply_request_guardrails("anthropic", b, guardrails))
-    print(f"{'unseen ' + size + ' Claude Code body':48s} {seconds * 1e6:7.0f} µs")
-    apply_request_guardrails("anthropic", body, guardrails)
-    seconds = best_of(
-        20, lambda: body, lambda b: apply_request_guardrails("anthropic", b, guardrails)
+    size = f"{len(compact) // 1000} KB"
+    line(
+        f"Claude Code {size} body, first time",
+        cpu(20, first_time, lambda b: apply(b, guardrails)),
+        "µs",
     )
-    print(f"{'same body re-sent (cached)':48s} {seconds * 1e6:7.0f} µs")
+    apply(real, guardrails)
+    line(
+        f"Claude Code {size} body, re-sent",
+        cpu(50, lambda: real, lambda b: apply(b, guardrails)),
+        "µs",
+    )
 
-    history = unseen(400_000)
+    # Real Claude Code request bodies captured through the gateway (CLI 2.1.197).
+    for name in ("main_alias", "main_sonnet", "large_read_alias"):
+        captured = json.loads((CORPUS / f"{name}.json").read_text())["body"]
+        size = f"{len(json.dumps(captured, separators=(',', ':'))) // 1000} KB"
+
+        def cold(body: dict[str, Any] = captured) -> dict[str, Any]:
+            # Every string changed a little: nothing is cached, while RE2's
+            # lazily built DFAs stay warm, as a running processor's are.
+            return unseen_copy(body, next(windows))
+
+        for _ in range(3):
+            apply(cold(), guardrails)
+        seconds = cpu(10, cold, lambda b: apply(b, guardrails))
+        line(f"captured {name} ({size}), first time", seconds, "µs")
+        apply(captured, guardrails)
+        seconds = cpu(30, lambda b=captured: b, lambda b: apply(b, guardrails))
+        line(f"captured {name} ({size}), re-sent", seconds, "µs")
+
+    history = unseen(200_000)
     for turn in range(1, 50):
-        apply_request_guardrails("anthropic", claude_code_body(turn, history), guardrails)
-    turn50 = claude_code_body(50, history)
-    size = f"{len(json.dumps(turn50)) / 1e3:.0f} KB"
-    seconds = best_of(
-        1, lambda: turn50, lambda b: apply_request_guardrails("anthropic", b, guardrails)
+        apply(conversation(turn, history), guardrails)
+    turn50 = conversation(50, history)
+    size = f"{len(json.dumps(turn50)) // 1000} KB"
+    line(
+        f"turn 50 of a conversation ({size})",
+        cpu(10, lambda: turn50, lambda b: apply(b, guardrails)),
+        "µs",
     )
-    print(f"{'turn 50 of a conversation (' + size + ')':48s} {seconds * 1e6:7.0f} µs")
 
+    def megabyte() -> dict[str, Any]:
+        body = real_claude_code_body()
+        body["messages"][4]["content"][0]["content"] = unseen(MB)
+        return body
+
+    line(
+        "1 MB body (a 1 MB file read), first time", cpu(5, megabyte, lambda b: apply(b, guardrails))
+    )
+    big = megabyte()
+    apply(big, guardrails)
+    line("1 MB body, re-sent", cpu(10, lambda: big, lambda b: apply(b, guardrails)), "µs")
+
+    print("== worst inputs per entity (1 MB; refused past the request's budget)")
+    for name, text in worst_cases().items():
+        body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+        line(name, cpu(1, lambda b=body: b, lambda b: apply(b, guardrails)))
+
+    print("== responses and custom patterns")
     placeholders = PlaceholderMap(
         {f"[[EMAIL_{n:03d}]]": f"dev{n}@example.com" for n in range(1, 20)}
     )
@@ -181,20 +266,35 @@ def main() -> None:
         for t in deltas * 250
     ]
     restorer = StreamRestorer("anthropic", placeholders)
-    started = time.perf_counter()
+    started = time.thread_time()
     for event in events:
         restorer.feed(event)
-    per_event = (time.perf_counter() - started) / len(events)
-    print(f"{'SSE restore, per text_delta event':48s} {per_event * 1e6:7.1f} µs")
+    line("SSE restore, per text_delta event", (time.thread_time() - started) / len(events), "µs")
 
     evil = compile_guardrails(
         {"reversible_redaction": {"custom_patterns": [{"name": "evil", "regex": "(a+)+$"}]}}
     )
     assert evil.redaction is not None
-    detector = evil.redaction.detector
     text = "a" * 100_000 + "!"
-    seconds = best_of(3, lambda: text + " " * next(runs), detector.detect)
-    print(f"{'custom (a+)+$ on 100,000 a + !':48s} {seconds * 1e3:7.2f} ms")
+    line(
+        "custom (a+)+$ on 100,000 a + !",
+        cpu(3, lambda: text + " " * next(windows), evil.redaction.detector.detect),
+    )
+
+
+def unseen_copy(value: Any, salt: int) -> Any:
+    """`value` with a marker appended to every string value: same shape, new text."""
+    if isinstance(value, str):
+        return f"{value} ~{salt}"
+    if isinstance(value, dict):
+        return {k: unseen_copy(v, salt) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unseen_copy(v, salt) for v in value]
+    return value
+
+
+def apply(body: dict[str, Any], guardrails: Any) -> object:
+    return apply_request_guardrails("anthropic", body, guardrails)
 
 
 if __name__ == "__main__":

@@ -182,6 +182,9 @@ def ext_proc_filter(gateway: Gateway, cluster: str = PROCESSOR_CLUSTER) -> dict[
             "failure_mode_allow": False,
             "status_on_error": {"code": "ServiceUnavailable"},
             "message_timeout": f"{timeout_ms / 1000:g}s",
+            # The processor extends the timeout of a large body's message by
+            # BODY_MS_PER_MIB per MiB (runtime/envoy.py); this is its ceiling.
+            "max_message_timeout": f"{_max_message_timeout_ms(gateway) / 1000:g}s",
             "processing_mode": {
                 "request_header_mode": "SEND",
                 "response_header_mode": "SEND",
@@ -195,6 +198,14 @@ def ext_proc_filter(gateway: Gateway, cluster: str = PROCESSOR_CLUSTER) -> dict[
             "allow_mode_override": True,
         },
     }
+
+
+# What the processor adds to `processor_timeout_ms` per MiB of request body.
+BODY_MS_PER_MIB = 250
+
+
+def _max_message_timeout_ms(gateway: Gateway) -> int:
+    return gateway.processor_timeout_ms + BODY_MS_PER_MIB * (gateway.max_request_mib + 1)
 
 
 def buffer_limit(gateway: Gateway) -> int:

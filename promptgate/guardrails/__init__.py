@@ -9,9 +9,11 @@ original values back. No grpc or Envoy types cross this boundary.
 """
 
 from ._errors import GuardrailConfigError, GuardrailError
+from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderMap
 from ._request import (
+    Abandoned,
     Block,
     Finding,
     GuardrailOutcome,
@@ -28,6 +30,7 @@ from ._text import Match
 
 __all__ = [
     "BUILTIN_RULES",
+    "Abandoned",
     "Block",
     "Finding",
     "GuardrailConfigError",
@@ -37,6 +40,7 @@ __all__ = [
     "Match",
     "PlaceholderMap",
     "Schema",
+    "SecretMask",
     "SecretMemory",
     "SecretRule",
     "SecretScanner",

@@ -1,12 +1,15 @@
 """Anthropic Messages: how guardrails treat a request's strings, and what responses restore.
 
 Requests are walked whole (see `_slots`); this module names the exceptions.
-Opaque, never scanned: a thinking block's `signature`, a
-`redacted_thinking` block's `data` (both are the provider's own encrypted
-bytes). Fixed, scanned but never altered: `thinking` text, which its
-signature covers. Base64 `source.data` is decoded; text is scanned (and
-redacted, re-encoded, for a text media type), binary (images, PDFs) is not.
-`system` is redacted for personal data when the policy includes it.
+Fixed, scanned but never altered: `thinking` text, which its signature
+covers, and the provider's own encrypted bytes (a thinking block's
+`signature`, a `redacted_thinking` block's `data`). Those are scanned too,
+because a client can put anything there: base64 cannot hold a secret by
+accident (the rules need characters or word boundaries it lacks), and one
+planted there is refused rather than passed on. Base64 `source.data` is
+decoded; text is scanned (and redacted, re-encoded, for a text media type),
+binary (images, PDFs) is not. `system` is redacted for personal data when
+the policy includes it.
 """
 
 from __future__ import annotations
@@ -16,14 +19,12 @@ from typing import Any
 from ._placeholders import PlaceholderMap
 from ._slots import Handling, Layout, Path, is_text_media
 
-_OPAQUE = {("thinking", "signature"), ("redacted_thinking", "data")}
+_FIXED = {("thinking", "thinking"), ("thinking", "signature"), ("redacted_thinking", "data")}
 _SYSTEM: frozenset[Path] = frozenset({("system",)})
 
 
 def _classify(block: str | None, container: dict[str, Any], key: str, value: str) -> Handling:
-    if (block, key) in _OPAQUE:
-        return Handling.OPAQUE
-    if block == "thinking" and key == "thinking":
+    if (block, key) in _FIXED:
         return Handling.FIXED
     if block == "base64" and key == "data":
         media = container.get("media_type")

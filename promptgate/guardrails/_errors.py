@@ -3,8 +3,10 @@
     GuardrailError
      └── GuardrailConfigError   a key of the bundle's `guardrails` is unusable
 
-Detection and restore never raise on user content: a request either passes,
-is rewritten or is blocked (see `Block`).
+Restore never raises on user content, and a request either passes, is
+rewritten or is blocked (see `Block`), unless it cannot be read within
+bounds: too deep, or denser in candidate values than its size allows
+examining (`UnreadableBody`, see `_budget`).
 """
 
 from __future__ import annotations

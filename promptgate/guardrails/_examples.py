@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 
 # Exact values, with their source.
 EXAMPLE_VALUES = frozenset(
@@ -34,22 +35,30 @@ _LOCAL_HOST = re.compile(r"@(?:localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)(?:[:/?
 _DEFAULT_PASSWORDS = frozenset(
     {"postgres", "password", "secret", "root", "example", "changeme", "mysql", "admin", "pass"}
 )
+# Words documentation writes where a URL's password goes (`user:password@host`).
+_PLACEHOLDER_PASSWORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "secret", "guest", "anonymous", "xxx", "xxxx", "****"}
+)
 # A PEM block whose body is elided ("...", "…"), marked as an example, or too
 # short to hold any key is a placeholder in a document.
 _PEM_ELIDED = re.compile(r"\.\.\.|…|EXAMPLE|<[^>]*>", re.I)
 
 
-def is_documentation_example(rule_id: str, value: str, context: str) -> bool:
-    """Whether `value` (found by `rule_id` in the match `context`) is a known example."""
+def is_documentation_example(rule_id: str, value: str, context: Callable[[], str]) -> bool:
+    """Whether `value` (found by `rule_id` in the match `context()`) is a known example."""
     if value in EXAMPLE_VALUES:
         return True
     if rule_id == "aws-access-key-id":
         # AWS documents its placeholder keys with this suffix.
         return value.endswith("EXAMPLE")
-    if rule_id == "jwt":
+    if rule_id == "jwt" or (rule_id == "authorization-header" and value.count(".") == 2):
+        # A bearer token is often a JWT: the jwt.io sample stays a sample there.
         return _jwt_claims_are_sample(value)
-    if rule_id == "database-url-password":
-        return value.lower() in _DEFAULT_PASSWORDS and _LOCAL_HOST.search(context) is not None
+    if rule_id in ("database-url-password", "url-basic-auth"):
+        password = value.lower()
+        return password in _PLACEHOLDER_PASSWORDS or (
+            password in _DEFAULT_PASSWORDS and _LOCAL_HOST.search(context()) is not None
+        )
     if rule_id == "private-key":
         return _pem_is_placeholder(value)
     return False

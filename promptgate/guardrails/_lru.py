@@ -1,7 +1,10 @@
 """A small thread-safe LRU cache for scan results, bounded by entries and characters.
 
 Clients re-send the whole conversation every turn; remembering what each
-string held makes the history nearly free to scan again.
+string held makes the history nearly free to scan again. Each detector of
+each project has one, so the bound is per cache: 8 Mi characters keeps a
+processor with many projects within a few hundred MB (re-sent whole
+subtrees are caught earlier, by the shared `_subtrees` cache).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ V = TypeVar("V")
 class ScanCache(Generic[V]):
     """Maps a text to its scan result; evicts the least recently used first."""
 
-    def __init__(self, max_entries: int = 8192, max_chars: int = 32 * 1024 * 1024) -> None:
+    def __init__(self, max_entries: int = 4096, max_chars: int = 8 * 1024 * 1024) -> None:
         self._entries: OrderedDict[str, V] = OrderedDict()
         self._chars = 0
         self._max_entries = max_entries

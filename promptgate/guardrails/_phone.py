@@ -8,6 +8,8 @@ and hashes rarely reach the validator at all.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 # National numbers (no `+`) are read as numbers of this region.
@@ -22,6 +24,7 @@ PHONE_CANDIDATE = (
 _SEPARATORS = " ().-"
 
 
+@lru_cache(maxsize=4096)
 def valid_phone(candidate: str) -> int:
     """Length of the longest valid phone number at the start of `candidate`, or 0.
 

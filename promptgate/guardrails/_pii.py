@@ -2,7 +2,8 @@
 
 Entities: `email`, `phone`, `ip_address`, `credit_card` (Luhn), `iban`
 (mod-97), plus named custom patterns from the policy. Every candidate
-pattern runs in one RE2 set pass; validators then reject look-alikes.
+pattern runs in one RE2 set pass; validators then reject look-alikes,
+within the request's work allowance (see `_budget`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ._budget import Budget
 from ._checksums import iban_valid, luhn_valid
 from ._lru import ScanCache
 from ._patternset import PatternSet
@@ -30,9 +32,21 @@ class Entity:
     validate: Validator | None = None
     # Reject candidates glued to a longer token (`v1.2.3.4`, `id-415-555-2671`).
     standalone: bool = False
+    # The validator is slow (see `_budget`): past the request's allowance a
+    # candidate is taken as the entity unvalidated.
+    costly: bool = False
 
 
 def _ip(candidate: str) -> int:
+    if ":" not in candidate:
+        # IPv4 without the cost of `ipaddress` (one in 100 bytes of a log is an address).
+        octets = candidate.split(".")
+        if any(len(o) > 1 and o[0] == "0" for o in octets):
+            return 0
+        values = [int(o) for o in octets]
+        if max(values) > 255 or values[0] == 127 or not any(values):
+            return 0
+        return len(candidate)
     try:
         address = ipaddress.ip_address(candidate)
     except ValueError:
@@ -57,10 +71,14 @@ def _iban(candidate: str) -> int:
 
 BUILTIN_ENTITIES: Mapping[str, Entity] = {
     "email": Entity("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
-    "phone": Entity("PHONE", PHONE_CANDIDATE, valid_phone, standalone=True),
+    "phone": Entity("PHONE", PHONE_CANDIDATE, valid_phone, standalone=True, costly=True),
     "ip_address": Entity(
         "IP_ADDRESS",
-        r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?i:[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7})\b",
+        # IPv6 has eight groups or a `::`: times (12:30:45) and MAC
+        # addresses are not even candidates.
+        r"\b(?:\d{1,3}\.){3}\d{1,3}\b"
+        r"|\b(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
+        r"|[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){0,6}::[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){0,6})\b",
         _ip,
         standalone=True,
     ),
@@ -77,16 +95,23 @@ class PiiDetector:
         self._patterns = PatternSet([e.regex for e in self.entities], keys)
         self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
 
-    def detect(self, text: str) -> tuple[Match, ...]:
-        """Non-overlapping entities in `text`, in order of position."""
+    def detect(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
+        """Non-overlapping entities in `text`, in order of position.
+
+        Raises TooManyValues when `text` holds more candidates than the
+        request's `budget` allows examining.
+        """
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        found = self._detect(EncodedText(text))
+        encoded = EncodedText(text)
+        budget = budget or Budget()
+        budget.earn(len(encoded.data))
+        found = self._detect(encoded, budget)
         self._cache.put(text, found)
         return found
 
-    def _detect(self, encoded: EncodedText) -> tuple[Match, ...]:
+    def _detect(self, encoded: EncodedText, budget: Budget) -> tuple[Match, ...]:
         found: list[tuple[int, Match]] = []
         for rank in self._patterns.matching(encoded.data):
             entity = self.entities[rank]
@@ -94,20 +119,21 @@ class PiiDetector:
                 start, end = m.span()
                 if start == end:
                     continue
-                match = self._validated(entity, encoded, start, end)
+                budget.candidate()
+                match = self._validated(entity, encoded, start, end, budget)
                 if match is not None:
                     found.append((rank, match))
         return without_overlaps(found)
 
     def _validated(
-        self, entity: Entity, encoded: EncodedText, start: int, end: int
+        self, entity: Entity, encoded: EncodedText, start: int, end: int, budget: Budget
     ) -> Match | None:
         text = encoded.text
         cstart, cend = encoded.char_offset(start), encoded.char_offset(end)
         if entity.standalone and _glued_before(text, cstart):
             return None
         value = text[cstart:cend]
-        if entity.validate is not None:
+        if entity.validate is not None and (not entity.costly or budget.validation()):
             # Validators may shorten a candidate that ran into following digits.
             size = entity.validate(value)
             if not size:

@@ -21,15 +21,21 @@ placeholders that the response restores.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 from . import _anthropic, _openai
+from ._budget import Budget, TooManyValues
+from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
-from ._slots import BASE64_TEXT, JSON_TEXT, Key, Layout, Path, Slot, TooDeep, rewrite, walk
+from ._slots import BASE64_TEXT, JSON_TEXT, BodyWalk, Key, Layout, Path, Slot, TooDeep, rewrite
 from ._spec import Guardrails, guardrails_for
+from ._subtrees import SUBTREES, Hit, absolute, relative
 from ._text import Match
 
 Schema = Literal["anthropic", "openai"]
@@ -37,6 +43,7 @@ Action = Literal["block", "redact", "monitor"]
 
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+_UNSEEN: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +89,12 @@ class Block:
         return self.message
 
 
+class Abandoned(Exception):
+    """The caller stopped waiting for this request; the scan stopped part way."""
+
+
 class UnreadableBody(ValueError):
-    """The body cannot be read safely (it nests too deep); answer 400."""
+    """The body cannot be read safely (too deep, too dense in values); answer 400."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,9 @@ class GuardrailOutcome:
     blocked: Block | None
     findings: tuple[Finding, ...]
     placeholders: PlaceholderMap
+    # Monitor mode: what turns the logged prompt and response free of the
+    # secrets the provider still receives.
+    log_mask: SecretMask = field(default_factory=lambda: SecretMask(()))
 
 
 def apply_request_guardrails(
@@ -106,11 +120,13 @@ def apply_request_guardrails(
     spec: dict[str, Any] | Guardrails | None,
     memory: SecretMemory | None = None,
     scope: str = "",
+    stop: Callable[[], bool] | None = None,
 ) -> GuardrailOutcome:
     """Scan, block or redact a request body; `spec` is the bundle's `guardrails`.
 
     `memory` remembers, per `scope`, the secrets a block already reported;
-    without it every secret blocks. Raises UnreadableBody.
+    without it every secret blocks. `stop` is asked between parts of the
+    body whether the caller still waits. Raises UnreadableBody, Abandoned.
     """
     guardrails = guardrails_for(spec)
     redaction, scanning = guardrails.redaction, guardrails.secrets
@@ -118,43 +134,109 @@ def apply_request_guardrails(
         return GuardrailOutcome(body, False, None, (), PlaceholderMap())
     include_system = redaction.include_system if redaction else False
     try:
-        slots = walk(body, _LAYOUTS[schema], include_system)
-    except TooDeep as exc:
+        parts = BodyWalk(body, _LAYOUTS[schema], include_system)
+        hits = _hits(parts, guardrails, schema, stop or _waiting)
+    except (TooDeep, TooManyValues) as exc:
         raise UnreadableBody(str(exc)) from None
     findings = _Findings(guardrails)
 
-    secrets: list[tuple[Match, ...]] = [()] * len(slots)
+    slots = [hit.slot for hit in hits]
+    secrets = [hit.secrets for hit in hits]
+    monitored: list[Match] = []
     if scanning is not None:
-        # Keys and short values repeat a lot ("type", "description"): one
-        # lookup per distinct string instead of one per occurrence.
-        scanned: dict[str, tuple[Match, ...]] = {}
-        scan = scanning.scanner.scan
-        secrets = [
-            scanned[slot.text]
-            if slot.text in scanned
-            else scanned.setdefault(slot.text, scan(slot.text))
-            for slot in slots
-        ]
-        block = _decide(scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings)
+        block = _decide(
+            scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings, monitored
+        )
         if block is not None:
             return GuardrailOutcome(body, False, block, findings.result(), PlaceholderMap())
 
+    # Placeholders are handed out here, per request and in document order,
+    # never cached: the numbering of a history depends only on the history.
     allocator = PlaceholderAllocator()
     changes: list[tuple[Path, str]] = []
-    for slot, secret_matches in zip(slots, secrets, strict=True):
-        groups: list[tuple[Match, ...]] = [secret_matches]
-        if redaction is not None and slot.pii:
-            pii = redaction.detector.detect(slot.text)
-            findings.add("pii", slot, pii, "redact")
-            groups.append(pii)
-        if any(groups):
-            text = redact(slot.text, groups, allocator)
+    for slot, secret_matches, hit in zip(slots, secrets, hits, strict=True):
+        findings.add("pii", slot, hit.pii, "redact")
+        if secret_matches or hit.pii:
+            text = redact(slot.text, (secret_matches, hit.pii), allocator)
             if text != slot.text:
                 changes.append((slot.path, text))
     new_body = rewrite(body, changes) if changes else body
     return GuardrailOutcome(
-        new_body, bool(changes), None, findings.result(), allocator.placeholder_map()
+        new_body,
+        bool(changes),
+        None,
+        findings.result(),
+        allocator.placeholder_map(),
+        SecretMask(monitored),
     )
+
+
+def _waiting() -> bool:
+    return False
+
+
+def _hits(
+    parts: BodyWalk, guardrails: Guardrails, schema: Schema, stop: Callable[[], bool]
+) -> list[Hit]:
+    """The strings of the body that hold something, in document order.
+
+    A subtree seen before (same bytes, same context) is not walked again.
+    """
+    hits: list[Hit] = []
+    # Keys and short values repeat a lot ("type", "description"): one
+    # lookup per distinct string instead of one per occurrence.
+    seen: dict[tuple[str, bool], Hit | None] = {}
+    # One allowance per detector: a scanner that found nothing does not
+    # leave its share to the other.
+    budgets = (Budget(), Budget())
+    for part in parts.parts:
+        if stop():
+            raise Abandoned("the request was abandoned while it was scanned")
+        if isinstance(part, Slot):
+            hit = _hit(part, guardrails, seen, budgets)
+            if hit is not None:
+                hits.append(hit)
+            continue
+        try:
+            key: tuple[Any, bytes] | None = (
+                (guardrails.owner, schema, part.context),
+                orjson.dumps(part.value),
+            )
+        except orjson.JSONEncodeError:
+            # Not JSON orjson writes (too deep, a lone surrogate): walk it uncached.
+            key = None
+        found = SUBTREES.get(key) if key is not None else None
+        if found is not None:
+            hits.extend(absolute(found, part.path))
+            continue
+        fresh = [
+            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budgets)) is not None
+        ]
+        if key is not None:
+            SUBTREES.put(key, relative(fresh, part.path))
+        hits.extend(fresh)
+    return hits
+
+
+def _hit(
+    slot: Slot,
+    guardrails: Guardrails,
+    seen: dict[tuple[str, bool], Hit | None],
+    budgets: tuple[Budget, Budget],
+) -> Hit | None:
+    known = seen.get((slot.text, slot.pii), _UNSEEN)
+    if known is not _UNSEEN:
+        return None if known is None else Hit(slot, known.secrets, known.pii)
+    scanning, redaction = guardrails.secrets, guardrails.redaction
+    secrets = scanning.scanner.scan(slot.text, budgets[0]) if scanning is not None else ()
+    pii = (
+        redaction.detector.detect(slot.text, budgets[1])
+        if redaction is not None and slot.pii
+        else ()
+    )
+    hit = Hit(slot, secrets, pii) if secrets or pii else None
+    seen[(slot.text, slot.pii)] = hit
+    return hit
 
 
 def _decide(
@@ -165,8 +247,12 @@ def _decide(
     memory: SecretMemory | None,
     scope: str,
     findings: _Findings,
+    monitored: list[Match],
 ) -> Block | None:
-    """Record the secret findings; return a Block, or keep in `secrets` what to redact."""
+    """Record the secret findings; return a Block, or keep in `secrets` what to redact.
+
+    Secrets that go on to the provider (monitor mode) are added to `monitored`.
+    """
     block: Block | None = None
     fresh: list[str] = []
     for index, (slot, found) in enumerate(zip(slots, secrets, strict=True)):
@@ -174,6 +260,7 @@ def _decide(
             continue
         if mode == "monitor":
             findings.add("secret", slot, found, "monitor")
+            monitored.extend(found)
             secrets[index] = ()
             continue
         if slot.fixed:
@@ -211,6 +298,8 @@ class _Findings:
     def __init__(self, guardrails: Guardrails) -> None:
         self._guardrails = guardrails
         self._counts: dict[tuple[Literal["secret", "pii"], str, str, Action], int] = {}
+        # Field names repeat in every location ("messages", "content", "text").
+        self._shown_keys: dict[str, bool] = {}
 
     def add(
         self, kind: Literal["secret", "pii"], slot: Slot, found: tuple[Match, ...], action: Action
@@ -247,6 +336,12 @@ class _Findings:
         return "".join(parts).lstrip(".") or "(body)"
 
     def _shown(self, key: str) -> bool:
+        shown = self._shown_keys.get(key)
+        if shown is None:
+            shown = self._shown_keys[key] = self._may_show(key)
+        return shown
+
+    def _may_show(self, key: str) -> bool:
         if not _PLAIN_NAME.fullmatch(key):
             return False
         guardrails = self._guardrails

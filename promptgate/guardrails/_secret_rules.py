@@ -24,20 +24,37 @@ class SecretRule:
     # Generic assignments also match code (`token = next_token()`); real
     # credentials mix letters and digits.
     needs_letter_and_digit: bool = False
+    # Values that are template syntax (`${DB_PASSWORD}`, `{{ vault_pw }}`)
+    # name a secret kept elsewhere.
+    drops_templates: bool = False
 
 
-# Values after `=` or `:` in generic assignments: no quotes, spaces, template
-# markers (`${X}`, `{{ x }}`, `<password>`) or call syntax.
-_VALUE = r"""([A-Za-z0-9_+/=.~!@#%^&*?-]{8,})"""
+# Values after `=` or `:` in generic assignments, in one of three spellings:
+# double-quoted, single-quoted (the other quote may sit inside), or bare (any
+# character but whitespace, separators and brackets; quotes and `$` may sit
+# inside, not at either end).
 # JSON pasted as text keeps its escaped quotes (`\"key\": \"value\"`).
-_ASSIGN = r"""\\?["']?\s*(?::=|=>|=|:)\s*\\?["']?"""
+# Templates (`${X}`, `$X`, `{{ x }}`, `<password>`) are dropped after the
+# match (`SecretRule.drops_templates`).
+_VALUE = (
+    r"""(?:\\?"([^"\\\s]{8,})\\?"|'([^'\\\s]{8,})'"""
+    r"""|([^\s"'\\,;<>{}()\[\]|`][^\s\\,;<>{}()\[\]|`]{6,}[^\s"'\\,;<>{}()\[\]|`]))"""
+)
+_ASSIGN = r"""\\?["']?\s*(?::=|=>|=|:)\s*"""
 
 
 def _generic(rule_id: str, names: str, keywords: tuple[str, ...]) -> SecretRule:
     # No counted repetition before the value: counters multiply DFA states and
     # random base64 text would then fall off the fast path.
     regex = rf"(?i)(?:{names})[a-z0-9_.-]*{_ASSIGN}{_VALUE}"
-    return SecretRule(rule_id, regex, keywords, min_entropy=3.5, needs_letter_and_digit=True)
+    return SecretRule(
+        rule_id,
+        regex,
+        keywords,
+        min_entropy=3.0,
+        needs_letter_and_digit=True,
+        drops_templates=True,
+    )
 
 
 BUILTIN_RULES: tuple[SecretRule, ...] = (
@@ -195,6 +212,106 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     SecretRule("grafana-token", r"\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})\b", ("glsa_",)),
     SecretRule("postman-api-key", r"\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b", ("pmak-",)),
     SecretRule("mailchimp-api-key", r"\b([0-9a-f]{32}-us\d{1,2})\b", ("-us",), min_entropy=3.0),
+    SecretRule(
+        "url-basic-auth",
+        # Anchored on `://` alone: a scheme pattern would start at every word.
+        r"://[^\s:/@'\"]+:([^\s@/'\"$<>{}*]{3,})@[A-Za-z0-9.:\[\]-]+",
+        ("://",),
+    ),
+    SecretRule(
+        "authorization-header",
+        r"(?i)\b(?:authorization\\?[\"']?\s*[:=]\s*\\?[\"']?(?:bearer|basic|token)\s+"
+        r"([A-Za-z0-9._~+/=-]{16,})|x-api-key\\?[\"']?\s*:\s*\\?[\"']?([A-Za-z0-9._~+/=-]{16,}))",
+        ("authorization", "x-api-key"),
+        min_entropy=3.0,
+    ),
+    SecretRule(
+        "curl-user-password",
+        r"\s(?:-u|--user)[ =][\"']?[A-Za-z0-9._@-]{1,64}:([^\s'\"$]{6,})",
+        ("-u ", "--user"),
+        min_entropy=2.5,
+        needs_letter_and_digit=True,
+    ),
+    SecretRule(
+        "netrc-password",
+        r"(?i)\bmachine\s+\S+\s+login\s+\S+\s+password\s+([^\s$]{4,})",
+        ("machine",),
+    ),
+    SecretRule(
+        "docker-config-auth",
+        r"\\?\"auth\\?\"\s*:\s*\\?\"([A-Za-z0-9+/]{16,}={0,2})\\?\"",
+        ('"auth',),
+        min_entropy=3.0,
+    ),
+    SecretRule(
+        "npmrc-auth",
+        r"(?:^|[^A-Za-z0-9])_auth\s*=\s*([A-Za-z0-9+/]{12,}={0,2})",
+        ("_auth",),
+        min_entropy=3.0,
+    ),
+    SecretRule(
+        "kubeconfig-client-key",
+        r"client-key-data\\?[\"']?\s*:\s*\\?[\"']?([A-Za-z0-9+/]{40,}={0,2})",
+        ("client-key-data",),
+    ),
+    SecretRule("aws-bedrock-api-key", r"\b(ABSK[A-Za-z0-9+/]{109,269}={0,2})", ("absk",)),
+    SecretRule("databricks-token", r"\b(dapi[a-f0-9]{32}(?:-\d)?)\b", ("dapi",)),
+    SecretRule(
+        "gitlab-token",
+        r"\b((?:glcbt|gldt|glft|glimt|glagent|gloas|glsoat|glptt|glffct)-[0-9A-Za-z_-]{20,})",
+        (
+            "glcbt-",
+            "gldt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "gloas-",
+            "glsoat-",
+            "glptt-",
+            "glffct-",
+        ),
+    ),
+    SecretRule("grafana-cloud-token", r"\b(glc_[A-Za-z0-9+/]{32,400}={0,2})", ("glc_",)),
+    SecretRule("huggingface-org-token", r"\b(api_org_[A-Za-z]{34})\b", ("api_org_",)),
+    SecretRule(
+        "new-relic-key",
+        r"\b(NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[a-z0-9-]{32})\b",
+        ("nrak-", "nrjs-", "nrii-"),
+    ),
+    SecretRule("perplexity-api-key", r"\b(pplx-[A-Za-z0-9]{48})\b", ("pplx-",)),
+    SecretRule("groq-api-key", r"\b(gsk_[A-Za-z0-9]{52})\b", ("gsk_",)),
+    SecretRule("xai-api-key", r"\b(xai-[A-Za-z0-9]{80})\b", ("xai-",)),
+    SecretRule("openrouter-api-key", r"\b(sk-or-v1-[a-f0-9]{64})\b", ("sk-or-v1-",)),
+    SecretRule("replicate-api-token", r"\b(r8_[A-Za-z0-9]{37})\b", ("r8_",)),
+    SecretRule(
+        "planetscale-token", r"\b(pscale_(?:tkn|oauth|pw)_[A-Za-z0-9=._-]{32,64})\b", ("pscale_",)
+    ),
+    SecretRule("prefect-api-key", r"\b(pnu_[A-Za-z0-9]{36})\b", ("pnu_",)),
+    SecretRule("pulumi-token", r"\b(pul-[a-f0-9]{40})\b", ("pul-",)),
+    SecretRule("rubygems-token", r"\b(rubygems_[a-f0-9]{48})\b", ("rubygems_",)),
+    SecretRule("slack-config-token", r"\b(xoxe(?:\.xox[bp])?-\d-[A-Z0-9]{140,170})\b", ("xoxe",)),
+    SecretRule(
+        "square-token",
+        r"\b(sq0atp-[A-Za-z0-9_-]{22,60}|sq0csp-[A-Za-z0-9_-]{43}|EAAA[A-Za-z0-9_-]{60})\b",
+        ("sq0atp-", "sq0csp-", "eaaa"),
+        min_entropy=3.0,
+    ),
+    SecretRule("stripe-webhook-secret", r"\b(whsec_[A-Za-z0-9+/]{32,})", ("whsec_",)),
+    SecretRule("hashicorp-vault-batch-token", r"\b(hvb\.[A-Za-z0-9_-]{138,300})", ("hvb.",)),
+    SecretRule("atlassian-api-token", r"\b(ATATT3[A-Za-z0-9_=-]{186})", ("atatt3",)),
+    SecretRule(
+        "flyio-token",
+        r"\b(fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})",
+        ("fo1_", "fm1a_", "fm1r_", "fm2_"),
+    ),
+    SecretRule("google-oauth-access-token", r"\b(ya29\.[0-9A-Za-z_-]{30,})", ("ya29.",)),
+    SecretRule(
+        "onepassword-token",
+        r"\b(ops_eyJ[A-Za-z0-9+/]{250,}={0,3}"
+        r"|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})",
+        ("ops_eyj", "a3-"),
+    ),
+    SecretRule("cloudflare-origin-ca-key", r"\b(v1\.0-[a-f0-9]{24}-[a-f0-9]{146})\b", ("v1.0-",)),
     # Generic assignments last: a specific rule matching the same value wins.
     _generic("generic-password", r"password|passwd|pwd", ("password", "passwd", "pwd")),
     _generic(

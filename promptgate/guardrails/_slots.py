@@ -9,12 +9,12 @@ each string may be treated:
   redacted in it unless it sits in a machine field (`type`, `id`, ...).
 - ``FIXED`` is scanned but must reach the provider byte for byte (thinking
   text, which its signature covers): a secret there cannot be removed.
-- ``OPAQUE`` is not text and is not scanned. `Layout.classify` is the one
-  place that names such strings.
+- No string is left unread: `Layout.classify` is the one place that names
+  the exceptions to ``CONTENT``.
 - Encoded text is decoded and the text inside is walked: JSON in a string
   (OpenAI tool-call `arguments`) through `JSON_TEXT`, base64 (a document's
   `source.data`, a `data:` URL) through `BASE64_TEXT`. Base64 that does not
-  decode to UTF-8 text is binary (an image, a PDF) and is opaque.
+  decode to UTF-8 text is binary (an image, a PDF): no text rule can read it.
 
 A `Slot` has the path of its string in the decoded body; a path ending in
 `Key(name)` is the key itself. `rewrite` applies new strings copy-on-write:
@@ -39,7 +39,6 @@ Path = tuple[Any, ...]
 class Handling(Enum):
     CONTENT = "content"
     FIXED = "fixed"
-    OPAQUE = "opaque"
     JSON = "json"
     # Base64 of a text media type: decoded, scanned, rewritten re-encoded.
     BASE64 = "base64"
@@ -149,8 +148,6 @@ class _Walk:
             url = _DATA_URL.match(value)
             if url is not None:
                 handling = Handling.BASE64 if is_text_media(url[1]) else Handling.BASE64_FIXED
-        if handling is Handling.OPAQUE:
-            return
         if handling is Handling.FIXED or fixed:
             self.slots.append(Slot(path, value, False, True))
             return
@@ -177,11 +174,63 @@ class _Walk:
         self.slots.append(Slot(path, value, pii, fixed))
 
 
-def walk(body: dict[str, Any], layout: Layout, include_system: bool) -> list[Slot]:
-    """Every string of `body` that guardrails read, in document order; raises TooDeep."""
-    state = _Walk(layout, layout.system_paths(body), include_system)
-    state.value(body, (), None, True, False)
-    return state.slots
+class Subtree(NamedTuple):
+    """A top-level value, or an element of a top-level array, walked as one part.
+
+    `context` holds everything besides the subtree's own JSON that decides
+    what its walk finds (depth, inherited block type, whether personal data
+    is redacted there): with equal bytes and context, the slots are equal.
+    """
+
+    path: Path
+    value: Any
+    context: tuple[Any, ...]
+
+
+class BodyWalk:
+    """A body cut into parts in document order: slots read directly, and subtrees.
+
+    Top-level keys and strings are slots; containers are subtrees, which
+    `slots` walks (a caller may instead reuse what an identical subtree held).
+    """
+
+    def __init__(self, body: dict[str, Any], layout: Layout, include_system: bool) -> None:
+        self._walk = _Walk(layout, layout.system_paths(body), include_system)
+        self.parts: list[Slot | Subtree] = []
+        kind = body.get("type")
+        block = kind if isinstance(kind, str) else None
+        system = self._walk.system
+        for key, item in body.items():
+            path: Path = (key,)
+            self.parts.append(Slot((Key(key),), key, True, False))
+            if isinstance(item, str):
+                handling = layout.classify(block, body, key, item)
+                self.parts.extend(self._strings(item, path, handling, key not in MACHINE_FIELDS))
+            elif isinstance(item, dict):
+                # System paths are at most two levels deep: name those under this one.
+                inner = tuple(sorted(str(p[1:]) for p in system if len(p) > 1 and p[0] == key))
+                self.parts.append(Subtree(path, item, (1, block, True, path in system, inner)))
+            elif isinstance(item, list):
+                pii = include_system if path in system else True
+                for index, element in enumerate(item):
+                    where = (key, index)
+                    if isinstance(element, str):
+                        self.parts.extend(self._strings(element, where, Handling.CONTENT, pii))
+                    elif isinstance(element, dict | list):
+                        context = (2, block, pii, where in system)
+                        self.parts.append(Subtree(where, element, context))
+
+    def _strings(self, value: str, path: Path, handling: Handling, pii: bool) -> list[Slot]:
+        self._walk.slots = []
+        self._walk.string(value, path, handling, pii, False)
+        return self._walk.slots
+
+    def slots(self, subtree: Subtree) -> list[Slot]:
+        """Every string of `subtree`, with paths from the body's root; raises TooDeep."""
+        _, block, pii = subtree.context[:3]
+        self._walk.slots = []
+        self._walk.value(subtree.value, subtree.path, block, pii, False)
+        return self._walk.slots
 
 
 def _strict_json(text: str) -> Any:

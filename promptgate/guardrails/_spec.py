@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._errors import GuardrailConfigError
@@ -21,6 +21,7 @@ from ._placeholders import ESCAPED, SECRET_PREFIX
 from ._redact import LITERAL
 from ._secret_rules import BUILTIN_RULES, SecretRule
 from ._secrets import SecretScanner
+from ._subtrees import new_owner
 
 ScannerMode = Literal["block", "redact", "monitor"]
 _MODES: tuple[ScannerMode, ...] = ("block", "redact", "monitor")
@@ -52,6 +53,8 @@ class Guardrails:
 
     redaction: Redaction | None
     secrets: SecretScanning | None
+    # Keys what these detectors found in the shared subtree cache.
+    owner: int = field(default_factory=new_owner, compare=False)
 
 
 def compile_guardrails(spec: Mapping[str, Any] | None) -> Guardrails:

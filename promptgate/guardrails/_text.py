@@ -26,19 +26,29 @@ class Match:
 
 
 class EncodedText:
-    """A string with its UTF-8 bytes; lone surrogates from JSON survive the trip."""
+    """A string with its UTF-8 bytes; lone surrogates from JSON survive the trip.
 
-    __slots__ = ("_ascii", "data", "text")
+    Offsets are converted from a cursor: matches of one pattern come in
+    order, so converting all of them decodes the text about once, not once
+    per match.
+    """
+
+    __slots__ = ("_ascii", "_bytes_at", "_chars_at", "data", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8", "surrogatepass")
         self._ascii = len(self.data) == len(text)
+        self._bytes_at = self._chars_at = 0
 
     def char_offset(self, byte_offset: int) -> int:
         if self._ascii:
             return byte_offset
-        return len(self.data[:byte_offset].decode("utf-8", "surrogatepass"))
+        if byte_offset < self._bytes_at:
+            self._bytes_at = self._chars_at = 0
+        step = self.data[self._bytes_at : byte_offset].decode("utf-8", "surrogatepass")
+        self._bytes_at, self._chars_at = byte_offset, self._chars_at + len(step)
+        return self._chars_at
 
     def value(self, start: int, end: int) -> str:
         return self.data[start:end].decode("utf-8", "surrogatepass")

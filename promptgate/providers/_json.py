@@ -8,7 +8,8 @@ opposite: the gateway scans it and must forward exactly what it scanned.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -23,6 +24,8 @@ __all__ = [
     "mapping",
 ]
 
+_SHOWN_KEY = re.compile(r"[A-Za-z_$][A-Za-z_$-]{0,39}")
+
 
 class InvalidBody(ValueError):
     """A request body the gateway will not forward; the message says why (never its content)."""
@@ -32,11 +35,15 @@ def load_request(raw: bytes) -> tuple[dict[str, Any], bytes]:
     """The decoded request object and the bytes to forward in place of `raw`.
 
     The forwarded bytes are the decoded object written back, so the provider
-    reads exactly what the gateway read: a repeated key (JSON parsers differ
-    on which copy wins), `\\u` escapes and odd spacing cannot show the
-    provider something the scanner did not see. Invalid UTF-8, lone
-    surrogates, a root that is not an object and nesting deeper than 254
-    levels are refused.
+    reads exactly what the gateway read: `\\u` escapes and odd spacing cannot
+    show the provider something the scanner did not see. A key repeated in
+    one object is refused (JSON parsers differ on which copy wins), as are
+    invalid UTF-8, lone surrogates, a root that is not an object and nesting
+    deeper than 254 levels.
+
+    Most clients send compact JSON that orjson writes back byte for byte;
+    then no key can repeat (the written object would be shorter) and the
+    strict, slower parse that looks for repeats is skipped.
     """
     try:
         value = orjson.loads(raw)
@@ -48,7 +55,64 @@ def load_request(raw: bytes) -> tuple[dict[str, Any], bytes]:
         written = orjson.dumps(value)
     except orjson.JSONEncodeError:
         raise InvalidBody("request body nests deeper than 254 levels") from None
+    if written != raw:
+        _refuse_repeated_keys(raw)
     return value, written
+
+
+class _Repeated:
+    """Stands in for an object that repeats `key`, so the parse can go on to find where."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Repeated:
+    decoded = dict(pairs)
+    if len(decoded) == len(pairs):
+        return decoded
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return _Repeated(key)
+        seen.add(key)
+    raise AssertionError("a shorter dict has a repeated key")
+
+
+def _refuse_repeated_keys(raw: bytes) -> None:
+    try:
+        value = json.loads(raw, object_pairs_hook=_unique)
+    except (ValueError, RecursionError):
+        # orjson read it; a stricter reader that cannot must not let it through.
+        raise InvalidBody("request body is not valid JSON") from None
+    where = _find_repeat(value, "")
+    if where is not None:
+        raise InvalidBody(f"request body repeats the key {where}")
+
+
+def _find_repeat(value: Any, path: str) -> str | None:
+    """The path of the first repeated key in document order, or None."""
+    if isinstance(value, _Repeated):
+        return _key_path(path, value.key)
+    children: Iterable[tuple[str, Any]]
+    if isinstance(value, dict):
+        children = ((_key_path(path, key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        children = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for where, item in children:
+        found = _find_repeat(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _key_path(path: str, key: str) -> str:
+    # Keys can hold data (tool inputs are the user's own): only names without
+    # digits, which no credential is, are shown.
+    name = key if _SHOWN_KEY.fullmatch(key) else "<key>"
+    return f"{path}.{name}" if path else name
 
 
 def load_object(text: bytes | str) -> Mapping[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -33,6 +33,16 @@ _BUFFERED = processing_mode_pb2.ProcessingMode(
 # Bodies larger than this are parsed and scanned off the event loop so one
 # big Claude Code request does not stall every other stream.
 _THREAD_THRESHOLD = 256 * 1024
+# A request body's message may take `processor_timeout_ms` plus this per MiB
+# (a 30 MiB Claude Code request: 10 s + 7.5 s by default). The compiler sets
+# Envoy's `max_message_timeout` to allow it for the largest body.
+BODY_MS_PER_MIB = 250
+_MIB = 1 << 20
+
+
+def body_timeout_ms(gateway: Mapping[str, Any], size: int) -> int:
+    """How long the processor may take on a request body of `size` bytes."""
+    return int(gateway.get("processor_timeout_ms", 10_000)) + BODY_MS_PER_MIB * size // _MIB
 
 
 def _headers(message: Any) -> dict[str, str]:
@@ -132,6 +142,14 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
                 if request is grpc.aio.EOF:
                     return
                 phase = request.WhichOneof("request")
+                if phase == "request_body" and len(request.request_body.body) >= _MIB:
+                    # Envoy restarts the message's timer with the longer timeout.
+                    timeout = body_timeout_ms(
+                        exchange.bundle.gateway, len(request.request_body.body)
+                    )
+                    extend = pb.ProcessingResponse()
+                    extend.override_message_timeout.FromMilliseconds(timeout)
+                    await context.write(extend)
                 action = await self._dispatch(exchange, phase, request)
                 await context.write(to_response(phase, action))
                 if isinstance(action, Reply):
@@ -148,7 +166,13 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
         if phase == "request_body":
             body = request.request_body.body
             if len(body) > _THREAD_THRESHOLD:
-                return await asyncio.to_thread(exchange.on_request_body, body)
+                try:
+                    return await asyncio.to_thread(exchange.on_request_body, body)
+                except asyncio.CancelledError:
+                    # Envoy gave up (timeout, client gone): stop the scan on the thread.
+                    if isinstance(exchange, Exchange):
+                        exchange.abandon()
+                    raise
             return exchange.on_request_body(body)
         if phase == "response_headers":
             message = request.response_headers

@@ -9,6 +9,7 @@ whether the exchange completed, was rejected or was cut off.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,10 @@ class Outbound:
     response_transforms: list[ResponseTransform] = field(default_factory=list)
     # Set when the provider speaks another schema than the client (ai_gateway).
     upstream: WireSchema | None = None
+    # Applied to prompt and response text before they are logged (monitored secrets).
+    log_mask: Callable[[str], str] | None = None
+    # Set when Envoy gave up on the request: long stages stop early.
+    abandoned: threading.Event = field(default_factory=threading.Event)
     # An ai_gateway rule with balance or fallbacks: Envoy's attempts decide the target.
     plan: Plan | None = None
 
@@ -225,16 +230,22 @@ class Exchange:
         outbound.body = body
         info = outbound.schema.inspect_request(body)
         record = self.record
-        record.model_requested = record.model_sent = model
         record.streamed = info.stream
         record.estimated_input_tokens = outbound.schema.estimate_input_tokens(body)
         for stage in self.stages:
             stage(outbound, record)
+        # After the guardrails: they may have redacted a secret in the model
+        # name itself (or, monitoring, mask it for the log).
+        record.model_requested = record.model_sent = outbound.body["model"]
         self._select(outbound, info.stream)
+        record.model_requested = self._masked(record.model_requested)
+        record.model_sent = self._masked(record.model_sent)
         if self._keep_bodies:
             # The prompt as the provider receives it: redacted values stay redacted.
             seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
-            record.prompt, record.prompt_cut_bytes = cap_body(seen.prompt_text, self._body_limit)
+            record.prompt, record.prompt_cut_bytes = cap_body(
+                self._masked(seen.prompt_text), self._body_limit
+            )
         extra = self._translate(outbound) if outbound.project.type == "ai_gateway" else {}
         if outbound.endpoint.kind != "count_tokens" and outbound.plan is None:
             sent, asked = outbound.upstream_schema.ensure_stream_usage(outbound.body)
@@ -457,11 +468,16 @@ class Exchange:
         record.web_fetch_requests = min(usage.web_fetch_requests, 0xFFFFFFFF)
         record.reasoning_tokens = min(usage.reasoning_tokens, 0xFFFFFFFF)
         if usage.error_message and not record.error:
-            record.error = f"{usage.error_type or 'error'}: {usage.error_message}"[:1000]
+            error = f"{usage.error_type or 'error'}: {usage.error_message}"
+            record.error = self._masked(error)[:1000]
         if self._keep_bodies:
             record.response, record.response_cut_bytes = cap_body(
-                usage.response_text, self._body_limit
+                self._masked(usage.response_text), self._body_limit
             )
+
+    def _masked(self, text: str) -> str:
+        mask = self.outbound.log_mask if self.outbound is not None else None
+        return mask(text) if mask is not None and text else text
 
     # -- end ---------------------------------------------------------------
 
@@ -475,6 +491,11 @@ class Exchange:
             rejection.body(self.schema_name),
             details=f"promptgate_{rejection.error_type}",
         )
+
+    def abandon(self) -> None:
+        """Envoy no longer waits for this request: work still running on it stops."""
+        if self.outbound is not None:
+            self.outbound.abandoned.set()
 
     def finish(self, *, aborted: bool = False) -> None:
         """Write the access-log record once; ``aborted`` marks a stream cut short."""

@@ -13,6 +13,7 @@ history a client re-sends is redacted instead of blocked again.
 from __future__ import annotations
 
 from ..guardrails import (
+    Abandoned,
     GuardrailOutcome,
     Guardrails,
     PlaceholderMap,
@@ -24,7 +25,7 @@ from ..guardrails import (
 )
 from ..proto.access_log_pb2 import AccessLogRecord
 from .exchange import Outbound
-from .rejection import invalid_request
+from .rejection import gateway_error, invalid_request
 
 # One per processor: a secret reported to a token stays reported across its requests.
 REPORTED_SECRETS = SecretMemory()
@@ -66,15 +67,21 @@ def guardrail_stage(outbound: Outbound, record: AccessLogRecord) -> None:
             compiled,
             REPORTED_SECRETS,
             f"{outbound.project.id}/{outbound.token.id}",
+            outbound.abandoned.is_set,
         )
     except UnreadableBody as exc:
         raise invalid_request(f"request body cannot be scanned: {exc}") from None
+    except Abandoned as exc:
+        # Nobody reads this answer; the exchange's record says the stream was cut.
+        raise gateway_error(str(exc)) from None
     _record_findings(outcome, record)
     if outcome.blocked is not None:
         raise invalid_request(outcome.blocked.message)
     if outcome.changed:
         outbound.body = outcome.body
         outbound.changed = True
+    if outcome.log_mask:
+        outbound.log_mask = outcome.log_mask
     if len(outcome.placeholders):
         outbound.response_transforms.append(
             PlaceholderRestore(outbound.schema.name, outcome.placeholders)

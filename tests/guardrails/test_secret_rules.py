@@ -131,6 +131,45 @@ def _samples() -> list[tuple[str, str, str]]:
     add("grafana-token", "glsa_" + t(ALNUM, 32) + "_" + t(HEX, 8))
     add("postman-api-key", "PMAK-" + t(HEX, 24) + "-" + t(HEX, 34))
     add("mailchimp-api-key", t(HEX, 32) + "-us12")
+    add("url-basic-auth", "Hx7" + t(ALNUM, 13), "git clone https://bob:{}@git.example.net/r.git")
+    add("authorization-header", t(URLSAFE, 40), "curl -H 'Authorization: Bearer {}' https://x")
+    add("authorization-header", t(URLSAFE, 40, 2), 'headers = {{"x-api-key": "{}"}}')
+    add("curl-user-password", "Q7" + t(ALNUM, 12), "curl -u deploy:{} https://ci.example.net")
+    add("netrc-password", t(ALNUM, 20), "machine api.example.net login bob password {}\n")
+    add("docker-config-auth", t(B64, 32), '{{"auths": {{"ghcr.io": {{"auth": "{}"}}}}}}')
+    add("npmrc-auth", t(B64, 32), "//registry.example.net/:_auth={}\n")
+    add("kubeconfig-client-key", t(B64, 120), "    client-key-data: {}\n")
+    add("aws-bedrock-api-key", "ABSK" + t(B64, 120))
+    add("databricks-token", "dapi" + t(HEX, 32))
+    add("gitlab-token", "glcbt-" + t(URLSAFE, 24))
+    add("grafana-cloud-token", "glc_" + t(B64, 60))
+    add("huggingface-org-token", "api_org_" + t(string.ascii_letters, 34))
+    add("new-relic-key", "NRAK-" + t(string.ascii_uppercase + string.digits, 27))
+    add("perplexity-api-key", "pplx-" + t(ALNUM, 48))
+    add("groq-api-key", "gsk_" + t(ALNUM, 52))
+    add("xai-api-key", "xai-" + t(ALNUM, 80))
+    add("openrouter-api-key", "sk-or-v1-" + t(HEX, 64))
+    add("replicate-api-token", "r8_" + t(ALNUM, 37))
+    add("planetscale-token", "pscale_tkn_" + t(ALNUM, 43))
+    add("prefect-api-key", "pnu_" + t(ALNUM, 36))
+    add("pulumi-token", "pul-" + t(HEX, 40))
+    add("rubygems-token", "rubygems_" + t(HEX, 48))
+    add("slack-config-token", "xoxe.xoxp-1-" + t(string.ascii_uppercase + string.digits, 150))
+    add("square-token", "sq0atp-" + t(URLSAFE, 22))
+    add("stripe-webhook-secret", "whsec_" + t(ALNUM, 32))
+    add("hashicorp-vault-batch-token", "hvb." + t(URLSAFE, 150))
+    add("atlassian-api-token", "ATATT3" + t(URLSAFE, 186))
+    add("flyio-token", "fo1_" + t(URLSAFE, 43))
+    add("google-oauth-access-token", "ya29." + t(URLSAFE, 60))
+    caps = string.ascii_uppercase + string.digits
+    add(
+        "onepassword-token",
+        "A3-" + "-".join(t(caps, n, n) for n in (6, 11, 5, 5, 5)),
+    )
+    add("cloudflare-origin-ca-key", "v1.0-" + t(HEX, 24) + "-" + t(HEX, 146))
+    add("generic-password", "Pa$$w0rd_" + t(ALNUM, 6), "PASSWORD={}\n")
+    add("generic-password", "it's-a-s3cr" + t(ALNUM, 4), 'password="{}"')
+    add("generic-password", "ab'cd3f" + t(ALNUM, 6), "DB_PASSWORD={} # a quote inside")
     return items
 
 
@@ -192,6 +231,12 @@ CLEAN = [
     "import base64\nAKIA = 'prefix'\nclass TokenKind(Enum): ...",
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC user@host",
     "token_count = count_tokens(messages)\nmax_tokens=4096\n",
+    'password="${DB_PASSWORD}" and PASSWORD=$DB_PASSWORD1 and pwd: "{{ vault_pw2 }}"',
+    "api_key = '<your-api-key-1>' and secret: %(secret_key1)s and token=%API_TOKEN%",
+    "token = self.tokens[0]\nsecret = config['secret2']\n",
+    "git push -u origin main && curl -u $USER:$PASS https://x",
+    "Authorization: Bearer $TOKEN and Authorization: Bearer <token> and x-api-key: ${KEY}",
+    "https://user:password@example.com and ftp://anonymous:guest@ftp.example.org",
 ]
 
 

@@ -7,10 +7,38 @@ import pytest
 from promptgate.providers._json import InvalidBody, load_request
 
 
-def test_a_repeated_key_is_forwarded_as_the_copy_that_was_read() -> None:
-    body, written = load_request(b'{"model":"a","messages":["SECRET"],"messages":[]}')
-    assert body == {"model": "a", "messages": []}
-    assert written == b'{"model":"a","messages":[]}'
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"model":"a","messages":["SECRET"],"messages":[]}', "messages"),
+        (b'{"model": "a", "model": "b"}', "model"),
+        (
+            b'{"messages":[{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}]}',
+            "messages[0].content[0].text",
+        ),
+        (
+            b'{"tools":[{"input_schema":{"type":"object","type":"string"}}]}',
+            "tools[0].input_schema.type",
+        ),
+        (b'{"a":{"b":1},"c":[{"d":{"e":1,"e":2}}]}', "c[0].d.e"),
+    ],
+)
+def test_a_repeated_key_is_refused_naming_where(raw: bytes, where: str) -> None:
+    with pytest.raises(InvalidBody, match=r"repeats the key (.+)$") as error:
+        load_request(raw)
+    assert str(error.value) == f"request body repeats the key {where}"
+
+
+def test_a_repeated_key_that_may_be_data_is_not_shown() -> None:
+    with pytest.raises(InvalidBody) as error:
+        load_request(b'{"input":{"AKIA2345XYZ":1,"AKIA2345XYZ":2}}')
+    assert str(error.value) == "request body repeats the key input.<key>"
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    raw = b'{"messages": [{"role": "user"}, {"role": "assistant"}], "role": "x"}'
+    body, written = load_request(raw)
+    assert body["role"] == "x" and written == raw.replace(b": ", b":").replace(b", ", b",")
 
 
 def test_escapes_are_written_back_as_the_text_they_stand_for() -> None:

@@ -185,6 +185,29 @@ ANTHROPIC: list[Shape] = [
         pii=False,
     ),
     Shape(
+        "thinking signature",
+        "anthropic",
+        lambda v: _anthropic(
+            _HI,
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": "ok", "signature": v}, _text("ok")],
+            },
+            _user(_text("go on")),
+        ),
+        pii=False,
+    ),
+    Shape(
+        "redacted_thinking data",
+        "anthropic",
+        lambda v: _anthropic(
+            _HI,
+            {"role": "assistant", "content": [{"type": "redacted_thinking", "data": v}]},
+            _user(_text("go on")),
+        ),
+        pii=False,
+    ),
+    Shape(
         "block of type Text", "anthropic", lambda v: _anthropic(_user({"type": "Text", "text": v}))
     ),
     Shape("block without a type", "anthropic", lambda v: _anthropic(_user({"text": v}))),

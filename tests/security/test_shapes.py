@@ -65,7 +65,7 @@ def test_a_secret_anywhere_is_redacted_or_refused(shape: Shape) -> None:
         assert key not in visible(outcome.body)
     else:
         # Only text that must reach the provider unaltered is refused.
-        assert not outcome.blocked.removable and shape.name == "assistant thinking"
+        assert not outcome.blocked.removable and not shape.pii
 
 
 @pytest.mark.parametrize(
