@@ -217,6 +217,18 @@ def test_one_logs_and_one_costs_show_both_instances(fleet: Fleet) -> None:
     assert groups["fleet-load"]["requests"] == 6
     assert Decimal(groups["fleet-load"]["cost_usd"]) == 6 * REQUEST_COST
 
+    by_item = cli("costs", "--policy", policy, "--by", "project,dimension", "--format", "json")
+    assert by_item.returncode == 0, by_item.stderr
+    items = {
+        g["dimension"]: (g["quantity"], Decimal(g["cost_usd"]))
+        for g in json.loads(by_item.stdout)["groups"]
+        if g["project"] == "fleet-load"
+    }
+    assert items == {
+        "input": (6000, Decimal("0.018")),
+        "output": (600, Decimal("0.009")),
+    }
+
 
 def test_a_token_budget_holds_across_the_fleet_within_the_stated_bound(fleet: Fleet) -> None:
     for harness in fleet.both:
