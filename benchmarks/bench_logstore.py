@@ -8,29 +8,60 @@ Two measurements on the same simulated 50-turn Claude Code session (an
 and one answer per turn, as Claude Code re-sends it):
 
 - records/s the store's background writer sustains: the session's records
-  submitted as fast as possible, timed until the last batch is committed;
+  submitted as fast as possible, timed until the last batch is committed
+  (wall time, and per second of this process's CPU time);
 - bytes the store holds after the session against the bytes sent (the sum
-  of all prompts) and the unique content (what a turn adds), per backend.
+  of all prompts) and the unique content (what a turn adds), per backend;
+- request p50/p99 and requests/s through two gateways (Envoy + processor,
+  as `promptgate run` starts them) that differ only in their store, SQLite
+  or PostgreSQL, measured back to back with bench_dataplane's wrk runs
+  (`--gateway-seconds 0` skips this).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import secrets
 import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
+import yaml
+from bench_dataplane import (
+    KEY_ENV,
+    PROJECT,
+    Case,
+    build_policy,
+    check_reply,
+    lua_script,
+    measure,
+    start_fakes,
+)
+from dataplane_bodies import (
+    claude_code_body,
+    claude_code_headers,
+    encode,
+    small_body,
+    small_headers,
+)
+from dataplane_gateway import Ports, free_port, start_gateway
 
-from promptgate.logstore import LogStore, SQLiteLogStore
+from promptgate.config import validate_policy
+from promptgate.config.diagnostics import format_text
+from promptgate.logstore import LogStore, SQLiteLogStore, open_store
 from promptgate.logstore._postgres import PostgresLogStore
 from promptgate.proto.access_log_pb2 import AccessLogRecord
+from promptgate.tokens import generate_token
 from tests.pg import running_postgres
 
 TURNS = 50
@@ -78,13 +109,20 @@ WORDS = [
 ]  # fmt: skip
 
 
-def throughput(store: LogStore, records: list[AccessLogRecord]) -> float:
-    started = time.perf_counter()
+def throughput(store: LogStore, records: list[AccessLogRecord]) -> tuple[float, float]:
+    """Records/s of wall time, and per second of this process's CPU time.
+
+    The second is what the writer would sustain on a core of its own: this
+    machine's cores are shared, so wall time measures the neighbours too.
+    (PostgreSQL's own CPU is in its server processes, not counted here.)
+    """
+    started, cpu = time.perf_counter(), time.process_time()
     for record in records:
         store.write(record)
     store.close(timeout=600)
     assert store.dropped == 0, store.dropped
-    return len(records) / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return len(records) / wall, len(records) / cpu
 
 
 def pg_bytes(url: str) -> int:
@@ -98,9 +136,75 @@ def pg_bytes(url: str) -> int:
     return int(row[0] if row else 0) + int(log[0] if log else 0)
 
 
+def gateway_requests(pg_url: str, work: Path, seconds: float) -> list[dict[str, object]]:
+    """p50/p99 and requests/s through a SQLite-store gateway and a PostgreSQL-store one.
+
+    Both gateways run at once on one fake provider; every run measures one
+    store and then the other, so both see the same machine load.
+    """
+    token = generate_token()
+    os.environ[KEY_ENV] = "sk-ant-bench-" + secrets.token_hex(20)
+    cases = [
+        Case("small", "1 KB non-streamed", f"/api/{PROJECT}/v1/messages",
+             encode(small_body()), small_headers(token), streamed=False),
+        Case("stream80k", "80 KB streamed", f"/api/{PROJECT}/v1/messages?beta=true",
+             encode(claude_code_body()), claude_code_headers(token), streamed=True),
+    ]  # fmt: skip
+    rows: list[dict[str, object]] = []
+    with ExitStack() as stack:
+        fake_port = free_port()
+        fakes = start_fakes(stack, 1, fake_port, work)
+        gateways = {}
+        for name, store in (("sqlite", f"sqlite:///{work / 'log.db'}"), ("postgresql", pg_url)):
+            directory = work / name
+            (directory / "policy").mkdir(parents=True)
+            ports = Ports()
+            policy = build_policy(fake_port, token, ports, work / "unused.db")
+            policy["logging"]["store"] = store
+            (directory / "policy" / "policy.yaml").write_text(yaml.safe_dump(policy))
+            checked = validate_policy(directory / "policy")
+            if checked.policy is None:
+                raise SystemExit(format_text(checked.diagnostics))
+            os.environ["PROMPTGATE_SPOOL"] = str(directory / "spool.db")
+            gateway = start_gateway(checked.policy, ports, directory)
+            stack.callback(gateway.stop)
+            assert gateway.processor is not None and gateway.envoy is not None
+            watch = {
+                "fake": fakes,
+                "envoy": [gateway.envoy.pid],
+                "processor": [gateway.processor.pid],
+            }
+            gateways[name] = (ports.listen_port, watch, store)
+        for case in cases:
+            script = lua_script(case, work)
+            for port, _, _ in gateways.values():
+                check_reply(case, port)
+            for concurrency in (1, 16):
+                for name, (port, watch, _) in gateways.items():
+                    run = measure(
+                        case, name, f"http://127.0.0.1:{port}{case.path}", script, concurrency,
+                        1.0, seconds, watch,
+                    )  # fmt: skip
+                    rows.append({
+                        "store": name, "case": case.name, "concurrency": concurrency,
+                        "p50_ms": round(run.p50_ms, 2), "p99_ms": round(run.p99_ms, 2),
+                        "rps": round(run.rps), "errors": run.errors, "cpu_pct": run.cpu,
+                    })  # fmt: skip
+        time.sleep(2)  # the writers' last batches
+        for name, (_, _, store) in gateways.items():
+            with open_store(store, read_only=True) as log:
+                logged = sum(t.requests for t in log.spend_totals(None, None).values())
+            rows.append({"store": name, "records_logged": logged})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100, help="50-turn sessions to write")
+    parser.add_argument(
+        "--gateway-seconds", type=float, default=5.0,
+        help="seconds per request-latency run through each gateway (0: skip)",
+    )  # fmt: skip
     args = parser.parse_args()
     rng = random.Random(1)
     sessions = [session(rng, n) for n in range(args.sessions)]
@@ -113,10 +217,14 @@ def main() -> None:
     }
     with TemporaryDirectory() as tmp, running_postgres() as pg:
         sqlite = SQLiteLogStore(Path(tmp) / "log.db", batch_size=1000, queue_size=len(records))
-        results["sqlite_records_per_s"] = round(throughput(sqlite, records))
+        wall, cpu = throughput(sqlite, records)
+        results["sqlite_records_per_s"] = round(wall)
+        results["sqlite_records_per_cpu_s"] = round(cpu)
         url = pg.new_database()
         store = PostgresLogStore(url, queue_size=len(records))
-        results["postgres_records_per_s"] = round(throughput(store, records))
+        wall, cpu = throughput(store, records)
+        results["postgres_records_per_s"] = round(wall)
+        results["postgres_records_per_cpu_s"] = round(cpu)
         # Bytes per session: a fresh store holding one session only.
         one = PostgresLogStore(pg.new_database())
         for record in sessions[0][0]:
@@ -133,6 +241,12 @@ def main() -> None:
         results["postgres_stored_over_unique"] = round(stored / unique, 2)
         results["sqlite_file_bytes"] = (Path(tmp) / "one.db").stat().st_size
         results["sqlite_file_over_unique"] = round(results["sqlite_file_bytes"] / unique, 2)  # type: ignore[operator]
+        if args.gateway_seconds > 0:
+            gateway_work = Path(tmp) / "gateways"
+            gateway_work.mkdir()
+            results["gateway"] = gateway_requests(
+                pg.new_database(), gateway_work, args.gateway_seconds
+            )
     print(json.dumps(results, indent=2))
 
 

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -124,12 +125,21 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
+def _shared_temp_root() -> str:
+    """A temp directory the server's user can reach (some sandboxes make /tmp 0700)."""
+    for candidate in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
+        mode = os.stat(candidate).st_mode
+        if mode & stat.S_IXOTH and mode & stat.S_IWOTH:
+            return candidate
+    raise RuntimeError("no world-writable temp directory for the PostgreSQL server")
+
+
 @contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     """A fresh server for the duration of the block, then gone with its files."""
     # Not under pytest's tmp_path: that is private to root, and the server
     # runs as another user.
-    directory = Path(tempfile.mkdtemp(prefix="promptgate-pg-"))
+    directory = Path(tempfile.mkdtemp(prefix="promptgate-pg-", dir=_shared_temp_root()))
     directory.chmod(0o755)
     server = PostgresServer(directory)
     try:

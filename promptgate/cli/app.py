@@ -192,6 +192,16 @@ def apply(
     _done(deploy_command.apply(path, target, dry_run, timeout, sys.stdout, sys.stderr, mesh))
 
 
+# Readers of the log find it in the policy (its `logging.store`) or by URL.
+_STORE_OPTION = typer.Option(
+    "--store", help="The log store URL (default sqlite:///.promptgate/promptgate.db)."
+)
+_POLICY_OPTION = typer.Option("--policy", help="Read the store the policy's logging.store names.")
+_POLICY_ARGUMENT = typer.Argument(
+    help="A policy: read the store its logging.store names.", show_default=False
+)
+
+
 @app.command()
 def logs(
     follow: Annotated[
@@ -200,12 +210,17 @@ def logs(
     project: Annotated[str | None, typer.Option("--project", help="Project name or id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="How many recent records (0: all).")] = 50,
-    store: Annotated[
-        str, typer.Option("--store", help="The log store URL the gateway writes to.")
-    ] = "sqlite:///.promptgate/promptgate.db",
+    store: Annotated[str | None, _STORE_OPTION] = None,
+    policy: Annotated[Path | None, _POLICY_ARGUMENT] = None,
+    policy_option: Annotated[Path | None, _POLICY_OPTION] = None,
 ) -> None:
     """Show access-log records: one line per request, or JSON."""
-    _done(logs_command.run(store, follow, project, as_json, limit, sys.stdout, sys.stderr))
+    _done(
+        logs_command.run(
+            store, follow, project, as_json, limit, sys.stdout, sys.stderr,
+            policy=policy or policy_option,
+        )
+    )  # fmt: skip
 
 
 @costs_app.callback(invoke_without_command=True)
@@ -224,14 +239,17 @@ def costs(
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
-    store: Annotated[
-        str, typer.Option("--store", help="The log store URL the gateway writes to.")
-    ] = "sqlite:///.promptgate/promptgate.db",
+    store: Annotated[str | None, _STORE_OPTION] = None,
+    policy: Annotated[Path | None, _POLICY_OPTION] = None,
 ) -> None:
     """Spend, tokens, requests and savings from routing, from the access log."""
     if ctx.invoked_subcommand is not None:
         return
-    _done(costs_command.run(store, since, by or [], output_format, sys.stdout, sys.stderr))
+    _done(
+        costs_command.run(
+            store, since, by or [], output_format, sys.stdout, sys.stderr, policy=policy
+        )
+    )
 
 
 @costs_app.command("reconcile")

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import zlib
-from collections.abc import Iterator
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import zstandard
 
@@ -48,23 +49,127 @@ def chunks(text: str) -> list[bytes]:
     """The UTF-8 chunks of `text`; `join(chunks(text)) == text`."""
     if not text:
         return []
+    return _cut(_encode(text).split(_SEPARATOR))
+
+
+def _encode(text: str) -> bytes:
+    # "\n\n" never occurs inside a multi-byte sequence, so splitting the
+    # encoded text (one C call) cuts exactly where splitting the str would.
+    return text.encode("utf-8", "surrogatepass")
+
+
+_SEPARATOR = SEPARATOR.encode()
+
+
+def _cut(paragraphs: list[bytes]) -> list[bytes]:
+    """Chunks of `paragraphs`: a chunk's end depends only on the paragraphs since the last."""
     out: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for paragraph in _paragraphs(text):
-        current.append(paragraph)
-        size += len(paragraph) + len(SEPARATOR)
-        if size >= MAX_CHUNK or (size >= MIN_CHUNK and zlib.crc32(paragraph) % 4 == 0):
-            out.append(b"\n\n".join(current))
-            current, size = [], 0
-    if current:
-        out.append(b"\n\n".join(current))
+    start = size = 0
+    crc32 = zlib.crc32
+    for i, paragraph in enumerate(paragraphs):
+        size += len(paragraph) + 2
+        if size >= MAX_CHUNK or (size >= MIN_CHUNK and crc32(paragraph) % 4 == 0):
+            out.append(_SEPARATOR.join(paragraphs[start : i + 1]))
+            start, size = i + 1, 0
+    if start < len(paragraphs):
+        out.append(_SEPARATOR.join(paragraphs[start:]))
     return out
 
 
-def _paragraphs(text: str) -> Iterator[bytes]:
-    for paragraph in text.split(SEPARATOR):
-        yield paragraph.encode("utf-8", "surrogatepass")
+@dataclass
+class _Prefix:
+    """A text seen recently, up to where its last chunk starts: its chunks and digests."""
+
+    data: bytes
+    chunks: list[bytes]
+    digests: list[bytes]
+
+
+@dataclass
+class Body:
+    """A text cut into chunks, with each chunk's digest."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    digests: list[bytes] = field(default_factory=list)
+
+
+class Chunker:
+    """`chunks()` and `digest()` that remember the texts they cut recently.
+
+    Claude Code re-sends the whole conversation each turn, so a prompt
+    usually starts with the previous turn's prompt. Chunk boundaries depend
+    only on what precedes them since the last boundary, so everything up to
+    where the previous prompt's last chunk began is cut the same way: those
+    chunks and digests are reused and only the rest is split and hashed.
+    Memory is bounded by `budget` bytes (remembered text and its chunks) and
+    the number of texts remembered. Not thread-safe: one per writer thread.
+    """
+
+    _TAIL = 32  # bytes before a prefix's end that, with its length, find it
+    # A lookup tries each remembered length once: bound their number too.
+    _MAX_PREFIXES = 256
+
+    def __init__(self, budget: int = 16 << 20) -> None:
+        self._budget = budget
+        self._held = 0
+        self._prefixes: OrderedDict[tuple[int, bytes], _Prefix] = OrderedDict()
+        self._lengths: dict[int, int] = {}  # prefix length -> how many prefixes have it
+
+    def split(self, text: str) -> Body:
+        if not text:
+            return Body()
+        data = _encode(text)
+        found = self._longest_prefix(data)
+        body = Body()
+        offset = 0
+        if found is not None:
+            body.chunks = list(found.chunks)
+            body.digests = list(found.digests)
+            offset = len(found.data) + 2
+            self._forget(found)  # the new text's prefix extends it
+        fresh = _cut(data[offset:].split(_SEPARATOR))
+        body.chunks += fresh
+        body.digests += [digest(piece) for piece in fresh]
+        if len(body.chunks) > 1:
+            end = len(data) - len(body.chunks[-1]) - 2
+            self._remember(_Prefix(data[:end], body.chunks[:-1], body.digests[:-1]))
+        return body
+
+    def _longest_prefix(self, data: bytes) -> _Prefix | None:
+        best: _Prefix | None = None
+        for length in self._lengths:
+            if best is not None and length <= len(best.data):
+                continue
+            if data[length : length + 2] != _SEPARATOR:
+                continue
+            candidate = self._prefixes.get((length, data[max(0, length - self._TAIL) : length]))
+            if candidate is not None and data.startswith(candidate.data):
+                best = candidate
+        return best
+
+    def _remember(self, prefix: _Prefix) -> None:
+        key = self._key(prefix)
+        if 2 * len(prefix.data) > self._budget:
+            return
+        if key in self._prefixes:  # the same text, or another that looks alike: keep the newest
+            self._forget(self._prefixes[key])
+        self._prefixes[key] = prefix
+        self._lengths[key[0]] = self._lengths.get(key[0], 0) + 1
+        self._held += 2 * len(prefix.data)  # the text and its chunks
+        while self._held > self._budget or len(self._prefixes) > self._MAX_PREFIXES:
+            self._forget(next(iter(self._prefixes.values())))
+
+    def _forget(self, prefix: _Prefix) -> None:
+        key = self._key(prefix)
+        del self._prefixes[key]
+        self._held -= 2 * len(prefix.data)
+        self._lengths[key[0]] -= 1
+        if not self._lengths[key[0]]:
+            del self._lengths[key[0]]
+
+    def _key(self, prefix: _Prefix) -> tuple[int, bytes]:
+        length = len(prefix.data)
+        return length, prefix.data[max(0, length - self._TAIL) :]
 
 
 def join(pieces: list[bytes]) -> str:

@@ -3,8 +3,9 @@
 Writes go through the same background writer as SQLite: one batch, one
 transaction. The batch is COPYed into a temporary table, inserted into the
 day-partitioned `access_log` (`ON CONFLICT DO NOTHING` on the row's `uid`),
-and the rows actually inserted are summed into `spend_hourly` by the same
-statement, so a replayed batch is never counted twice. Bodies are stored
+and the rows actually inserted are summed into `spend_hourly` (and their
+cost items, COPYed alongside, into `cost_item` and `spend_item_hourly`) by
+the same statement, so a replayed batch is never counted twice. Bodies are stored
 once per chunk (`_bodies`), as in SQLite.
 
 When PostgreSQL cannot be reached, a batch goes to the local spool
@@ -59,6 +60,8 @@ from ._spend import (
     from_nano,
     from_us,
     hour_start_us,
+    hour_window,
+    items_of,
     to_nano,
     to_us,
 )
@@ -75,25 +78,53 @@ _REPLAY_BATCH = 500
 _DOWN_BACKOFF = 1.0
 _CONNECT_TIMEOUT = 3
 
+_ITEM_COLUMNS = ("uid", "time_us", "dimension", "quantity", "cost_nusd")
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS log_in ON COMMIT DELETE ROWS AS "
-    f"SELECT {', '.join(RECORD_COLUMNS)} FROM access_log WITH NO DATA"
+    f"SELECT {', '.join(RECORD_COLUMNS)} FROM access_log WITH NO DATA",
+    "CREATE TEMP TABLE IF NOT EXISTS item_in ON COMMIT DELETE ROWS AS "
+    f"SELECT {', '.join(_ITEM_COLUMNS)} FROM cost_item WITH NO DATA",
+    "CREATE TEMP TABLE IF NOT EXISTS chunk_in ON COMMIT DELETE ROWS AS "
+    "SELECT digest, data, last_us FROM body_chunk WITH NO DATA",
 )
+# Binary: text COPY would escape every byte of compressed data in Python.
+_COPY_CHUNKS = "COPY chunk_in (digest, data, last_us) FROM STDIN (FORMAT BINARY)"
+# In digest order, so two writers storing the same chunks lock them in one order.
+_INSERT_CHUNKS = (
+    "INSERT INTO body_chunk SELECT digest, data, last_us FROM chunk_in ORDER BY digest "
+    "ON CONFLICT (digest) DO NOTHING"
+)
+_COPY_ITEMS = f"COPY item_in ({', '.join(_ITEM_COLUMNS)}) FROM STDIN"
 _SUMMED = ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in TOTAL_COLUMNS)
+_HOUR = f"new.time_us - new.time_us % {HOUR_US}"
+# Only what `new` returns (the rows inserted now, not replays) is counted.
 _INSERT = f"""
 WITH new AS (
     INSERT INTO access_log ({", ".join(RECORD_COLUMNS)})
     SELECT {", ".join(RECORD_COLUMNS)} FROM log_in
     ON CONFLICT DO NOTHING
     RETURNING *
+), totals AS (
+    INSERT INTO spend_hourly
+    SELECT time_us - time_us % {HOUR_US}, {KEY_COLUMNS}, {SUMS}
+    FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias)
+    DO UPDATE SET {_SUMMED}
+), items AS (
+    INSERT INTO cost_item
+    SELECT item_in.* FROM item_in JOIN new USING (uid)
 )
-INSERT INTO spend_hourly
-SELECT time_us - time_us % {HOUR_US}, {KEY_COLUMNS}, {SUMS}
-FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
-ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias)
-DO UPDATE SET {_SUMMED}
+INSERT INTO spend_item_hourly
+SELECT {_HOUR}, {KEY_COLUMNS}, item_in.dimension, sum(item_in.quantity)::bigint,
+    sum(item_in.cost_nusd)::bigint
+FROM item_in JOIN new USING (uid)
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
+DO UPDATE SET quantity = spend_item_hourly.quantity + excluded.quantity,
+    cost_nusd = spend_item_hourly.cost_nusd + excluded.cost_nusd
 """
 _TOTALS_SELECT = ", ".join(TOTAL_COLUMNS)
+_KEYS = "project_id, project_name, token_id, provider, model, alias"
 
 DatabaseDown = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
@@ -132,6 +163,7 @@ class PostgresLogStore(LogStore):
         self._retention = retention
         self._spool = spool
         self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._chunker = _bodies.Chunker()  # used under _insert_lock, like _recent
         self._known_days: set[date] = set()
         self._stop = threading.Event()
         self._spend_lock = threading.Lock()
@@ -257,7 +289,8 @@ class PostgresLogStore(LogStore):
     def _connection(self) -> Connection:
         if self._writer_db is None or self._writer_db.closed:
             self._writer_db = connect(self.url)
-            self._writer_db.execute(_STAGING)
+            for statement in _STAGING:
+                self._writer_db.execute(statement.encode())
         return self._writer_db
 
     def _insert(self, items: list[_Item]) -> None:
@@ -272,10 +305,12 @@ class PostgresLogStore(LogStore):
             ensure_partitions(db, list(days - self._known_days))
             self._known_days |= days
         rows, chunks = [], {}
+        costs: list[tuple[object, ...]] = []
         latest: dict[bytes, int] = {}
         for item in items:
-            row, pieces, time_us = _row(item)
+            row, pieces, time_us = _row(item, self._chunker)
             rows.append(row)
+            costs += [(item.uid, time_us, *cost) for cost in items_of(item.record)]
             for digest in pieces:
                 latest[digest] = max(latest.get(digest, 0), time_us)
             chunks.update(pieces)
@@ -283,15 +318,19 @@ class PostgresLogStore(LogStore):
             with db.transaction():
                 fresh = self._missing_chunks(db, chunks, latest)
                 with db.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO body_chunk (digest, data, last_us) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (digest) DO NOTHING",
-                        fresh,
-                    )
+                    if fresh:
+                        with cursor.copy(_COPY_CHUNKS) as copy:
+                            copy.set_types(["bytea", "bytea", "int8"])
+                            for chunk in fresh:
+                                copy.write_row(chunk)
+                        cursor.execute(_INSERT_CHUNKS)
+                    stored = {digest for digest, _, _ in fresh}
+                    # Sorted, so two writers touching the same chunks lock them in one order.
                     touch = [
                         (when, digest, when)
                         for digest, when in sorted(latest.items())
-                        if self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
+                        if digest not in stored
+                        and self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
                     ]
                     cursor.executemany(
                         "UPDATE body_chunk SET last_us = %s WHERE digest = %s AND last_us < %s",
@@ -301,6 +340,9 @@ class PostgresLogStore(LogStore):
                     with cursor.copy(f"COPY log_in ({columns}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
+                    with cursor.copy(_COPY_ITEMS) as copy:
+                        for cost in costs:
+                            copy.write_row(cost)
                     cursor.execute(_INSERT)
         except BaseException:
             self._recent.clear()
@@ -317,7 +359,7 @@ class PostgresLogStore(LogStore):
         present = {
             bytes(d)
             for (d,) in db.execute(
-                "SELECT digest FROM body_chunk WHERE digest = ANY(%s)", (candidates,)
+                "SELECT digest FROM body_chunk WHERE digest = ANY(%b)", (candidates,)
             )
         }
         return [(d, _bodies.compress(chunks[d]), latest[d]) for d in candidates if d not in present]
@@ -448,37 +490,13 @@ class PostgresLogStore(LogStore):
     def spend_totals(
         self, since: datetime | None, until: datetime | None
     ) -> dict[SpendKey, SpendTotals]:
-        start = to_us(since) if since is not None else None
-        end = to_us(until) if until is not None else None
-        # As in SQLite: whole hours from the running totals, the ragged
-        # edges (under an hour each) from the records.
-        first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
-        last_hour = hour_start_us(end) if end is not None else None
-        whole: tuple[int | None, int | None] | None = (first_hour, last_hour)
-        edges: list[tuple[int | None, int | None]] = []
-        if first_hour is not None and last_hour is not None and first_hour >= last_hour:
-            whole, edges = None, [(start, end)]
-        else:
-            if start is not None:
-                edges.append((start, first_hour))
-            if end is not None:
-                edges.append((last_hour, end))
-        rows: list[tuple[Any, ...]] = []
-        with self._reading() as db:
-            if whole is not None:
-                where, params = _range("hour_us", *whole)
-                sql = (
-                    "SELECT project_id, project_name, token_id, provider, model, alias, "
-                    f"{_TOTALS_SELECT} FROM spend_hourly {where}"
-                )
-                rows += db.execute(sql.encode(), params).fetchall()
-            for low, high in edges:
-                where, params = _range("time_us", low, high)
-                sql = (
-                    f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {where} "
-                    "GROUP BY 1, 2, 3, 4, 5, 6"
-                )
-                rows += db.execute(sql.encode(), params).fetchall()
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, {_TOTALS_SELECT} FROM spend_hourly",
+            f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {{where}} GROUP BY 1, 2, 3, 4, 5, 6",
+            "time_us",
+        )
         totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
         for row in rows:
             totals[SpendKey(*(str(v) for v in row[:6]))].add(
@@ -489,12 +507,37 @@ class PostgresLogStore(LogStore):
     def item_totals(
         self, since: datetime | None, until: datetime | None
     ) -> dict[tuple[SpendKey, str], ItemTotals]:
-        # Cost per billable dimension (issue 18) arrived in SQLite while this
-        # backend was built; its tables are the PostgreSQL schema's next step.
-        raise LogStoreError(
-            "cost per billable dimension is not kept in the PostgreSQL store yet; "
-            "group by project, model, token or alias"
+        # The join names the item's day too, so both sides prune to the edge's partitions.
+        rows = self._window_rows(
+            since,
+            until,
+            f"SELECT {_KEYS}, dimension, quantity, cost_nusd FROM spend_item_hourly",
+            f"SELECT {KEY_COLUMNS}, c.dimension, sum(c.quantity), sum(c.cost_nusd) "
+            "FROM cost_item c JOIN access_log a ON a.time_us = c.time_us AND a.uid = c.uid "
+            "{where} GROUP BY 1, 2, 3, 4, 5, 6, 7",
+            "c.time_us",
         )
+        totals: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
+        for row in rows:
+            item = totals[(SpendKey(*(str(v) for v in row[:6])), str(row[6]))]
+            item.quantity += int(row[7])
+            item.cost_nusd += int(row[8])
+        return dict(totals)
+
+    def _window_rows(
+        self, since: datetime | None, until: datetime | None, hourly: str, edge: str, column: str
+    ) -> list[tuple[Any, ...]]:
+        """Rows of `hourly` for the window's whole hours plus `edge` sums for its edges."""
+        whole, edges = hour_window(since, until)
+        rows: list[tuple[Any, ...]] = []
+        with self._reading() as db:
+            if whole is not None:
+                where, params = _range("hour_us", *whole)
+                rows += db.execute(f"{hourly} {where}".encode(), params).fetchall()
+            for low, high in edges:
+                where, params = _range(column, low, high)
+                rows += db.execute(edge.format(where=where).encode(), params).fetchall()
+        return rows
 
     def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]:
         bucket = bucket_seconds * 1_000_000
@@ -548,10 +591,12 @@ class PostgresLogStore(LogStore):
                         0,
                     )
                     db.execute(f"DROP TABLE {name}".encode())
+                    db.execute(f"DROP TABLE IF EXISTS {partition_name(day, 'cost_item')}".encode())
                 self._known_days.discard(day)
                 deleted += int(count)
             steps = (
                 ("spend_hourly", "ctid", "hour_us < %s", hour_start_us(cutoff_us)),
+                ("spend_item_hourly", "ctid", "hour_us < %s", hour_start_us(cutoff_us)),
                 ("body_chunk", "digest", "last_us < %s", cutoff_us - _TOUCH_INTERVAL_US),
             )
             for table, key, condition, bound in steps:
@@ -610,16 +655,17 @@ def day_start_us(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 86_400_000_000
 
 
-def _row(item: _Item) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
+def _row(
+    item: _Item, chunker: _bodies.Chunker
+) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
     record = item.record
     time_us = record.time.ToMicroseconds()
     chunks: dict[bytes, bytes] = {}
     refs: list[bytes | None] = []
     for text in (record.prompt, record.response):
-        pieces = _bodies.chunks(text)
-        digests = [_bodies.digest(piece) for piece in pieces]
-        chunks.update(zip(digests, pieces, strict=True))
-        refs.append(b"".join(digests) if digests else None)
+        body = chunker.split(text)
+        chunks.update(zip(body.digests, body.chunks, strict=True))
+        refs.append(b"".join(body.digests) if body.digests else None)
     slim = AccessLogRecord()
     slim.CopyFrom(record)
     slim.ClearField("prompt")
@@ -664,7 +710,7 @@ def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes,
     if not wanted:
         return {}
     found = db.execute(
-        "SELECT digest, data FROM body_chunk WHERE digest = ANY(%s)", (sorted(wanted),)
+        "SELECT digest, data FROM body_chunk WHERE digest = ANY(%b)", (sorted(wanted),)
     ).fetchall()
     return {bytes(d): _bodies.decompress(bytes(data)) for d, data in found}
 

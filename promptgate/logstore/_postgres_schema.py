@@ -8,7 +8,11 @@ drops whole partitions instead of deleting rows; every row carries a `uid`
 chosen by the writing process, so a batch replayed from the local spool
 after an outage is inserted once (`ON CONFLICT DO NOTHING`) and counted in
 the totals once; the webhook outbox lives here too, shared by every
-instance.
+instance. Version 2 adds what the console filters on (session, guardrail
+findings, alias and status indexes); version 3 the cost breakdown by
+billable dimension, per record (`cost_item`, partitioned by day like the
+log it belongs to) and per hour (`spend_item_hourly`), as SQLite's schema 3
+does.
 
 Migrations run in one transaction under an advisory lock, so instances
 starting together apply each step once and the others wait, then see it
@@ -24,7 +28,7 @@ from psycopg.rows import TupleRow
 
 Connection = _Connection[TupleRow]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Advisory lock keys (one 64-bit space per database): the text "pgate" and a step.
 MIGRATE_LOCK = 0x7067617465_01
 PARTITION_LOCK = 0x7067617465_02
@@ -134,7 +138,34 @@ CREATE INDEX access_log_status ON access_log (status, id);
 CREATE INDEX access_log_findings ON access_log USING gin (findings);
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2}
+_V3 = """
+CREATE TABLE cost_item (
+    uid uuid NOT NULL,
+    time_us bigint NOT NULL,
+    dimension text NOT NULL,
+    quantity bigint NOT NULL,
+    cost_nusd bigint NOT NULL
+) PARTITION BY RANGE (time_us);
+CREATE INDEX cost_item_time ON cost_item (time_us);
+
+CREATE TABLE spend_item_hourly (
+    hour_us bigint NOT NULL,
+    project_id text NOT NULL,
+    project_name text NOT NULL,
+    token_id text NOT NULL,
+    provider text NOT NULL,
+    model text NOT NULL,
+    alias text NOT NULL,
+    dimension text NOT NULL,
+    quantity bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    PRIMARY KEY (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
+);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+# Tables partitioned by day on `time_us`; each day has one partition of each.
+PARTITIONED = ("access_log", "cost_item")
 
 MODEL_EXPR = "CASE WHEN model_sent <> '' THEN model_sent ELSE model_requested END"
 KEY_COLUMNS = f"project_id, project_name, token_id, provider, {MODEL_EXPR}, alias"
@@ -184,12 +215,14 @@ def migrate(connection: Connection) -> None:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             connection.execute(_MIGRATIONS[step].encode())
             connection.execute("INSERT INTO promptgate_schema VALUES (%s)", (step,))
+        # A table added by a later step gets partitions for the days already logged.
+        ensure_partitions(connection, partitions(connection))
     today = datetime.now(UTC).date()
     ensure_partitions(connection, [today + timedelta(days=n) for n in range(3)])
 
 
-def partition_name(day: date) -> str:
-    return f"access_log_p{day:%Y%m%d}"
+def partition_name(day: date, table: str = "access_log") -> str:
+    return f"{table}_p{day:%Y%m%d}"
 
 
 def day_of_us(time_us: int) -> date:
@@ -202,10 +235,11 @@ def ensure_partitions(connection: Connection, days: list[date]) -> None:
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
         for day in sorted(set(days)):
             start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF access_log "
-                f"FOR VALUES FROM ({start}) TO ({start + DAY_US})"
-            )
+            for table in PARTITIONED:
+                connection.execute(
+                    f"CREATE TABLE IF NOT EXISTS {partition_name(day, table)} PARTITION OF "
+                    f"{table} FOR VALUES FROM ({start}) TO ({start + DAY_US})".encode()
+                )
 
 
 def partitions(connection: Connection) -> list[date]:

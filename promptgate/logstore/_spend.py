@@ -52,6 +52,30 @@ def from_us(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1_000_000, UTC)
 
 
+Bounds = tuple[int | None, int | None]
+
+
+def hour_window(
+    since: datetime | None, until: datetime | None
+) -> tuple[Bounds | None, list[Bounds]]:
+    """The whole hours of [since, until) for the running totals, and the ragged edges.
+
+    The edges (less than an hour each) are summed from the records' columns.
+    """
+    start = to_us(since) if since is not None else None
+    end = to_us(until) if until is not None else None
+    first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
+    last_hour = hour_start_us(end) if end is not None else None
+    if first_hour is not None and last_hour is not None and first_hour >= last_hour:
+        return None, [(start, end)]  # no whole hour inside the window
+    edges: list[Bounds] = []
+    if start is not None:
+        edges.append((start, first_hour))
+    if end is not None:
+        edges.append((last_hour, end))
+    return (first_hour, last_hour), edges
+
+
 @dataclass
 class SpendTotals:
     """Sums over a group of requests, as the hourly totals and reports hold them.

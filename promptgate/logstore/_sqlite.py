@@ -33,6 +33,7 @@ from ._spend import (
     from_nano,
     from_us,
     hour_start_us,
+    hour_window,
     items_of,
     spend_of,
     to_nano,
@@ -112,6 +113,7 @@ class SQLiteLogStore(LogStore):
         self._read_lock = threading.Lock()
         self._writer: BackgroundWriter[AccessLogRecord] | None = None
         self._recent: OrderedDict[bytes, int] = OrderedDict()
+        self._chunker = _bodies.Chunker()  # the writer thread's
         self._retention = retention
         self._stop = threading.Event()
         self._pruner: threading.Thread | None = None
@@ -277,7 +279,7 @@ class SQLiteLogStore(LogStore):
         time_column: str,
     ) -> list[_Row]:
         """Rows of `hourly` for the window's whole hours plus `edge` sums for its edges."""
-        whole, edges = _window(since, until)
+        whole, edges = hour_window(since, until)
         rows: list[_Row] = []
         with self._reading() as reader:
             if whole is not None:
@@ -497,10 +499,9 @@ class SQLiteLogStore(LogStore):
         chunks: dict[bytes, bytes] = {}
         refs: list[bytes | None] = []
         for text in (record.prompt, record.response):
-            pieces = _bodies.chunks(text)
-            digests = [_bodies.digest(piece) for piece in pieces]
-            chunks.update(zip(digests, pieces, strict=True))
-            refs.append(b"".join(digests) if digests else None)
+            body = self._chunker.split(text)
+            chunks.update(zip(body.digests, body.chunks, strict=True))
+            refs.append(b"".join(body.digests) if body.digests else None)
         slim = AccessLogRecord()
         slim.CopyFrom(record)
         slim.ClearField("prompt")
@@ -593,28 +594,6 @@ class _Reading:
         self._store._read_lock.release()
         if isinstance(exc, sqlite3.Error):
             raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
-
-
-_Bounds = tuple[int | None, int | None]
-
-
-def _window(since: datetime | None, until: datetime | None) -> tuple[_Bounds | None, list[_Bounds]]:
-    """The whole hours of [since, until) for the running totals, and the ragged edges.
-
-    The edges (less than an hour each) are summed from the records' columns.
-    """
-    start = to_us(since) if since is not None else None
-    end = to_us(until) if until is not None else None
-    first_hour = -(-start // HOUR_US) * HOUR_US if start is not None else None
-    last_hour = hour_start_us(end) if end is not None else None
-    if first_hour is not None and last_hour is not None and first_hour >= last_hour:
-        return None, [(start, end)]  # no whole hour inside the window
-    edges: list[_Bounds] = []
-    if start is not None:
-        edges.append((start, first_hour))
-    if end is not None:
-        edges.append((last_hour, end))
-    return (first_hour, last_hour), edges
 
 
 def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:

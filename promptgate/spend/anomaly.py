@@ -373,7 +373,9 @@ def _anomaly_details(
             by_token[token] += cost
         for model, cost in bucket.by_model.items():
             by_model[model] += cost
-    total = sum(by_token.values(), Decimal())
+    # The window's own spend: a fleet's buckets (read from the store) carry no
+    # per-token breakdown to sum.
+    total = sum((bucket.spend for bucket in window.values()), Decimal())
     return {
         "reasons": reasons,
         "window_minutes": s.window_minutes,

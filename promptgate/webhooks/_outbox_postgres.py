@@ -8,15 +8,21 @@ lease ends (at least once). `(event_id, url)` is unique, so instances that
 raise the same event (a budget spent, seen by every instance) enqueue it
 once.
 
-While PostgreSQL is away, new rows wait in the local spool and are moved
-over as soon as it answers; nothing here raises to the delivery loop
-because the database is down.
+The delivery worker calls `enqueue`, `next_due`, `mark_*` and `prune` on
+the processor's event loop, where a network round trip (or a pool timeout
+while PostgreSQL is away) would hold every request. So with a spool none
+of them touches the database: new rows are committed to the local spool,
+outcomes and prunes wait in memory, and `claim` (run in the worker's
+threads) applies them, moves spooled rows over and reads when the next row
+is due. Nothing here raises to the delivery loop because the database is
+down; rows wait until it answers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -32,7 +38,9 @@ from ._subscription import Subscription
 
 log = logging.getLogger("promptgate.webhooks")
 _DOWN = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
-_QUICK = 2.0  # seconds to wait for a pooled connection on the event loop
+_QUICK = 2.0  # seconds to wait for a pooled connection
+_RETRY_SOON = timedelta(seconds=1)
+_PRUNE = "DELETE FROM webhook_delivery WHERE state <> 'pending' AND finished_at < %s"
 _INSERT = (
     "INSERT INTO webhook_delivery (event_id, event_type, url, secret, body, created_at,"
     " next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
@@ -58,14 +66,18 @@ class EventSpool(Protocol):
 
 
 class PostgresOutbox(Outbox):
-    """Deliveries in PostgreSQL, shared by every instance; spooled locally while it is away."""
+    """Deliveries in PostgreSQL, shared by every instance; local until `claim` moves them."""
 
     def __init__(
         self, pool: ConnectionPool[psycopg.Connection[TupleRow]], spool: EventSpool | None
     ) -> None:
         self._pool = pool
         self._spool = spool
+        self._lock = threading.Lock()
         self._spooled = False
+        self._outcomes: list[tuple[str, tuple[Any, ...]]] = []
+        self._prune_before: datetime | None = None
+        self._next_due: datetime | None = None
 
     def enqueue(self, event: Event, subscriptions: Iterable[Subscription], now: datetime) -> int:
         body = event.body()
@@ -84,15 +96,11 @@ class PostgresOutbox(Outbox):
         ]
         if not rows:
             return 0
-        try:
+        if self._spool is None:
             return self._insert(rows)
-        except _DOWN as exc:
-            if self._spool is None:
-                raise
-            log.warning("PostgreSQL away; webhook event %s spooled locally: %s", event.id, exc)
-            self._spool.put_event(event.id, json.dumps(rows))
-            self._spooled = True
-            return len(rows)
+        self._spool.put_event(event.id, json.dumps(rows))
+        self._spooled = True
+        return len(rows)
 
     def _insert(self, rows: list[list[Any]]) -> int:
         with self._pool.connection(_QUICK) as db, db.transaction(), db.cursor() as cursor:
@@ -116,12 +124,18 @@ class PostgresOutbox(Outbox):
 
     def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
         try:
+            self._apply_waiting()
             self.replay()
             with self._pool.connection(_QUICK) as db:
                 rows = db.execute(_CLAIM, (now + lease, now, limit)).fetchall()
+                due = db.execute(
+                    "SELECT min(next_attempt_at) FROM webhook_delivery WHERE state = 'pending'"
+                ).fetchone()
         except _DOWN as exc:
             log.warning("PostgreSQL away; webhook deliveries wait: %s", exc)
+            self._next_due = now + _RETRY_SOON
             return []
+        self._next_due = due[0] if due else None
         return [
             Delivery(
                 id=int(row[0]),
@@ -136,13 +150,30 @@ class PostgresOutbox(Outbox):
             for row in rows
         ]
 
-    def _update(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _apply_waiting(self) -> None:
+        """Write the outcomes and the prune that wait, oldest first; keep what fails."""
+        with self._lock:
+            outcomes, self._outcomes = self._outcomes, []
+            before, self._prune_before = self._prune_before, None
         try:
             with self._pool.connection(_QUICK) as db:
-                db.execute(sql.encode(), params)
-        except _DOWN as exc:
-            # The lease runs out and the row is tried again: at least once.
-            log.warning("PostgreSQL away; a delivery's outcome was not recorded: %s", exc)
+                while outcomes:
+                    sql, params = outcomes[0]
+                    db.execute(sql.encode(), params)
+                    outcomes.pop(0)
+                if before is not None:
+                    db.execute(_PRUNE, (before,))
+                    before = None
+        finally:
+            with self._lock:
+                self._outcomes[:0] = outcomes
+                self._prune_before = self._prune_before or before
+
+    def _update(self, sql: str, params: tuple[Any, ...]) -> None:
+        # Written by the next claim, well within the lease; if this process
+        # dies first, the lease runs out and the row is tried again (at least once).
+        with self._lock:
+            self._outcomes.append((sql, params))
 
     def mark_delivered(self, delivery_id: int, now: datetime, status: int) -> None:
         self._update(
@@ -168,17 +199,10 @@ class PostgresOutbox(Outbox):
             )
 
     def next_due(self) -> datetime | None:
-        soon = datetime.now(UTC) + timedelta(seconds=1)
-        if self._spooled:
-            return soon  # come back shortly to move the spooled rows over
-        try:
-            with self._pool.connection(_QUICK) as db:
-                row = db.execute(
-                    "SELECT min(next_attempt_at) FROM webhook_delivery WHERE state = 'pending'"
-                ).fetchone()
-        except _DOWN:
-            return soon
-        return row[0] if row and row[0] is not None else None
+        """As of the last claim; soon while rows or outcomes wait to be written."""
+        if self._spooled or self._outcomes:
+            return datetime.now(UTC) + _RETRY_SOON
+        return self._next_due
 
     def counts(self) -> dict[str, int]:
         with self._pool.connection() as db:
@@ -217,15 +241,14 @@ class PostgresOutbox(Outbox):
         ]
 
     def prune(self, before: datetime) -> int:
-        try:
-            with self._pool.connection(_QUICK) as db:
-                cursor = db.execute(
-                    "DELETE FROM webhook_delivery WHERE state <> 'pending' AND finished_at < %s",
-                    (before,),
-                )
-                return cursor.rowcount
-        except _DOWN:
-            return 0
+        """Done by the next claim (off the event loop); 0 rows forgotten now."""
+        with self._lock:
+            self._prune_before = max(before, self._prune_before or before)
+        return 0
 
     def close(self) -> None:
-        """The pool belongs to the store, which closes it."""
+        """Write the outcomes that wait, if the database answers; the store closes the pool."""
+        try:
+            self._apply_waiting()
+        except _DOWN as exc:
+            log.warning("PostgreSQL away at shutdown; deliveries will be retried: %s", exc)

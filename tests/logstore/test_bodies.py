@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,3 +67,84 @@ def test_cap_never_splits_a_character() -> None:
     capped, cut = _bodies.cap_body("é" * 1000, 101)
     assert cut > 0
     capped.encode("utf-8")
+
+
+# Paragraph pieces that make boundaries likely: "\n" runs next to separators,
+# non-ASCII, surrogates (kept by "surrogatepass"), and sizes around MIN_CHUNK.
+piece = st.one_of(
+    st.text(min_size=0, max_size=40),
+    st.sampled_from(["", "\n", "\n\n\n", "é" * 700, "\ud800", "x" * 1100, "y" * 70_000]),
+    st.integers(0, 2000).map(lambda n: f"para {n} " + "z" * n),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["extend", "fork", "repeat", "new"]), st.lists(piece, max_size=8)
+        ),
+        max_size=12,
+    )
+)
+def test_a_chunker_cuts_every_text_exactly_as_chunks_does(
+    steps: list[tuple[str, list[str]]],
+) -> None:
+    chunker = _bodies.Chunker(budget=300_000)
+    seen: list[str] = [""]
+    for action, pieces in steps:
+        base = {"extend": seen[-1], "fork": seen[len(seen) // 2], "repeat": seen[-1]}.get(
+            action, ""
+        )
+        text = (
+            base
+            if action == "repeat"
+            else "\n\n".join([base, *pieces])
+            if base
+            else "\n\n".join(pieces)
+        )
+        body = chunker.split(text)
+        expected = _bodies.chunks(text)
+        assert body.chunks == expected
+        assert body.digests == [_bodies.digest(c) for c in expected]
+        assert _bodies.join(body.chunks) == text
+        seen.append(text)
+
+
+def test_a_new_turn_hashes_only_what_follows_the_previous_prompt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chunker = _bodies.Chunker()
+    history = [f"tool {i}: " + "schema " * 200 for i in range(60)]
+    first = chunker.split("\n\n".join(history))
+    hashed: list[bytes] = []
+    real = _bodies.digest
+
+    def counting(chunk: bytes) -> bytes:
+        hashed.append(chunk)
+        return real(chunk)
+
+    monkeypatch.setattr(_bodies, "digest", counting)
+    history.append("the next question " * 10)
+    second = chunker.split("\n\n".join(history))
+    assert second.digests[: len(first.digests) - 1] == first.digests[:-1]
+    # Only the previous prompt's last chunk and what the turn added are cut again.
+    assert sum(map(len, hashed)) < len(first.chunks[-1]) + 200
+    assert len(first.chunks) > 10
+
+
+def test_the_chunker_forgets_beyond_its_budget() -> None:
+    chunker = _bodies.Chunker(budget=200_000)
+    for n in range(50):
+        chunker.split(
+            "\n\n".join(f"conversation {n} paragraph {i} " + "w" * 900 for i in range(40))
+        )
+    assert chunker._held <= 200_000
+    assert 0 < len(chunker._prefixes) < 50
+
+
+def test_the_chunker_remembers_a_bounded_number_of_texts() -> None:
+    chunker = _bodies.Chunker()
+    for n in range(400):
+        text = "\n\n".join(f"paragraph {i} " + "v" * 1100 + f" of {n}" for i in range(12))
+        assert len(chunker.split(text).chunks) > 1
+    assert len(chunker._prefixes) == chunker._MAX_PREFIXES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,14 +14,24 @@ import psycopg
 import pytest
 
 from promptgate.logstore import (
+    ItemTotals,
     LogStoreNotFound,
+    SpendKey,
     SQLiteLogStore,
     UnsupportedStoreURL,
     open_store,
     postgres_url_problem,
 )
-from promptgate.logstore._postgres import PostgresLogStore, _Item
-from promptgate.logstore._postgres_schema import SCHEMA_VERSION, migrate, partitions
+from promptgate.logstore._postgres import PostgresLogStore, _Item, day_start_us
+from promptgate.logstore._postgres_schema import (
+    _V1,
+    DAY_US,
+    SCHEMA_VERSION,
+    migrate,
+    partition_name,
+    partitions,
+)
+from promptgate.logstore._spend import items_of, spend_of
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from tests.logstore.test_sqlite_totals import START, brute_force, random_record
 from tests.pg import PostgresServer, running_postgres
@@ -71,6 +82,36 @@ def test_totals_equal_the_records_over_random_windows(
         assert store.spend_totals(since, until) == brute_force(records, since, until)
 
 
+def test_cost_items_equal_the_records_and_the_sqlite_store(
+    filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
+) -> None:
+    store, sqlite, records = filled
+    rng = random.Random(4)
+    windows: list[tuple[datetime | None, datetime | None]] = [(None, None)]
+    for _ in range(12):
+        a = START + timedelta(seconds=rng.uniform(-600, 7 * 3600))
+        windows += [(a, a + timedelta(seconds=rng.uniform(1, 4 * 3600))), (a, None)]
+    for since, until in windows:
+        ours = store.item_totals(since, until)
+        assert ours == brute_force_items(records, since, until), (since, until)
+        assert ours == sqlite.item_totals(since, until), (since, until)
+    assert len(store.item_totals(None, None)) > 10
+
+
+def brute_force_items(
+    records: list[AccessLogRecord], since: datetime | None, until: datetime | None
+) -> dict[tuple[SpendKey, str], ItemTotals]:
+    expected: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
+    for record in records:
+        moment = record.time.ToDatetime(tzinfo=UTC)
+        if (since is None or moment >= since) and (until is None or moment < until):
+            key, _ = spend_of(record)
+            for dimension, quantity, cost in items_of(record):
+                expected[(key, dimension)].quantity += quantity
+                expected[(key, dimension)].cost_nusd += cost
+    return dict(expected)
+
+
 def test_answers_match_the_sqlite_store(
     filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
 ) -> None:
@@ -117,7 +158,9 @@ def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None
     items = [_Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
     store._insert(items)
     store._insert(items)  # the spool replays what PostgreSQL already committed
-    assert store.spend_totals(None, None) == brute_force([i.record for i in items], None, None)
+    records = [i.record for i in items]
+    assert store.spend_totals(None, None) == brute_force(records, None, None)
+    assert store.item_totals(None, None) == brute_force_items(records, None, None)
     assert len(store.query()) == 50
     store.close()
 
@@ -141,7 +184,30 @@ def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
     assert errors == []
     with psycopg.connect(url) as db:
         versions = db.execute("SELECT version FROM promptgate_schema ORDER BY 1").fetchall()
-        assert versions == [(step,) for step in range(1, SCHEMA_VERSION + 1)]
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+
+
+def test_a_version_1_database_gains_cost_items_for_the_days_it_holds(pg: PostgresServer) -> None:
+    url = pg.new_database()
+    old_day = datetime(2026, 1, 5, tzinfo=UTC).date()
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE promptgate_schema (version integer NOT NULL)")
+        db.execute(_V1.encode())
+        db.execute("INSERT INTO promptgate_schema VALUES (1)")
+        db.execute(
+            f"CREATE TABLE {partition_name(old_day)} PARTITION OF access_log "
+            f"FOR VALUES FROM ({day_start_us(old_day)}) TO ({day_start_us(old_day) + DAY_US})"
+        )
+    store = PostgresLogStore(url)
+    record = random_record(random.Random(1), 0)
+    record.time.FromDatetime(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    store._insert([_Item(uuid.uuid4(), record)])
+    assert store.item_totals(None, None) == brute_force_items([record], None, None)
+    store.close()
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT max(version) FROM promptgate_schema").fetchone() == (
+            SCHEMA_VERSION,
+        )
 
 
 def test_retention_drops_whole_days(pg: PostgresServer) -> None:
@@ -162,12 +228,17 @@ def test_retention_drops_whole_days(pg: PostgresServer) -> None:
         after = set(partitions(db))
     gone = {(today - timedelta(days=n)).date() for n in (5, 4)}
     assert gone <= before and not gone & after
+    with psycopg.connect(store.url) as db:
+        tables = {str(name) for (name,) in db.execute("SELECT tablename FROM pg_tables")}
+    assert not {partition_name(day, "cost_item") for day in gone} & tables
     assert deleted >= 20
     kept = store.query()
     assert len(kept) == 20
+    kept_records = [i.record for i in items[20:]]
     assert store.spend_totals(today - timedelta(days=3), None) == brute_force(
-        [i.record for i in items[20:]], None, None
+        kept_records, None, None
     )
+    assert store.item_totals(None, None) == brute_force_items(kept_records, None, None)
     store.close()
 
 

@@ -17,3 +17,20 @@ def load_valid(path: Path, err: TextIO, consequence: str) -> tuple[Policy, list[
         err.write(f"{path}: invalid; {consequence}\n")
         return None
     return result.policy, result.diagnostics
+
+
+DEFAULT_STORE = "sqlite:///.promptgate/promptgate.db"
+
+
+def log_store(policy: Path | None, store: str | None, err: TextIO) -> str | None:
+    """The store a reader opens: the policy's `logging.store`, else `--store`, else the default.
+
+    None (with the reason printed) when both are given or the policy is invalid.
+    """
+    if policy is None:
+        return store or DEFAULT_STORE
+    if store is not None:
+        err.write("give a policy or --store, not both\n")
+        return None
+    loaded = load_valid(policy, err, "cannot tell which log store it names")
+    return loaded[0].logging.store if loaded else None

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 
 from ...logstore import (
@@ -32,6 +33,7 @@ from ...logstore import (
     SpendTotals,
     open_store,
 )
+from ._policy import log_store
 
 FORMATS = ("table", "json", "csv")
 BY_ITEM = "dimension"
@@ -136,7 +138,7 @@ class Report:
 
 
 def run(
-    store: str,
+    store: str | None,
     since: str,
     by: list[str],
     output_format: str,
@@ -144,9 +146,16 @@ def run(
     err: TextIO,
     *,
     now: datetime | None = None,
+    policy: Path | None = None,
 ) -> int:
-    """Print the spend report for records since `since`; exit code 0 or 1."""
+    """Print the spend report for records since `since`; exit code 0 or 1.
+
+    The store is `policy`'s `logging.store` when a policy is given.
+    """
     now = now or datetime.now(UTC)
+    url = log_store(policy, store, err)
+    if url is None:
+        return 1
     try:
         start = parse_since(since, now)
         keys = parse_by(by)
@@ -155,7 +164,7 @@ def run(
         dimensions.sort(key=keys.index)
         if output_format not in FORMATS:
             raise CostsError(f"--format {output_format!r}: expected one of {', '.join(FORMATS)}")
-        with open_store(store, read_only=True) as log:
+        with open_store(url, read_only=True) as log:
             report = build_report(log, dimensions, start, now, by_item=by_item)
     except (CostsError, LogStoreError) as exc:
         print(f"promptgate costs: {exc}", file=err)

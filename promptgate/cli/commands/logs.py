@@ -12,10 +12,12 @@ import threading
 from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TextIO
 
 from ...logstore import LogEntry, LogStoreError, open_store, record_to_json
 from ...proto.access_log_pb2 import AccessLogRecord
+from ._policy import log_store
 
 POLL_INTERVAL = 0.2
 
@@ -26,7 +28,7 @@ HEADER = _COLUMNS.format(
 
 
 def run(
-    store: str,
+    store: str | None,
     follow: bool,
     project: str | None,
     as_json: bool,
@@ -36,14 +38,19 @@ def run(
     *,
     poll_interval: float = POLL_INTERVAL,
     stop: threading.Event | None = None,
+    policy: Path | None = None,
 ) -> int:
     """Print the last `limit` records (all when `limit` <= 0); exit code 0 or 1.
 
     With `follow`, keep printing new records until Ctrl-C or until `stop`
-    is set (which is how tests and embedding callers end it).
+    is set (which is how tests and embedding callers end it). The store is
+    `policy`'s `logging.store` when a policy is given.
     """
+    url = log_store(policy, store, err or sys.stderr)
+    if url is None:
+        return 1
     try:
-        log = open_store(store, read_only=True)
+        log = open_store(url, read_only=True)
     except LogStoreError as exc:
         print(f"promptgate logs: {exc}", file=err or sys.stderr)
         return 1
