@@ -157,8 +157,19 @@ class Exchange:
         method = self.record.method
         path = parse_project_path(self.record.path)
         if path is None:
-            raise not_found("Not found: PromptGate serves /api/<project-id>/v1/...")
+            # A 400, not a 404: Claude Code shows a 400's message verbatim but
+            # turns a 404 into "There's an issue with the selected model".
+            raise invalid_request(
+                "PromptGate serves /api/<project-id>/v1/...: set the base URL to "
+                "http://<gateway>/api/<project-id> (ANTHROPIC_BASE_URL for Claude Code)"
+            )
         self.schema_name = schema_for_rest(path.rest)
+        if path.rest.startswith("/v1/v1/"):
+            raise invalid_request(
+                "the base URL ends in /v1, so every path has it twice: set it to "
+                "http://<gateway>/api/<project-id> for Claude Code and the anthropic SDK "
+                "(the openai SDK's base URL does end in /v1)"
+            )
         if path.rest == "" and method in ("GET", "HEAD"):
             # Claude Code checks that its base URL answers before it starts;
             # every project id gets the same answer, so it reveals none.

@@ -133,10 +133,19 @@ def test_unknown_project_is_401_like_an_unknown_token(harness: Harness) -> None:
 
 
 def test_unknown_path_is_404_json(harness: Harness) -> None:
-    for url in (f"{harness.url}/v1/messages", f"{harness.base()}/v1/files", f"{harness.url}/"):
-        response = httpx.get(url, timeout=10)
-        assert response.status_code == 404, url
-        assert json.loads(response.text)["error"]["type"] == "not_found_error"
+    response = httpx.get(f"{harness.base()}/v1/files", timeout=10)
+    assert response.status_code == 404
+    assert json.loads(response.text)["error"]["type"] == "not_found_error"
+
+
+def test_a_base_url_without_the_project_gets_a_400_saying_how_to_set_it(harness: Harness) -> None:
+    mistakes = ("/v1/messages", "/", f"{harness.base()[len(harness.url) :]}/v1/v1/messages")
+    for url in (harness.url + path for path in mistakes):
+        response = httpx.post(url, json={}, timeout=10)
+        assert response.status_code == 400, url
+        error = json.loads(response.text)["error"]
+        assert error["type"] == "invalid_request_error"
+        assert "/api/<project-id>" in error["message"], url
 
 
 def test_connection_check_needs_no_token(harness: Harness) -> None:

@@ -55,3 +55,19 @@ def test_claude_code_gets_a_clear_401_without_retrying(harness: Harness) -> None
     assert code != 0
     assert "invalid API token" in output or "401" in output
     assert not harness.fake.requests
+
+
+@pytest.mark.parametrize("mistake", ["no-project", "trailing-v1"])
+def test_claude_code_shows_how_to_fix_a_mistaken_base_url(harness: Harness, mistake: str) -> None:
+    base = harness.url if mistake == "no-project" else harness.base() + "/v1"
+    code, _result, output = run_claude(
+        base,
+        harness.tokens["alice"],
+        "hello",
+        harness.directory / f"claude-home-{mistake}",
+        timeout=90,
+    )
+    assert code != 0
+    # The gateway's own words, not "There's an issue with the selected model".
+    assert "API Error: 400" in output and "/api/<project-id>" in output, output[-2000:]
+    assert not harness.fake.requests

@@ -482,7 +482,6 @@ def assert_rejected(
 @pytest.mark.parametrize(
     ("path", "method", "schema"),
     [
-        ("/v1/messages", "POST", "anthropic"),
         (f"/api/{ENG}/v1/models", "POST", "anthropic"),
         (f"/api/{ENG}/v1/embeddings", "POST", "openai"),
         (f"/api/{ENG}/v1/messages", "GET", "anthropic"),
@@ -496,6 +495,26 @@ def test_paths_the_gateway_does_not_serve_get_404(
     request = headers(world, method=method)
     request[":path"] = path
     assert_rejected(world, world.exchange().on_request_headers(request, False), 404, schema)
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/v1/messages", "set the base URL to http://<gateway>/api/<project-id>"),
+        (f"/api/{ENG}/v1/v1/messages", "the base URL ends in /v1"),
+    ],
+)
+def test_a_mistaken_base_url_gets_a_400_that_says_how_to_set_it(
+    world: World, path: str, words: str
+) -> None:
+    # Claude Code shows a 400's message verbatim; a 404 it turns into
+    # "There's an issue with the selected model".
+    request = headers(world)
+    request[":path"] = path
+    body = assert_rejected(
+        world, world.exchange().on_request_headers(request, False), 400, "anthropic"
+    )
+    assert words in json.dumps(body)
 
 
 @pytest.mark.parametrize(
