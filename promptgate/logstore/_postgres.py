@@ -35,6 +35,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
 from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._columns import record_columns
 from ._postgres_schema import (
     KEY_COLUMNS,
     RECORD_COLUMNS,
@@ -659,46 +660,10 @@ def _row(
     item: _Item, chunker: _bodies.Chunker
 ) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
     record = item.record
-    time_us = record.time.ToMicroseconds()
-    chunks: dict[bytes, bytes] = {}
-    refs: list[bytes | None] = []
-    for text in (record.prompt, record.response):
-        body = chunker.split(text)
-        chunks.update(zip(body.digests, body.chunks, strict=True))
-        refs.append(b"".join(body.digests) if body.digests else None)
-    slim = AccessLogRecord()
-    slim.CopyFrom(record)
-    slim.ClearField("prompt")
-    slim.ClearField("response")
-    row = (
-        item.uid,
-        time_us,
-        record.request_id,
-        record.project_id,
-        record.project_name,
-        record.token_id,
-        record.provider,
-        record.model_requested,
-        record.model_sent,
-        record.alias,
-        record.status,
-        record.latency_ms,
-        record.input_tokens,
-        record.output_tokens,
-        record.cache_creation_input_tokens,
-        record.cache_read_input_tokens,
-        record.cost_usd,
-        record.requested_model_cost_usd,
-        slim.SerializeToString(),
-        record.estimated_input_tokens,
-        to_nano(record.cost_usd) if record.priced else None,
-        to_nano(record.requested_model_cost_usd),
-        refs[0],
-        refs[1],
-        record.session_id,
-        sorted({finding.rule for finding in record.guardrail_findings}),
-    )
-    return row, chunks, time_us
+    columns = record_columns(record, chunker)
+    rules = sorted({finding.rule for finding in record.guardrail_findings})
+    row = (item.uid, *columns.values, rules)
+    return row, columns.chunks, columns.time_us
 
 
 def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes, bytes]:

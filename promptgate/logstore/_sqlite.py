@@ -24,6 +24,7 @@ from pathlib import Path
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
 from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._columns import record_columns
 from ._spend import (
     HOUR_US,
     ItemTotals,
@@ -36,7 +37,6 @@ from ._spend import (
     hour_window,
     items_of,
     spend_of,
-    to_nano,
     to_us,
 )
 from ._sqlite_schema import KEY_COLUMNS, SCHEMA_VERSION, SUMS, NewerSchema, check_version, migrate
@@ -495,43 +495,8 @@ class SQLiteLogStore(LogStore):
             self._remember(digest, when)
 
     def _prepare(self, record: AccessLogRecord) -> _Prepared:
-        time_us = record.time.ToMicroseconds()
-        chunks: dict[bytes, bytes] = {}
-        refs: list[bytes | None] = []
-        for text in (record.prompt, record.response):
-            body = self._chunker.split(text)
-            chunks.update(zip(body.digests, body.chunks, strict=True))
-            refs.append(b"".join(body.digests) if body.digests else None)
-        slim = AccessLogRecord()
-        slim.CopyFrom(record)
-        slim.ClearField("prompt")
-        slim.ClearField("response")
-        row = (
-            time_us,
-            record.request_id,
-            record.project_id,
-            record.project_name,
-            record.token_id,
-            record.provider,
-            record.model_requested,
-            record.model_sent,
-            record.alias,
-            record.status,
-            record.latency_ms,
-            record.input_tokens,
-            record.output_tokens,
-            record.cache_creation_input_tokens,
-            record.cache_read_input_tokens,
-            record.cost_usd,
-            record.requested_model_cost_usd,
-            slim.SerializeToString(),
-            record.estimated_input_tokens,
-            to_nano(record.cost_usd) if record.priced else None,
-            to_nano(record.requested_model_cost_usd),
-            refs[0],
-            refs[1],
-            record.session_id,
-        )
+        columns = record_columns(record, self._chunker)
+        row, chunks, time_us = columns.values, columns.chunks, columns.time_us
         rules = {finding.rule for finding in record.guardrail_findings}
         return _Prepared(row, chunks, time_us, rules)
 
