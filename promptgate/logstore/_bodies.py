@@ -176,6 +176,12 @@ def join(pieces: list[bytes]) -> str:
     return b"\n\n".join(pieces).decode("utf-8", "surrogatepass")
 
 
+def assemble(refs: bytes, texts: dict[bytes, bytes]) -> str:
+    """The text whose chunk digests are `refs`, from `texts` (digest to chunk)."""
+    missing = b"[... chunk no longer stored ...]"
+    return join([texts.get(d, missing) for d in split_digests(refs)])
+
+
 def digest(chunk: bytes) -> bytes:
     return hashlib.blake2b(chunk, digest_size=DIGEST_SIZE).digest()
 

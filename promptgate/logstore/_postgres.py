@@ -66,6 +66,7 @@ from ._spend import (
     to_nano,
     to_us,
 )
+from ._sql import items_from_rows, record_filters, time_range, totals_from_rows
 from ._writer import BackgroundWriter
 
 log = logging.getLogger("promptgate.logstore")
@@ -449,24 +450,14 @@ class PostgresLogStore(LogStore):
         session: str | None = None,
         finding: str | None = None,
     ) -> list[LogEntry]:
-        where = ["id > %s"]
-        params: list[object] = [after_id]
-        conditions: list[tuple[str, list[object]]] = [
-            ("id < %s", [before_id]),
-            ("time_us >= %s", [to_us(since) if since else None]),
-            ("time_us < %s", [to_us(until) if until else None]),
-            ("(project_id = %s OR project_name = %s)", [project, project]),
-            ("token_id = %s", [token]),
-            ("(model_sent = %s OR model_requested = %s)", [model, model]),
-            ("status = %s", [status]),
-            ("alias = %s", [alias]),
-            ("session_id = %s", [session]),
-            ("findings @> ARRAY[%s]::text[]", [finding]),
-        ]
-        for condition, values in conditions:
-            if values[0] is not None:
-                where.append(condition)
-                params += values
+        where, params = record_filters(
+            after_id=after_id, before_id=before_id, since=since, until=until,
+            project=project, token=token, model=model, status=status, alias=alias,
+            session=session, mark="%s",
+        )  # fmt: skip
+        if finding is not None:
+            where.append("findings @> ARRAY[%s]::text[]")
+            params.append(finding)
         refs = "prompt_chunks, response_chunks" if bodies else "NULL, NULL"
         sql = (
             f"SELECT id, record, {refs} FROM access_log "
@@ -482,9 +473,9 @@ class PostgresLogStore(LogStore):
         for id_, blob, prompt_refs, response_refs in reversed(rows):
             record = AccessLogRecord.FromString(bytes(blob))
             if prompt_refs:
-                record.prompt = _assemble(bytes(prompt_refs), texts)
+                record.prompt = _bodies.assemble(bytes(prompt_refs), texts)
             if response_refs:
-                record.response = _assemble(bytes(response_refs), texts)
+                record.response = _bodies.assemble(bytes(response_refs), texts)
             entries.append(LogEntry(int(id_), record))
         return entries
 
@@ -498,12 +489,7 @@ class PostgresLogStore(LogStore):
             f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {{where}} GROUP BY 1, 2, 3, 4, 5, 6",
             "time_us",
         )
-        totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
-        for row in rows:
-            totals[SpendKey(*(str(v) for v in row[:6]))].add(
-                SpendTotals(*(int(v) for v in row[6:]))
-            )
-        return dict(totals)
+        return totals_from_rows(rows)
 
     def item_totals(
         self, since: datetime | None, until: datetime | None
@@ -518,12 +504,7 @@ class PostgresLogStore(LogStore):
             "{where} GROUP BY 1, 2, 3, 4, 5, 6, 7",
             "c.time_us",
         )
-        totals: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
-        for row in rows:
-            item = totals[(SpendKey(*(str(v) for v in row[:6])), str(row[6]))]
-            item.quantity += int(row[7])
-            item.cost_nusd += int(row[8])
-        return dict(totals)
+        return items_from_rows(rows)
 
     def _window_rows(
         self, since: datetime | None, until: datetime | None, hourly: str, edge: str, column: str
@@ -533,10 +514,10 @@ class PostgresLogStore(LogStore):
         rows: list[tuple[Any, ...]] = []
         with self._reading() as db:
             if whole is not None:
-                where, params = _range("hour_us", *whole)
+                where, params = time_range("hour_us", *whole, mark="%s")
                 rows += db.execute(f"{hourly} {where}".encode(), params).fetchall()
             for low, high in edges:
-                where, params = _range(column, low, high)
+                where, params = time_range(column, low, high, mark="%s")
                 rows += db.execute(edge.format(where=where).encode(), params).fetchall()
         return rows
 
@@ -558,10 +539,11 @@ class PostgresLogStore(LogStore):
     def estimate_samples(
         self, since: datetime | None, until: datetime | None, limit: int
     ) -> list[tuple[SpendKey, int, int]]:
-        where, params = _range(
+        where, params = time_range(
             "time_us",
             to_us(since) if since is not None else None,
             to_us(until) if until is not None else None,
+            mark="%s",
         )
         actual = "input_tokens + cache_creation_input_tokens + cache_read_input_tokens"
         condition = f"estimated_input_tokens > 0 AND {actual} > 0"
@@ -680,21 +662,6 @@ def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes,
     return {bytes(d): _bodies.decompress(bytes(data)) for d, data in found}
 
 
-def _assemble(refs: bytes, texts: dict[bytes, bytes]) -> str:
-    missing = b"[... chunk no longer stored ...]"
-    return _bodies.join([texts.get(d, missing) for d in _bodies.split_digests(refs)])
-
-
-def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
-    parts: list[str] = []
-    params: list[object] = []
-    if low is not None:
-        parts.append(f"{column} >= %s")
-        params.append(low)
-    if high is not None:
-        parts.append(f"{column} < %s")
-        params.append(high)
-    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
 
 
 def _check_readable(connection: Connection, url: str) -> None:

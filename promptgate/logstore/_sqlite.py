@@ -39,6 +39,7 @@ from ._spend import (
     spend_of,
     to_us,
 )
+from ._sql import items_from_rows, record_filters, time_range, totals_from_rows
 from ._sqlite_schema import KEY_COLUMNS, SCHEMA_VERSION, SUMS, NewerSchema, check_version, migrate
 from ._writer import BackgroundWriter
 
@@ -178,35 +179,11 @@ class SQLiteLogStore(LogStore):
         session: str | None = None,
         finding: str | None = None,
     ) -> list[LogEntry]:
-        where = ["id > ?"]
-        params: list[object] = [after_id]
-        if before_id is not None:
-            where.append("id < ?")
-            params.append(before_id)
-        if since is not None:
-            where.append("time_us >= ?")
-            params.append(to_us(since))
-        if until is not None:
-            where.append("time_us < ?")
-            params.append(to_us(until))
-        if project is not None:
-            where.append("(project_id = ? OR project_name = ?)")
-            params += [project, project]
-        if token is not None:
-            where.append("token_id = ?")
-            params.append(token)
-        if model is not None:
-            where.append("(model_sent = ? OR model_requested = ?)")
-            params += [model, model]
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if alias is not None:
-            where.append("alias = ?")
-            params.append(alias)
-        if session is not None:
-            where.append("session_id = ?")
-            params.append(session)
+        where, params = record_filters(
+            after_id=after_id, before_id=before_id, since=since, until=until,
+            project=project, token=token, model=model, status=status, alias=alias,
+            session=session,
+        )  # fmt: skip
         if finding is not None:
             where.append("id IN (SELECT log_id FROM access_log_finding WHERE rule = ?)")
             params.append(finding)
@@ -226,9 +203,9 @@ class SQLiteLogStore(LogStore):
             record = AccessLogRecord.FromString(blob)
             if bodies:
                 if prompt_refs:
-                    record.prompt = _assemble(prompt_refs, texts)
+                    record.prompt = _bodies.assemble(prompt_refs, texts)
                 if response_refs:
-                    record.response = _assemble(response_refs, texts)
+                    record.response = _bodies.assemble(response_refs, texts)
             else:
                 record.ClearField("prompt")
                 record.ClearField("response")
@@ -245,11 +222,7 @@ class SQLiteLogStore(LogStore):
             f"SELECT {KEY_COLUMNS}, {SUMS} FROM access_log {{where}} GROUP BY 1, 2, 3, 4, 5, 6",
             "time_us",
         )
-        totals: dict[SpendKey, SpendTotals] = defaultdict(SpendTotals)
-        for row in rows:
-            key = SpendKey(*(str(v) for v in row[:6]))
-            totals[key].add(SpendTotals(*(int(str(v)) for v in row[6:])))
-        return dict(totals)
+        return totals_from_rows(rows)
 
     def item_totals(
         self, since: datetime | None, until: datetime | None
@@ -263,12 +236,7 @@ class SQLiteLogStore(LogStore):
             "GROUP BY 1, 2, 3, 4, 5, 6, 7",
             "c.time_us",
         )
-        totals: dict[tuple[SpendKey, str], ItemTotals] = defaultdict(ItemTotals)
-        for row in rows:
-            item = totals[(SpendKey(*(str(v) for v in row[:6])), str(row[6]))]
-            item.quantity += int(str(row[7]))
-            item.cost_nusd += int(str(row[8]))
-        return dict(totals)
+        return items_from_rows(rows)
 
     def _window_rows(
         self,
@@ -283,10 +251,10 @@ class SQLiteLogStore(LogStore):
         rows: list[_Row] = []
         with self._reading() as reader:
             if whole is not None:
-                where, params = _range("hour_us", *whole)
+                where, params = time_range("hour_us", *whole)
                 rows += reader.execute(f"{hourly} {where}", params).fetchall()
             for low, high in edges:
-                where, params = _range(time_column, low, high)
+                where, params = time_range(time_column, low, high)
                 rows += reader.execute(edge.format(where=where), params).fetchall()
         return rows
 
@@ -299,7 +267,7 @@ class SQLiteLogStore(LogStore):
             column, table, sums = "hour_us", "spend_hourly", "SUM(cost_nusd), SUM(requests)"
         else:
             column, table, sums = "time_us", "access_log", "COALESCE(SUM(cost_nusd), 0), COUNT(*)"
-        where, params = _range(column, start, None)
+        where, params = time_range(column, start, None)
         with self._reading() as reader:
             rows = reader.execute(
                 f"SELECT ({column} / ?) * ?, project_id, {sums} FROM {table} {where} "
@@ -311,7 +279,7 @@ class SQLiteLogStore(LogStore):
     def estimate_samples(
         self, since: datetime | None, until: datetime | None, limit: int
     ) -> list[tuple[SpendKey, int, int]]:
-        where, params = _range(
+        where, params = time_range(
             "time_us",
             to_us(since) if since is not None else None,
             to_us(until) if until is not None else None,
@@ -561,25 +529,10 @@ class _Reading:
             raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
 
 
-def _range(column: str, low: int | None, high: int | None) -> tuple[str, list[object]]:
-    parts: list[str] = []
-    params: list[object] = []
-    if low is not None:
-        parts.append(f"{column} >= ?")
-        params.append(low)
-    if high is not None:
-        parts.append(f"{column} < ?")
-        params.append(high)
-    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
-
 
 def _key_values(key: SpendKey) -> tuple[str, ...]:
     return (key.project_id, key.project_name, key.token_id, key.provider, key.model, key.alias)
 
-
-def _assemble(refs: bytes, texts: dict[bytes, bytes]) -> str:
-    missing = b"[... chunk no longer stored ...]"
-    return _bodies.join([texts.get(d, missing) for d in _bodies.split_digests(refs)])
 
 
 def _open_for_writing(path: Path, busy_timeout: float) -> sqlite3.Connection:
