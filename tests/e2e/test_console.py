@@ -186,6 +186,9 @@ def test_a_request_appears_live_and_its_detail_shows_placeholders_as_text(
 def test_filters_and_pages(browser: Any, console: str, gateway: Harness) -> None:
     for i in range(55):
         ask(gateway, f"page filler {i}", project=MAIN_PROJECT, token="alice")
+    # All of them stored before the page loads: a record written after it
+    # would arrive through the live push and lengthen the first page.
+    gateway.records(token_id="alice", prompt="page filler 54")
     page = sign_in(browser, console, gateway.tokens["admin-only"])
     page.fill("input[name=token]", "alice")
     page.click("form.filters button[type=submit]")
