@@ -52,7 +52,7 @@ _MONTH_REFRESH = timedelta(seconds=60)
 
 def _budgets(bundle: Bundle) -> list[Budget]:
     return [
-        Budget.from_dict(ProjectRef(project.id, project.name), entry)
+        Budget.from_spec(ProjectRef(project.id, project.name), entry)
         for project in bundle.projects.values()
         for entry in project.budgets
     ]
@@ -109,7 +109,7 @@ class SpendWatch:
 
     def reload(self, bundle: Bundle) -> None:
         """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
-        self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
+        self._subscriptions = [Subscription.from_spec(w) for w in bundle.webhooks]
         self.tracker.update_budgets(_budgets(bundle))
         self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
         self._projects = list(bundle.projects.values())

@@ -186,7 +186,7 @@ def test_a_broken_bundle_is_refused_and_the_old_one_keeps_serving(
     holder: BundleHolder, tmp_path: Path
 ) -> None:
     serving = holder.current
-    replace_bundle(holder.path, json.dumps(serving.raw)[:-40])
+    replace_bundle(holder.path, json.dumps(serving.spec.to_json())[:-40])
     assert not holder.reload_if_changed()
     assert holder.current is serving
     assert holder.refused is not None and "not valid JSON" in holder.refused["error"]
@@ -198,7 +198,7 @@ def test_a_broken_bundle_is_refused_and_the_old_one_keeps_serving(
 
 
 def test_an_edited_bundle_is_refused_on_reload(holder: BundleHolder) -> None:
-    edited = json.loads(json.dumps(holder.current.raw))
+    edited = holder.current.spec.to_json()
     edited["projects"][ENG]["tokens"] = {}
     replace_bundle(holder.path, edited)
     assert not holder.reload_if_changed()
