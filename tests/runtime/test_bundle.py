@@ -67,7 +67,7 @@ def test_a_bundle_that_is_not_an_object_is_refused() -> None:
 def test_a_bundle_missing_a_section_is_refused_as_malformed(compiled: dict[str, Any]) -> None:
     data = edited(compiled)
     del data["providers"]
-    with pytest.raises(BundleError, match="^bundle: missing providers$"):
+    with pytest.raises(BundleError, match=r"^bundle: missing providers$"):
         parse_bundle(rehash(data))
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from promptgate.bundle import Condition
 from promptgate.providers import anthropic, openai
 from promptgate.runtime.bundle import Project
 from promptgate.runtime.rejection import Rejection
-from promptgate.bundle import Condition
 from promptgate.runtime.routing import RequestFacts, Selection, select_model
 from promptgate.runtime.routing import rule_matches as condition_holds
 from tests.corpus import load
