@@ -58,7 +58,7 @@ class BundleSpec:
                 "bundle content does not match its version hash (edited or truncated?)"
             )
         d = j.obj(data, "", _SECTIONS | {"format", "version"})
-        return cls(
+        spec = cls(
             providers={
                 name: Provider.from_json(name, entry, f"providers.{name}")
                 for name, entry in j.mapping(d["providers"], "providers").items()
@@ -83,6 +83,37 @@ class BundleSpec:
             gateway=GatewaySettings.from_json(d["gateway"], "gateway"),
             version=version,
         )
+        spec._check_references()
+        return spec
+
+    def _check_references(self) -> None:
+        """Every provider and credential a project names is in the bundle.
+
+        A dangling name would fail only when a request reaches it; refusing
+        the bundle keeps the one that works serving.
+        """
+        for pid, project in self.projects.items():
+            named = [
+                (f"projects.{pid}.providers.{name}", name, credential)
+                for name, credential in project.providers.items()
+            ]
+            named += [
+                (
+                    f"projects.{pid}.aliases.{alias}.rules[{i}].targets[{k}]",
+                    t.provider,
+                    t.credential,
+                )
+                for alias, rules in project.aliases.items()
+                for i, rule in enumerate(rules)
+                for k, t in enumerate(rule.targets)
+            ]
+            for path, provider, credential in named:
+                if provider not in self.providers:
+                    raise j.BundleError(f"bundle {path}: provider {provider!r} is not in providers")
+                if credential is not None and credential not in self.credentials:
+                    raise j.BundleError(
+                        f"bundle {path}: credential {credential!r} is not in credentials"
+                    )
 
     @classmethod
     def load(cls, path: Path) -> BundleSpec:

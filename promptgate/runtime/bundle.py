@@ -34,7 +34,16 @@ from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
 from ..pricing import PriceTable, PriceTableError
 from .model_lists import ModelList
 
-__all__ = ["Bundle", "BundleError", "Project", "Provider", "Token", "load_bundle", "parse_bundle"]
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "Project",
+    "Provider",
+    "Token",
+    "load_bundle",
+    "parse_bundle",
+    "served",
+]
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ _DELETE = object()
         (("credentials", "lab-key", "api_key"), {"vault": "x"}, r"credentials\.lab-key\.api_key"),
         (("webhooks", 0, "events"), "all", r"webhooks\[0\]\.events: expected a list"),
         (("telemetry",), {}, r"^bundle: unknown keys telemetry$"),
+        (
+            ("credentials", "lab-key"),
+            _DELETE,
+            rf"projects\.{SUPPORT}\.providers\.lab: credential 'lab-key' is not in credentials",
+        ),
+        (
+            ("providers", "lab"),
+            _DELETE,
+            rf"projects\.{SUPPORT}\.providers\.lab: provider 'lab' is not in providers",
+        ),
     ],
 )
 def test_a_bad_field_is_refused_naming_its_key_path(
