@@ -126,6 +126,7 @@ class GatewayInstance:
 
     def _write_bootstrap(self) -> Path:
         gateway = BundleSpec.load(self.deploy_dir / BUNDLE_FILE).gateway
+        # The Envoy bootstrap is written by the compiler's code, which takes the policy model.
         settings = Gateway(
             **replace(
                 gateway,

@@ -21,7 +21,6 @@ from ..bundle import (
     BundleSpec,
     Credential,
     GatewaySettings,
-    GuardrailSpec,
     LoggingSettings,
     Price,
     ProjectSpec,
@@ -48,6 +47,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Project:
+    """A :class:`ProjectSpec` as requests use it: model lists and guardrails compiled."""
+
     id: str
     name: str
     type: str
@@ -56,7 +57,6 @@ class Project:
     aliases: Mapping[str, tuple[Rule, ...]]
     allow_models: ModelList | None
     deny_models: ModelList
-    guardrails: GuardrailSpec = field(default_factory=GuardrailSpec)
     budgets: tuple[BudgetSpec, ...] = ()
     compiled_guardrails: Guardrails | None = field(default=None, repr=False)
 
@@ -76,6 +76,8 @@ class Project:
 
 @dataclass(frozen=True)
 class Bundle:
+    """The bundle being served: its checked ``spec``, indexed, with the policy's prices."""
+
     version: str
     projects: dict[str, Project]
     providers: Mapping[str, Provider]
@@ -127,7 +129,6 @@ def _project(spec: ProjectSpec) -> Project:
         aliases=spec.aliases,
         allow_models=ModelList.of(allow) if allow is not None else None,
         deny_models=ModelList.of(spec.models.deny),
-        guardrails=spec.guardrails,
         budgets=spec.budgets,
         compiled_guardrails=compiled,
     )
