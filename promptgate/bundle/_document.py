@@ -87,12 +87,14 @@ class BundleSpec:
         return spec
 
     def _check_references(self) -> None:
-        """Every provider and credential a project names is in the bundle.
+        """Projects are filed under their id; every provider and credential they name exists.
 
         A dangling name would fail only when a request reaches it; refusing
         the bundle keeps the one that works serving.
         """
         for pid, project in self.projects.items():
+            if project.id != pid:
+                raise j.BundleError(f"bundle projects.{pid}.id: {project.id!r} is not its key")
             named = [
                 (f"projects.{pid}.providers.{name}", name, credential)
                 for name, credential in project.providers.items()

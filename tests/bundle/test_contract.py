@@ -129,6 +129,11 @@ _DELETE = object()
         (("webhooks", 0, "events"), "all", r"webhooks\[0\]\.events: expected a list"),
         (("telemetry",), {}, r"^bundle: unknown keys telemetry$"),
         (
+            ("projects", SUPPORT, "id"),
+            "6a1d2c3b-4e5f-4a7b-8c9d-0e1f2a3b4c5d",
+            rf"projects\.{SUPPORT}\.id: '6a1d2c3b-4e5f-4a7b-8c9d-0e1f2a3b4c5d' is not its key",
+        ),
+        (
             ("credentials", "lab-key"),
             _DELETE,
             rf"projects\.{SUPPORT}\.providers\.lab: credential 'lab-key' is not in credentials",
