@@ -19,18 +19,14 @@ _OUTBOX_ROWS = 50
 
 
 def configuration(bundle: Bundle, viewer: Viewer, outbox: Outbox | None) -> dict[str, Any]:
-    projects = [
-        _project(project)
-        for pid, project in sorted(bundle.spec.projects.items())
-        if viewer.may_see(pid)
-    ]
-    used = {name for project in projects for name in project["providers"]}
+    visible = [p for pid, p in sorted(bundle.spec.projects.items()) if viewer.may_see(pid)]
+    used = {name for project in visible for name in project.providers}
     logging = bundle.logging.to_json()
     if not viewer.admin:
         del logging["store"]
     return {
         "bundle_version": bundle.version,
-        "projects": projects,
+        "projects": [_project(project) for project in visible],
         "providers": [
             {"name": name, "api": provider.schema, "base_url": provider.base_url}
             for name, provider in sorted(bundle.providers.items())
