@@ -36,9 +36,20 @@ class BundleSpec:
     version: str = ""
 
     @classmethod
-    def sealed(cls, **sections: Any) -> BundleSpec:
-        """A bundle of ``sections`` stamped with its content version."""
-        unsealed = cls(**sections)
+    def sealed(
+        cls,
+        *,
+        providers: Mapping[str, Provider],
+        credentials: Mapping[str, Credential],
+        projects: Mapping[str, ProjectSpec],
+        prices: Mapping[str, Price],
+        webhooks: tuple[Webhook, ...],
+        logging: LoggingSettings,
+        gateway: GatewaySettings,
+    ) -> BundleSpec:
+        """A bundle of these sections, checked as a loaded one is and stamped with its version."""
+        unsealed = cls(providers, credentials, projects, prices, webhooks, logging, gateway)
+        unsealed._check_references()
         return replace(unsealed, version=j.content_version(unsealed._body()))
 
     @classmethod
