@@ -4,8 +4,10 @@ The processor never reads YAML: it serves ``bundle.json`` as compiled by
 ``promptgate compile``, read through the typed contract of
 :mod:`promptgate.bundle` (which checks the format, the content hash and
 every field, so a truncated or hand-edited bundle is refused and the old
-one keeps serving). Loading then compiles what requests need fast: the
-model lists, the guardrails and the price table.
+one keeps serving). Loading then compiles what requests need fast (the
+model lists, the guardrails and the price table) and what spend watching
+takes on a reload (webhook subscriptions, anomaly settings), so a bundle
+that one of them refuses is refused before it replaces the old one.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from ..bundle import (
 )
 from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
 from ..pricing import PriceTable, PriceTableError
+from ..spend import AnomalySettings, rules_from_subscriptions
+from ..webhooks import Subscription
 from .model_lists import ModelList
 
 __all__ = [
@@ -88,6 +92,9 @@ class Bundle:
     gateway: GatewaySettings
     spec: BundleSpec = field(repr=False)
     price_table: PriceTable = field(default_factory=PriceTable.builtin, repr=False)
+    subscriptions: tuple[Subscription, ...] = ()
+    # Per receiver URL, for the webhooks that take anomaly events.
+    anomaly_rules: Mapping[str, AnomalySettings] = field(default_factory=dict)
 
 
 def served(spec: BundleSpec) -> Bundle:
@@ -98,6 +105,11 @@ def served(spec: BundleSpec) -> Bundle:
         )
     except PriceTableError as exc:
         raise BundleError(f"bundle prices: {exc}") from None
+    try:
+        subscriptions = tuple(Subscription.from_spec(hook) for hook in spec.webhooks)
+        anomaly_rules = rules_from_subscriptions(spec.webhooks)
+    except ValueError as exc:
+        raise BundleError(f"bundle webhooks: {exc}") from None
     return Bundle(
         version=spec.version,
         projects={pid: _project(project) for pid, project in spec.projects.items()},
@@ -109,6 +121,8 @@ def served(spec: BundleSpec) -> Bundle:
         gateway=spec.gateway,
         spec=spec,
         price_table=price_table,
+        subscriptions=subscriptions,
+        anomaly_rules=anomaly_rules,
     )
 
 

@@ -38,7 +38,6 @@ from ..spend import (
     AnomalyDetector,
     Budget,
     BudgetTracker,
-    rules_from_subscriptions,
 )
 from ..spend._fleet import FleetSpendSeries
 from ..spend._series import MINUTE
@@ -132,9 +131,9 @@ class SpendWatch:
 
     def reload(self, bundle: Bundle) -> None:
         """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
-        self._subscriptions = [Subscription.from_spec(w) for w in bundle.webhooks]
+        self._subscriptions = list(bundle.subscriptions)
         self.tracker.update_budgets(_budgets(bundle))
-        self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
+        self.detector.update_rules(bundle.anomaly_rules)
         self._projects = list(bundle.projects.values())
         self._seed()
 
