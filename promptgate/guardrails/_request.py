@@ -21,14 +21,16 @@ placeholders that the response restores.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import Budget, TooManyValues
+from ._budget import PERSONAL_DATA, SECRETS, Budget, TooManyValues
 from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
@@ -44,6 +46,7 @@ Action = Literal["block", "redact", "monitor"]
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
+_RULE = attrgetter("rule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,7 @@ def _hits(
     seen: dict[tuple[str, bool], Hit | None] = {}
     # One allowance per detector: a scanner that found nothing does not
     # leave its share to the other.
-    budgets = (Budget(), Budget())
+    budgets = (Budget(SECRETS), Budget(PERSONAL_DATA))
     for part in parts.parts:
         if stop():
             raise Abandoned("the request was abandoned while it was scanned")
@@ -307,11 +310,10 @@ class _Findings:
         if not found:
             return
         where = self.location(slot.path)
-        for match in found:
-            if match.rule == LITERAL_RULE:
-                continue
-            key = (kind, match.rule, where, action)
-            self._counts[key] = self._counts.get(key, 0) + 1
+        for rule, count in Counter(map(_RULE, found)).items():
+            if rule != LITERAL_RULE:
+                key = (kind, rule, where, action)
+                self._counts[key] = self._counts.get(key, 0) + count
 
     def result(self) -> tuple[Finding, ...]:
         return tuple(

@@ -47,9 +47,12 @@ def test_text_made_of_candidates_is_refused_in_bounded_time(unit: str) -> None:
 
 
 def test_an_access_log_with_an_address_on_every_line_is_redacted() -> None:
+    # One address per ~130-byte line: the allowance is one candidate per 128
+    # bytes (the common log format with a referrer; was 80-byte lines when the
+    # allowance was one per 50 bytes).
     lines = [
         f'10.{n % 200}.{n // 200 % 200}.{n % 9 + 1} - - [30/Nov/2026:03:45:44 +0000] "GET /api/'
-        f'items?id={n} HTTP/1.1" 200 512'
+        f'items?id={n:05d} HTTP/1.1" 200 512 "https://shop.example.com/cart?step=2" "curl/8.5"'
         for n in range(8000)
     ]
     text = "\n".join(lines)
