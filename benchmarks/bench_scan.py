@@ -3,8 +3,9 @@
 Run: python benchmarks/bench_scan.py. Times are CPU time of the calling
 thread (best of N), so other load on the machine moves them little. Prints:
 
-- the strict request reader on the 80 KB Claude Code body, compact (the fast
-  path) and with spaces (the duplicate-key parse runs);
+- the strict request reader on the 80 KB Claude Code body: compact (written
+  back byte for byte), with spaces (equal to the written bytes once
+  whitespace is removed), and with `\\u` escapes (the duplicate-key parse);
 - MB/s of each detector on ~1 MB of source-like text;
 - the 80 KB Claude Code body (`dataplane_bodies.py`) and real captured ones
   (`tests/corpus/claude_code`) seen for the first time and re-sent, a 1 KB
@@ -358,8 +359,13 @@ def main() -> None:
     spaced = json.dumps(real, ensure_ascii=False).encode()
     line(f"compact {len(compact) // 1000} KB (fast path)", cpu(50, lambda: compact, load_request))
     line(
-        f"spaced {len(spaced) // 1000} KB (duplicate-key parse)",
+        f"spaced {len(spaced) // 1000} KB (same bytes without whitespace)",
         cpu(50, lambda: spaced, load_request),
+    )
+    escaped = json.dumps(real).encode()
+    line(
+        f"spaced, non-ASCII as \\u escapes {len(escaped) // 1000} KB (duplicate-key parse)",
+        cpu(50, lambda: escaped, load_request),
     )
 
     print("== detectors on 1 MB of unseen source text")
