@@ -35,7 +35,19 @@ from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
-from ._slots import BASE64_TEXT, JSON_TEXT, BodyWalk, Key, Layout, Path, Slot, TooDeep, rewrite
+from ._slots import (
+    BASE64_TEXT,
+    JSON_TEXT,
+    BodyWalk,
+    Key,
+    Layout,
+    Path,
+    Slot,
+    TooDeep,
+    Unplaced,
+    located,
+    rewrite,
+)
 from ._spec import Guardrails, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
 from ._text import Match
@@ -222,14 +234,14 @@ def _hits(
 
 
 def _hit(
-    slot: Slot,
+    slot: Slot | Unplaced,
     guardrails: Guardrails,
     seen: dict[tuple[str, bool], Hit | None],
     budgets: tuple[Budget, Budget],
 ) -> Hit | None:
     known = seen.get((slot.text, slot.pii), _UNSEEN)
     if known is not _UNSEEN:
-        return None if known is None else Hit(slot, known.secrets, known.pii)
+        return None if known is None else Hit(located(slot), known.secrets, known.pii)
     scanning, redaction = guardrails.secrets, guardrails.redaction
     secrets = scanning.scanner.scan(slot.text, budgets[0]) if scanning is not None else ()
     pii = (
@@ -237,7 +249,7 @@ def _hit(
         if redaction is not None and slot.pii
         else ()
     )
-    hit = Hit(slot, secrets, pii) if secrets or pii else None
+    hit = Hit(located(slot), secrets, pii) if secrets or pii else None
     seen[(slot.text, slot.pii)] = hit
     return hit
 

@@ -66,6 +66,21 @@ class Key(NamedTuple):
     name: str
 
 
+class Step:
+    """A path not yet spelled out: `parent` (a path or a Step) followed by `key`.
+
+    A walk makes one per string; spelling every path out as a tuple would
+    cost time and memory in proportion to its depth for each string, and
+    only the strings that hold something need theirs (`located`).
+    """
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: Path | Step, key: Any) -> None:
+        self.parent = parent
+        self.key = key
+
+
 class Slot(NamedTuple):
     """One string of the request: where it is, what it says, what may be done to it."""
 
@@ -73,6 +88,31 @@ class Slot(NamedTuple):
     text: str
     pii: bool
     fixed: bool
+
+
+class Unplaced(NamedTuple):
+    """A string a walk found, its path not yet spelled out (`located`)."""
+
+    where: Path | Step
+    text: str
+    pii: bool
+    fixed: bool
+
+
+def located(found: Slot | Unplaced) -> Slot:
+    """The slot of a string, its path a tuple from the body's root."""
+    if isinstance(found, Slot):
+        return found
+    keys: list[Any] = []
+    node = found.where
+    while isinstance(node, Step):
+        keys.append(node.key)
+        node = node.parent
+    return Slot((*node, *reversed(keys)), found.text, found.pii, found.fixed)
+
+
+def _spelled(where: Path | Step) -> Path:
+    return located(Unplaced(where, "", False, False)).path
 
 
 # Field names whose values are protocol, not prose: never redacted as
@@ -117,61 +157,71 @@ class _Walk:
         self.layout = layout
         self.system = system
         self.include_system = include_system
-        self.slots: list[Slot] = []
+        self.slots: list[Unplaced] = []
 
-    def value(self, value: Any, path: Path, block: str | None, pii: bool, fixed: bool) -> None:
-        if len(path) > MAX_DEPTH:
+    def value(
+        self,
+        value: Any,
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+    ) -> None:
+        if depth > MAX_DEPTH:
             raise TooDeep(f"the body nests deeper than {MAX_DEPTH} levels")
-        if len(path) <= 2 and path in self.system:
+        if depth <= 2 and _spelled(path) in self.system:
             pii = self.include_system
         if isinstance(value, dict):
             kind = value.get("type")
             if isinstance(kind, str):
                 block = kind
             for key, item in value.items():
-                self.slots.append(Slot((*path, Key(key)), key, pii and not fixed, fixed))
+                self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
                 if isinstance(item, str):
                     handling = self.layout.classify(block, value, key, item)
                     prose = pii and key not in MACHINE_FIELDS
-                    self.string(item, (*path, key), handling, prose, fixed)
+                    self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
                 else:
-                    self.value(item, (*path, key), block, pii, fixed)
+                    self.value(item, Step(path, key), depth + 1, block, pii, fixed)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str):
-                    self.string(item, (*path, index), Handling.CONTENT, pii, fixed)
+                    self.string(item, Step(path, index), depth + 1, Handling.CONTENT, pii, fixed)
                 else:
-                    self.value(item, (*path, index), block, pii, fixed)
+                    self.value(item, Step(path, index), depth + 1, block, pii, fixed)
 
-    def string(self, value: str, path: Path, handling: Handling, pii: bool, fixed: bool) -> None:
+    def string(
+        self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
+    ) -> None:
         if handling is Handling.CONTENT and value[:5].lower() == "data:":
             url = _DATA_URL.match(value)
             if url is not None:
                 handling = Handling.BASE64 if is_text_media(url[1]) else Handling.BASE64_FIXED
         if handling is Handling.FIXED or fixed:
-            self.slots.append(Slot(path, value, False, True))
+            self.slots.append(Unplaced(path, value, False, True))
             return
         if handling is Handling.JSON:
             decoded = _strict_json(value)
             if isinstance(decoded, dict | list):
-                self.value(decoded, (*path, JSON_TEXT), None, pii, fixed)
+                self.value(decoded, Step(path, JSON_TEXT), depth + 1, None, pii, fixed)
                 return
         if handling in (Handling.BASE64, Handling.BASE64_FIXED):
             try:
                 text = decode_base64_text(value)
             except ValueError:
                 # Not base64 at all: whatever it is, it is scanned as it stands.
-                self.slots.append(Slot(path, value, False, True))
+                self.slots.append(Unplaced(path, value, False, True))
                 return
             if text is None:
                 # Binary (an image, a PDF): nothing a text rule can read.
                 return
             if handling is Handling.BASE64_FIXED:
-                self.slots.append(Slot((*path, BASE64_TEXT), text, False, True))
+                self.slots.append(Unplaced(Step(path, BASE64_TEXT), text, False, True))
             else:
-                self.slots.append(Slot((*path, BASE64_TEXT), text, pii, fixed))
+                self.slots.append(Unplaced(Step(path, BASE64_TEXT), text, pii, fixed))
             return
-        self.slots.append(Slot(path, value, pii, fixed))
+        self.slots.append(Unplaced(path, value, pii, fixed))
 
 
 class Subtree(NamedTuple):
@@ -222,14 +272,17 @@ class BodyWalk:
 
     def _strings(self, value: str, path: Path, handling: Handling, pii: bool) -> list[Slot]:
         self._walk.slots = []
-        self._walk.string(value, path, handling, pii, False)
-        return self._walk.slots
+        self._walk.string(value, path, len(path), handling, pii, False)
+        return [located(slot) for slot in self._walk.slots]
 
-    def slots(self, subtree: Subtree) -> list[Slot]:
-        """Every string of `subtree`, with paths from the body's root; raises TooDeep."""
+    def slots(self, subtree: Subtree) -> list[Unplaced]:
+        """Every string of `subtree`; raises TooDeep.
+
+        `located` spells out the path of a string that matters.
+        """
         _, block, pii = subtree.context[:3]
         self._walk.slots = []
-        self._walk.value(subtree.value, subtree.path, block, pii, False)
+        self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
         return self._walk.slots
 
 
