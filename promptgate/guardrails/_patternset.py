@@ -13,6 +13,7 @@ a look.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,27 @@ def _program(regex: str, key: str, capture: bool) -> Any:
     return program
 
 
+# `\A`, `\z` or a flag group that turns multi-line mode off: the pattern
+# could match a string alone and miss it among others (`joined_spans`).
+_ABSOLUTE_ANCHOR = re.compile(r"\\[Az]|\(\?[a-zA-Z]*-")
+
+
+def _search_set(regexes: Sequence[str]) -> Any:
+    found = re2.Set.SearchSet(_options())
+    for regex in regexes:
+        found.Add(regex.encode("utf-8"))
+    if regexes:
+        found.Compile()
+    return found
+
+
+# What `joined_spans` reads between two strings: `$` holds before the first
+# newline and `^` after the second in multi-line mode, `\b` sees no word, and
+# neither the built-in value classes that take whitespace (private keys) nor
+# those that take control characters (generic values) cross both.
+JOIN = "\n\x00\n"
+
+
 class PatternSet:
     """Compiled patterns plus the set that tells which of them can match."""
 
@@ -63,12 +85,35 @@ class PatternSet:
         self._finders = [_program(r, k, False) for r, k in zip(regexes, keys, strict=True)]
         grouped = [_program(r, k, True) for r, k in zip(regexes, keys, strict=True)]
         self._grouped = [p if p.NumberOfCapturingGroups() else None for p in grouped]
-        self._set = re2.Set.SearchSet(_options())
-        for regex in regexes:
-            self._set.Add(regex.encode("utf-8"))
+        self._set = _search_set(regexes)
         self._empty = not regexes
-        if not self._empty:
-            self._set.Compile()
+        # The same patterns for strings joined by newlines, where `^` and `$`
+        # must hold at every line; none if a pattern anchors otherwise.
+        self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
+        lines = [f"(?m){r}" for r in regexes] if self.joinable else []
+        self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
+        self._line_set = _search_set(lines)
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Spans of every match of every pattern in strings joined by `JOIN`.
+
+        A string that holds a match on its own overlaps one of these: the
+        same characters are there, `JOIN` stands where the string ended
+        (`\\b`, and `^`/`$` in multi-line mode, read it as an end), and the
+        leftmost-first search cannot step over them without a match that
+        overlaps them. None when there are more than `limit`.
+        """
+        if not self.joinable:
+            raise ValueError("a pattern anchors to the whole text")
+        found: list[tuple[int, int]] = []
+        if self._empty or not data:
+            return found
+        for rank in self._line_set.Match(data) or ():
+            spans = _matches(self._line_finders[rank], data, limit - len(found))
+            if len(found) + len(spans) > limit:
+                return None
+            found.extend(spans)
+        return found
 
     def has_groups(self, rank: int) -> bool:
         return self._grouped[rank] is not None
@@ -86,24 +131,7 @@ class PatternSet:
         Lists at most `limit + 1`: a caller that may examine `limit` knows
         there are too many without paying for the rest.
         """
-        search = self._finders[rank].Match
-        found: list[tuple[int, int]] = []
-        pos, end = 0, len(data)
-        while len(found) <= limit:
-            span = search(_UNANCHORED, data, pos, end)[0]
-            start, stop = span
-            if stop < 0:
-                break
-            if stop > start:
-                found.append(span)
-                pos = stop
-            else:
-                # An empty match is no value. A custom pattern that can match
-                # the empty string (`x*`) is tried at every byte: ~1 s per MB.
-                pos = start + 1
-                if pos > end:
-                    break
-        return found
+        return _matches(self._finders[rank], data, limit)
 
     def groups(self, rank: int, data: bytes, span: tuple[int, int]) -> Spans:
         """The capture groups of the match of pattern `rank` at `span` ([0]: the whole match).
@@ -117,3 +145,24 @@ class PatternSet:
             return (span,)
         spans: Spans = grouped.Match(_WHOLE, data, span[0], span[1])
         return spans
+
+
+def _matches(finder: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
+    search = finder.Match
+    found: list[tuple[int, int]] = []
+    pos, end = 0, len(data)
+    while len(found) <= limit:
+        span = search(_UNANCHORED, data, pos, end)[0]
+        start, stop = span
+        if stop < 0:
+            break
+        if stop > start:
+            found.append(span)
+            pos = stop
+        else:
+            # An empty match is no value. A custom pattern that can match
+            # the empty string (`x*`) is tried at every byte: ~1 s per MB.
+            pos = start + 1
+            if pos > end:
+                break
+    return found

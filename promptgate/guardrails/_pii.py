@@ -114,6 +114,15 @@ class PiiDetector:
         self._cache.put(text, found)
         return found
 
+    @property
+    def joinable(self) -> bool:
+        """Whether `joined_spans` may read many strings joined by newlines."""
+        return self._patterns.joinable
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Where any entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+        return self._patterns.joined_spans(data, limit)
+
     def _detect(self, encoded: EncodedText, budget: Budget) -> tuple[Match, ...]:
         found: list[tuple[int, Match]] = []
         for rank in self._patterns.matching(encoded.data):

@@ -21,9 +21,11 @@ placeholders that the response restores.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ from . import _anthropic, _openai
 from ._budget import PERSONAL_DATA, SECRETS, Budget, TooManyValues
 from ._mask import SecretMask
 from ._memory import SecretMemory
+from ._patternset import JOIN
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
 from ._slots import (
@@ -43,12 +46,13 @@ from ._slots import (
     Layout,
     Path,
     Slot,
+    Subtree,
     TooDeep,
     Unplaced,
     located,
     rewrite,
 )
-from ._spec import Guardrails, guardrails_for
+from ._spec import Guardrails, SecretScanning, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
 from ._text import Match
 
@@ -58,6 +62,8 @@ Action = Literal["block", "redact", "monitor"]
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
+# Subtrees of at least this many bytes of JSON are read at once (`_gathered_hits`).
+GATHER_BYTES = 4096
 _RULE = attrgetter("rule")
 
 
@@ -224,13 +230,92 @@ def _hits(
         if found is not None:
             hits.extend(absolute(found, part.path))
             continue
-        fresh = [
-            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budgets)) is not None
-        ]
+        fresh = None
+        if key is not None and len(key[1]) >= GATHER_BYTES:
+            fresh = _gathered_hits(parts, part, guardrails, seen, budgets)
+        if fresh is None:
+            fresh = [
+                h
+                for s in parts.slots(part)
+                if (h := _hit(s, guardrails, seen, budgets)) is not None
+            ]
         if key is not None:
             SUBTREES.put(key, relative(fresh, part.path))
         hits.extend(fresh)
     return hits
+
+
+def _gathered_hits(
+    parts: BodyWalk,
+    part: Subtree,
+    guardrails: Guardrails,
+    seen: dict[tuple[str, bool], Hit | None],
+    budgets: tuple[Budget, Budget],
+) -> list[Hit] | None:
+    """What a large subtree holds, walking only the strings a match touches.
+
+    Walking a string costs a few µs of Python, so a subtree of 100,000 short
+    strings would cost a second: its strings are read at once instead,
+    joined (`JOIN`), and every pattern runs over the whole. Each string a
+    match touches, and each the walk decodes, is then walked and scanned on
+    its own, as every string is otherwise; one that no match touches holds
+    nothing (see `PatternSet.joined_spans`). None when the subtree must be
+    walked whole: it nests near the depth limit, or holds more matches than
+    the request allows.
+    """
+    detectors = [d for d in (guardrails.secrets, guardrails.redaction) if d is not None]
+    finders = [
+        (d.scanner if isinstance(d, SecretScanning) else d.detector, budget)
+        for d, budget in zip(detectors, _budgets_of(guardrails, budgets), strict=True)
+    ]
+    if not all(finder.joinable for finder, _ in finders):
+        return None
+    gathered = parts.gather(part)
+    if gathered is None:
+        return None
+    texts = gathered.texts
+    joined = JOIN.join(texts)
+    data = joined.encode("utf-8", "surrogatepass")
+    sizes = (
+        map(len, texts)
+        if len(data) == len(joined)
+        else (len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    )
+    starts = list(accumulate((size + len(JOIN) for size in sizes), initial=0))
+    # Values the walk decodes, and `data:` URLs, are walked as before.
+    wanted = set(gathered.decoded)
+    lowered = data.lower()
+    at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
+    while at >= 0:
+        wanted.add(bisect_right(starts, at + 1) - 1)
+        at = lowered.find(b"\ndata:", at + 1)
+    for finder, budget in finders:
+        spans = finder.joined_spans(data, budget.left)
+        if spans is None:
+            return None
+        for start, end in spans:
+            first = bisect_right(starts, start) - 1
+            last = bisect_right(starts, max(end - 1, start)) - 1
+            wanted.update(range(first, last + 1))
+    skipped = len(data) - sum(starts[i + 1] - starts[i] for i in wanted)
+    for budget in budgets:
+        budget.earn(skipped)
+    return [
+        h
+        for s in parts.slots(part, wanted)
+        if (h := _hit(s, guardrails, seen, budgets)) is not None
+    ]
+
+
+def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[Budget]:
+    """The budget of each detector that is on, secrets first."""
+    return [
+        budget
+        for detector, budget in zip(
+            (guardrails.secrets, guardrails.redaction), budgets, strict=True
+        )
+        if detector is not None
+    ]
 
 
 def _hit(

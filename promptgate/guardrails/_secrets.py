@@ -102,6 +102,15 @@ class SecretScanner:
                     found.append((rank, match))
         return without_overlaps(found)
 
+    @property
+    def joinable(self) -> bool:
+        """Whether `joined_spans` may read many strings joined by newlines."""
+        return self._patterns.joinable
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Where any rule matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+        return self._patterns.joined_spans(data, limit)
+
     def _plausible(self, rule: SecretRule, value: str) -> bool:
         if rule.drops_templates and (
             any(m in value for m in _TEMPLATE_MARKERS) or _TEMPLATE_VALUE.match(value)

@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any, NamedTuple
@@ -150,6 +151,97 @@ class Layout(NamedTuple):
     # The paths (one or two levels deep) of system instructions in a body,
     # where personal data is redacted only when the policy says so.
     system_paths: Callable[[dict[str, Any]], frozenset[Path]]
+    # The only keys whose values `classify` may decode (JSON, base64).
+    decoded_keys: frozenset[str]
+
+
+class Gathered(NamedTuple):
+    """Every key and string of a subtree in walk order, without paths.
+
+    `ranges` maps each container (by identity) to the slice of `texts` it
+    holds, `starts` to where each of its items begins there; `decoded` holds
+    the indexes of values the walk may decode.
+    """
+
+    texts: list[str]
+    ranges: dict[int, tuple[int, int]]
+    decoded: list[int]
+    starts: dict[int, list[int]]
+
+
+# Values a walk passes over: nothing in them to read.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+class _Gather:
+    """Collects a subtree's strings; gives up where the walk would refuse."""
+
+    def __init__(self, decoded_keys: frozenset[str]) -> None:
+        self.decoded_keys = decoded_keys
+        self.texts: list[str] = []
+        self.ranges: dict[int, tuple[int, int]] = {}
+        self.decoded: list[int] = []
+        self.starts: dict[int, list[int]] = {}
+
+    def container(self, value: dict[str, Any] | list[Any], depth: int) -> bool:
+        # One level short of the walk's limit, so the walk alone decides TooDeep;
+        # a container seen twice (shared in a body built in Python) has no one range.
+        if depth >= MAX_DEPTH - 1 or id(value) in self.ranges:
+            return False
+        texts, begin = self.texts, len(self.texts)
+        # Where the strings of each item begin in `texts`.
+        starts: list[int] = []
+        if isinstance(value, dict):
+            decoded = not self.decoded_keys.isdisjoint(value)
+            for key, item in value.items():
+                starts.append(len(texts))
+                texts.append(key)
+                kind = type(item)
+                if kind is str:
+                    if decoded and key in self.decoded_keys:
+                        self.decoded.append(len(texts))
+                    texts.append(item)
+                elif kind not in _SCALARS and not self.item(item, depth):
+                    return False
+        else:
+            for item in value:
+                starts.append(len(texts))
+                kind = type(item)
+                if kind is str:
+                    texts.append(item)
+                elif kind not in _SCALARS and not self.item(item, depth):
+                    return False
+        self.ranges[id(value)] = (begin, len(texts))
+        self.starts[id(value)] = starts
+        return True
+
+    def item(self, item: Any, depth: int) -> bool:
+        if isinstance(item, dict | list):
+            return self.container(item, depth + 1)
+        # A subclass of `str` (a body built in Python): let the walk read it.
+        return not isinstance(item, str)
+
+
+class _Wanted:
+    """The indexes (into `Gathered.texts`) of the strings a walk must visit."""
+
+    def __init__(self, indexes: set[int], gathered: Gathered) -> None:
+        self.indexes = indexes
+        self.sorted = sorted(indexes)
+        self.ranges = gathered.ranges
+        self.starts = gathered.starts
+
+    def items(self, container: Any) -> list[int]:
+        """The items of `container` (by position) that hold a wanted string, in order."""
+        begin, end = self.ranges[id(container)]
+        starts = self.starts[id(container)]
+        found: list[int] = []
+        for at in self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]:
+            # Items without strings begin where the next one does: the last wins.
+            index = bisect_right(starts, at) - 1
+            if not found or found[-1] != index:
+                found.append(index)
+        return found
 
 
 class _Walk:
@@ -158,6 +250,8 @@ class _Walk:
         self.system = system
         self.include_system = include_system
         self.slots: list[Unplaced] = []
+        # When set, only these strings are visited (see `BodyWalk.slots`).
+        self.wanted: _Wanted | None = None
 
     def value(
         self,
@@ -172,7 +266,9 @@ class _Walk:
             raise TooDeep(f"the body nests deeper than {MAX_DEPTH} levels")
         if depth <= 2 and _spelled(path) in self.system:
             pii = self.include_system
-        if isinstance(value, dict):
+        if self.wanted is not None and isinstance(value, dict | list):
+            self.visit(value, path, depth, block, pii, fixed, self.wanted)
+        elif isinstance(value, dict):
             kind = value.get("type")
             if isinstance(kind, str):
                 block = kind
@@ -191,6 +287,42 @@ class _Walk:
                 else:
                     self.value(item, Step(path, index), depth + 1, block, pii, fixed)
 
+    def visit(
+        self,
+        value: dict[str, Any] | list[Any],
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+        wanted: _Wanted,
+    ) -> None:
+        """`value` as above, but only its items that hold a wanted string."""
+        indexes, starts = wanted.indexes, wanted.starts[id(value)]
+        if isinstance(value, list):
+            for index in wanted.items(value):
+                item = value[index]
+                if isinstance(item, str):
+                    self.string(item, Step(path, index), depth + 1, Handling.CONTENT, pii, fixed)
+                else:
+                    self.value(item, Step(path, index), depth + 1, block, pii, fixed)
+            return
+        kind = value.get("type")
+        if isinstance(kind, str):
+            block = kind
+        items = list(value.items())
+        for index in wanted.items(value):
+            key, item = items[index]
+            if starts[index] in indexes:
+                self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
+            if isinstance(item, str):
+                if starts[index] + 1 in indexes:
+                    handling = self.layout.classify(block, value, key, item)
+                    prose = pii and key not in MACHINE_FIELDS
+                    self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
+            else:
+                self.value(item, Step(path, key), depth + 1, block, pii, fixed)
+
     def string(
         self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
     ) -> None:
@@ -204,7 +336,12 @@ class _Walk:
         if handling is Handling.JSON:
             decoded = _strict_json(value)
             if isinstance(decoded, dict | list):
-                self.value(decoded, Step(path, JSON_TEXT), depth + 1, None, pii, fixed)
+                # Decoded text was not gathered: all of it is walked.
+                wanted, self.wanted = self.wanted, None
+                try:
+                    self.value(decoded, Step(path, JSON_TEXT), depth + 1, None, pii, fixed)
+                finally:
+                    self.wanted = wanted
                 return
         if handling in (Handling.BASE64, Handling.BASE64_FIXED):
             try:
@@ -246,6 +383,7 @@ class BodyWalk:
 
     def __init__(self, body: dict[str, Any], layout: Layout, include_system: bool) -> None:
         self._walk = _Walk(layout, layout.system_paths(body), include_system)
+        self._gathered: tuple[Any, Gathered] | None = None
         self.parts: list[Slot | Subtree] = []
         kind = body.get("type")
         block = kind if isinstance(kind, str) else None
@@ -275,15 +413,40 @@ class BodyWalk:
         self._walk.string(value, path, len(path), handling, pii, False)
         return [located(slot) for slot in self._walk.slots]
 
-    def slots(self, subtree: Subtree) -> list[Unplaced]:
-        """Every string of `subtree`; raises TooDeep.
+    def slots(self, subtree: Subtree, wanted: set[int] | None = None) -> list[Unplaced]:
+        """Every string of `subtree`, or only the `wanted` ones; raises TooDeep.
 
+        `wanted` holds indexes into what `gather` returned for the subtree.
         `located` spells out the path of a string that matters.
         """
         _, block, pii = subtree.context[:3]
         self._walk.slots = []
-        self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
+        if wanted is not None:
+            if self._gathered is None or self._gathered[0] is not subtree.value:
+                raise ValueError("gather the subtree first")
+            if not wanted:
+                return []
+            self._walk.wanted = _Wanted(wanted, self._gathered[1])
+        try:
+            self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
+        finally:
+            self._walk.wanted = None
         return self._walk.slots
+
+    def gather(self, subtree: Subtree) -> Gathered | None:
+        """Every key and string of `subtree` in walk order, read without a walk.
+
+        Values the walk may decode are named in `decoded` (a `data:` URL is
+        the caller's to spot in the joined text). None when the subtree nests
+        near the depth limit or holds a container twice.
+        """
+        collect = _Gather(self._walk.layout.decoded_keys)
+        value = subtree.value
+        if not isinstance(value, dict | list) or not collect.container(value, len(subtree.path)):
+            return None
+        gathered = Gathered(collect.texts, collect.ranges, collect.decoded, collect.starts)
+        self._gathered = (value, gathered)
+        return gathered
 
 
 def _strict_json(text: str) -> Any:
