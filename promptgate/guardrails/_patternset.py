@@ -60,13 +60,34 @@ def _program(regex: str, key: str, capture: bool) -> Any:
 _ABSOLUTE_ANCHOR = re.compile(r"\\[Az]|\(\?[a-zA-Z]*-")
 
 
-def _search_set(regexes: Sequence[str]) -> Any:
-    found = re2.Set.SearchSet(_options())
-    for regex in regexes:
-        found.Add(regex.encode("utf-8"))
-    if regexes:
-        found.Compile()
-    return found
+class _Sets:
+    """RE2 sets over the patterns; a pattern marked `alone` gets a set of its own.
+
+    One DFA for all patterns tracks every pattern's progress at once. A
+    pattern that counts many repetitions of a common character (a card
+    number's 13-19 digits) multiplies the states of that shared DFA on text
+    made of that character, and new text keeps building new states (~30 ms
+    per MB of random digits); in a DFA of its own it costs ~10.
+    """
+
+    def __init__(self, regexes: Sequence[str], alone: Sequence[bool]) -> None:
+        groups = [[r for r, a in enumerate(alone) if not a]]
+        groups += [[r] for r, a in enumerate(alone) if a]
+        self._sets: list[tuple[Any, list[int]]] = []
+        for ranks in groups:
+            if ranks:
+                found = re2.Set.SearchSet(_options())
+                for rank in ranks:
+                    found.Add(regexes[rank].encode("utf-8"))
+                found.Compile()
+                self._sets.append((found, ranks))
+
+    def matching(self, data: bytes) -> list[int]:
+        """Indexes of the patterns that match somewhere in `data`, in order."""
+        found: list[int] = []
+        for matcher, ranks in self._sets:
+            found.extend(ranks[i] for i in matcher.Match(data) or ())
+        return sorted(found)
 
 
 # What `joined_spans` reads between two strings: `$` holds before the first
@@ -79,20 +100,23 @@ JOIN = "\n\x00\n"
 class PatternSet:
     """Compiled patterns plus the set that tells which of them can match."""
 
-    def __init__(self, regexes: Sequence[str], keys: Sequence[str]) -> None:
+    def __init__(
+        self, regexes: Sequence[str], keys: Sequence[str], alone: Sequence[bool] | None = None
+    ) -> None:
         # Without captures RE2 finds a match with its DFAs alone; capture
         # groups need a slower engine, run only on a match (`groups`).
         self._finders = [_program(r, k, False) for r, k in zip(regexes, keys, strict=True)]
         grouped = [_program(r, k, True) for r, k in zip(regexes, keys, strict=True)]
         self._grouped = [p if p.NumberOfCapturingGroups() else None for p in grouped]
-        self._set = _search_set(regexes)
+        alone = alone or [False] * len(regexes)
+        self._set = _Sets(regexes, alone)
         self._empty = not regexes
         # The same patterns for strings joined by newlines, where `^` and `$`
         # must hold at every line; none if a pattern anchors otherwise.
         self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
         lines = [f"(?m){r}" for r in regexes] if self.joinable else []
         self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
-        self._line_set = _search_set(lines)
+        self._line_set = _Sets(lines, alone if lines else [])
 
     def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
         """Spans of every match of every pattern in strings joined by `JOIN`.
@@ -108,7 +132,7 @@ class PatternSet:
         found: list[tuple[int, int]] = []
         if self._empty or not data:
             return found
-        for rank in self._line_set.Match(data) or ():
+        for rank in self._line_set.matching(data):
             spans = _matches(self._line_finders[rank], data, limit - len(found))
             if len(found) + len(spans) > limit:
                 return None
@@ -122,8 +146,7 @@ class PatternSet:
         """Indexes of the patterns that match somewhere in `data`."""
         if self._empty or not data:
             return []
-        found: list[int] | None = self._set.Match(data)
-        return sorted(found) if found else []
+        return self._set.matching(data)
 
     def matches(self, rank: int, data: bytes, limit: int) -> list[tuple[int, int]]:
         """The spans of the non-empty matches of pattern `rank` in `data`, leftmost first.

@@ -35,6 +35,8 @@ class Entity:
     # The validator is slow (see `_budget`): past the request's allowance a
     # candidate is taken as the entity unvalidated.
     costly: bool = False
+    # Its pattern gets a DFA of its own (see `_patternset._Sets`).
+    alone: bool = False
 
 
 # 0-255 without a leading zero: one in 100 bytes of a log is an address, so
@@ -85,7 +87,9 @@ BUILTIN_ENTITIES: Mapping[str, Entity] = {
         _ip,
         standalone=True,
     ),
-    "credit_card": Entity("CREDIT_CARD", r"\b\d(?:[ -]?\d){12,18}\b", _card, standalone=True),
+    "credit_card": Entity(
+        "CREDIT_CARD", r"\b\d(?:[ -]?\d){12,18}\b", _card, standalone=True, alone=True
+    ),
     "iban": Entity("IBAN", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", _iban),
 }
 
@@ -95,7 +99,9 @@ class PiiDetector:
 
     def __init__(self, entities: Sequence[Entity], keys: Sequence[str]) -> None:
         self.entities = tuple(entities)
-        self._patterns = PatternSet([e.regex for e in self.entities], keys)
+        self._patterns = PatternSet(
+            [e.regex for e in self.entities], keys, [e.alone for e in self.entities]
+        )
         self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
 
     def detect(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
