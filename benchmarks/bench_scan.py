@@ -162,17 +162,34 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
         body = base64.b64encode(rng.randbytes(300)).decode()
         return f"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----"
 
-    def short_strings(seed: int) -> Any:
-        # Distinct strings of a few bytes, each walked and looked at on its own.
+    def short_strings(seed: int, planted: str | None = None) -> Any:
+        # Distinct strings of a few bytes: each would cost a walk of its own.
+        tags = [f"w{seed}.{n}" for n in range(MB // 10)]
+        if planted is not None:
+            tags[len(tags) // 2] = planted
         return {
             "model": "m",
             "messages": [{"role": "user", "content": "hi"}],
-            "metadata": {"tags": [f"w{seed}.{n}" for n in range(MB // 10)]},
+            "metadata": {"tags": tags},
         }
 
-    def blocks(seed: int) -> Any:
+    def keys(seed: int) -> Any:
+        names = {f"k{seed}.{n}": n for n in range(MB // 14)}
+        names["ada@example.org"] = 1
+        return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "metadata": names}
+
+    def blocks(seed: int, planted: str | None = None) -> Any:
         text = [{"type": "text", "text": f"t{seed}.{n}"} for n in range(MB // 35)]
+        if planted is not None:
+            text[len(text) // 2]["text"] = planted
         return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+    def deep(seed: int) -> Any:
+        node: Any = [f"w{seed}.{n}" for n in range(MB // 10)]
+        node[7] = "ada@example.org"
+        for _ in range(240):
+            node = [node]
+        return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "metadata": node}
 
     return {
         "phone": [
@@ -298,7 +315,11 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
         "no candidates": [("'a' * 1 MB", lambda seed: text_body(f"{seed}" + "a" * MB))],
         "walk (every string)": [
             ("distinct short strings in a list", short_strings),
+            ("the same with an email among them", lambda seed: short_strings(seed, "a@ex.org")),
+            ("distinct keys, one of them an email", keys),
             ("a text block per 35 bytes", blocks),
+            ("the same with an email in one", lambda seed: blocks(seed, "a@ex.org")),
+            ("short strings 240 levels deep, one an email", deep),
         ],
     }
 

@@ -25,8 +25,8 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import attrgetter
+from itertools import accumulate, repeat
+from operator import add, attrgetter
 from typing import Any, Literal
 
 import orjson
@@ -276,12 +276,14 @@ def _gathered_hits(
     texts = gathered.texts
     joined = JOIN.join(texts)
     data = joined.encode("utf-8", "surrogatepass")
-    sizes = (
-        map(len, texts)
+    # Byte offsets where each string starts, counted in C.
+    encoded = (
+        texts
         if len(data) == len(joined)
-        else (len(t.encode("utf-8", "surrogatepass")) for t in texts)
+        else map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass"))
     )
-    starts = list(accumulate((size + len(JOIN) for size in sizes), initial=0))
+    steps = map(add, map(len, encoded), repeat(len(JOIN)))
+    starts = list(accumulate(steps, initial=0))
     # Values the walk decodes, and `data:` URLs, are walked as before.
     wanted = set(gathered.decoded)
     lowered = data.lower()

@@ -75,8 +75,8 @@ def test_every_hostile_shape_is_read_alike(shape: Shape) -> None:
         same(shape.schema, shape.build(f"mail ada@example.org, key {key}"), spec(mode))
 
 
-def many_strings(planted: str, where: int) -> dict[str, Any]:
-    tags = [f"w{n}" for n in range(5_000)]
+def many_strings(planted: str, where: int, word: str = "w") -> dict[str, Any]:
+    tags = [f"{word}{n}" for n in range(5_000)]
     tags[where] = planted
     return {
         "model": "m",
@@ -120,3 +120,9 @@ def test_patterns_anchored_to_the_whole_text_are_walked(regex: str) -> None:
         many_strings("w42", 42),
         spec("redact", custom_patterns=[{"name": "T", "regex": regex}]),
     )
+
+
+@pytest.mark.parametrize("where", [0, 2_500, 4_999])
+def test_offsets_in_non_ascii_text_find_the_same_strings(where: int) -> None:
+    body = many_strings("naïve ☃ ada@example.org 10.1.2.3", where, word="wé☃")
+    same("anthropic", body, spec("redact"))
