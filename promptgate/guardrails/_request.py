@@ -49,6 +49,7 @@ from ._slots import (
     Subtree,
     TooDeep,
     Unplaced,
+    Wanted,
     located,
     rewrite,
 )
@@ -62,8 +63,10 @@ Action = Literal["block", "redact", "monitor"]
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
-# Subtrees of at least this many bytes of JSON are read at once (`_gathered_hits`).
-GATHER_BYTES = 4096
+# Bodies with at least this many characters of new strings are read at once (`_wanted`).
+GATHER_CHARS = 4096
+# Smaller subtrees that held nothing are not kept in the subtree cache.
+CACHED_EMPTY_BYTES = 1024
 _RULE = attrgetter("rule")
 
 
@@ -201,7 +204,9 @@ def _hits(
 ) -> list[Hit]:
     """The strings of the body that hold something, in document order.
 
-    A subtree seen before (same bytes, same context) is not walked again.
+    A subtree seen before (same bytes, same context) is not walked again;
+    the rest is read at once (`_wanted`) and only what a match touches is
+    walked.
     """
     hits: list[Hit] = []
     # Keys and short values repeat a lot ("type", "description"): one
@@ -210,13 +215,10 @@ def _hits(
     # One allowance per detector: a scanner that found nothing does not
     # leave its share to the other.
     budgets = (Budget(SECRETS), Budget(PERSONAL_DATA))
+    known: list[tuple[Slot | Subtree, Any, tuple[Hit, ...] | None]] = []
     for part in parts.parts:
-        if stop():
-            raise Abandoned("the request was abandoned while it was scanned")
         if isinstance(part, Slot):
-            hit = _hit(part, guardrails, seen, budgets)
-            if hit is not None:
-                hits.append(hit)
+            known.append((part, None, None))
             continue
         try:
             key: tuple[Any, bytes] | None = (
@@ -226,42 +228,53 @@ def _hits(
         except orjson.JSONEncodeError:
             # Not JSON orjson writes (too deep, a lone surrogate): walk it uncached.
             key = None
-        found = SUBTREES.get(key) if key is not None else None
+        known.append((part, key, SUBTREES.get(key) if key is not None else None))
+    fresh_parts = [part for part, _, found in known if found is None]
+    wanted = _wanted(parts, fresh_parts, guardrails, budgets)
+    placed = iter(wanted[1] if wanted is not None else [None] * len(fresh_parts))
+    for part, key, found in known:
+        if stop():
+            raise Abandoned("the request was abandoned while it was scanned")
         if found is not None:
             hits.extend(absolute(found, part.path))
             continue
-        fresh = None
-        if key is not None and len(key[1]) >= GATHER_BYTES:
-            fresh = _gathered_hits(parts, part, guardrails, seen, budgets)
-        if fresh is None:
-            fresh = [
-                h
-                for s in parts.slots(part)
-                if (h := _hit(s, guardrails, seen, budgets)) is not None
-            ]
-        if key is not None:
+        at = next(placed)
+        if isinstance(part, Slot):
+            if wanted is None or at is None or at in wanted[0].indexes:
+                hit = _hit(part, guardrails, seen, budgets)
+                if hit is not None:
+                    hits.append(hit)
+            continue
+        only = wanted[0] if wanted is not None and at is not None else None
+        fresh = [
+            h
+            for s in parts.slots(part, only)
+            if (h := _hit(s, guardrails, seen, budgets)) is not None
+        ]
+        # A small subtree that held nothing is cheaper to read again than to keep.
+        if key is not None and (fresh or len(key[1]) >= CACHED_EMPTY_BYTES):
             SUBTREES.put(key, relative(fresh, part.path))
         hits.extend(fresh)
     return hits
 
 
-def _gathered_hits(
+def _wanted(
     parts: BodyWalk,
-    part: Subtree,
+    fresh: list[Slot | Subtree],
     guardrails: Guardrails,
-    seen: dict[tuple[str, bool], Hit | None],
     budgets: tuple[Budget, Budget],
-) -> list[Hit] | None:
-    """What a large subtree holds, walking only the strings a match touches.
+) -> tuple[Wanted, list[int | None]] | None:
+    """The strings of `fresh` parts that need a walk and a scan of their own.
 
-    Walking a string costs a few µs of Python, so a subtree of 100,000 short
-    strings would cost a second: its strings are read at once instead,
+    Walking a string costs a few µs of Python, so a body of 100,000 short
+    strings would cost a second: the strings are read at once instead,
     joined (`JOIN`), and every pattern runs over the whole. Each string a
     match touches, and each the walk decodes, is then walked and scanned on
     its own, as every string is otherwise; one that no match touches holds
-    nothing (see `PatternSet.joined_spans`). None when the subtree must be
-    walked whole: it nests near the depth limit, or holds more matches than
-    the request allows.
+    nothing (see `PatternSet.joined_spans`). Also returns, per part, where
+    its strings start (None: walk it whole). None when everything is walked:
+    a small body, a pattern anchored to the whole text, or more matches
+    than the request allows.
     """
     detectors = [d for d in (guardrails.secrets, guardrails.redaction) if d is not None]
     finders = [
@@ -270,11 +283,11 @@ def _gathered_hits(
     ]
     if not all(finder.joinable for finder, _ in finders):
         return None
-    gathered = parts.gather(part)
-    if gathered is None:
-        return None
+    gathered, placed = parts.gather(fresh)
     texts = gathered.texts
     joined = JOIN.join(texts)
+    if len(joined) < GATHER_CHARS:
+        return None
     data = joined.encode("utf-8", "surrogatepass")
     # Byte offsets where each string starts, counted in C.
     encoded = (
@@ -285,11 +298,11 @@ def _gathered_hits(
     steps = map(add, map(len, encoded), repeat(len(JOIN)))
     starts = list(accumulate(steps, initial=0))
     # Values the walk decodes, and `data:` URLs, are walked as before.
-    wanted = set(gathered.decoded)
+    indexes = set(gathered.decoded)
     lowered = data.lower()
     at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
     while at >= 0:
-        wanted.add(bisect_right(starts, at + 1) - 1)
+        indexes.add(bisect_right(starts, at + 1) - 1)
         at = lowered.find(b"\ndata:", at + 1)
     for finder, budget in finders:
         spans = finder.joined_spans(data, budget.left)
@@ -298,15 +311,11 @@ def _gathered_hits(
         for start, end in spans:
             first = bisect_right(starts, start) - 1
             last = bisect_right(starts, max(end - 1, start)) - 1
-            wanted.update(range(first, last + 1))
-    skipped = len(data) - sum(starts[i + 1] - starts[i] for i in wanted)
+            indexes.update(range(first, last + 1))
+    skipped = len(data) - sum(starts[i + 1] - starts[i] for i in indexes)
     for budget in budgets:
         budget.earn(skipped)
-    return [
-        h
-        for s in parts.slots(part, wanted)
-        if (h := _hit(s, guardrails, seen, budgets)) is not None
-    ]
+    return Wanted(indexes, gathered), placed
 
 
 def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[Budget]:

@@ -222,7 +222,7 @@ class _Gather:
         return not isinstance(item, str)
 
 
-class _Wanted:
+class Wanted:
     """The indexes (into `Gathered.texts`) of the strings a walk must visit."""
 
     def __init__(self, indexes: set[int], gathered: Gathered) -> None:
@@ -230,6 +230,12 @@ class _Wanted:
         self.sorted = sorted(indexes)
         self.ranges = gathered.ranges
         self.starts = gathered.starts
+
+    def within(self, container: Any) -> bool:
+        """Whether `container` (gathered) holds a wanted string."""
+        begin, end = self.ranges[id(container)]
+        at = bisect_left(self.sorted, begin)
+        return at < len(self.sorted) and self.sorted[at] < end
 
     def items(self, container: Any) -> list[int]:
         """The items of `container` (by position) that hold a wanted string, in order."""
@@ -251,7 +257,7 @@ class _Walk:
         self.include_system = include_system
         self.slots: list[Unplaced] = []
         # When set, only these strings are visited (see `BodyWalk.slots`).
-        self.wanted: _Wanted | None = None
+        self.wanted: Wanted | None = None
 
     def value(
         self,
@@ -295,7 +301,7 @@ class _Walk:
         block: str | None,
         pii: bool,
         fixed: bool,
-        wanted: _Wanted,
+        wanted: Wanted,
     ) -> None:
         """`value` as above, but only its items that hold a wanted string."""
         indexes, starts = wanted.indexes, wanted.starts[id(value)]
@@ -383,7 +389,6 @@ class BodyWalk:
 
     def __init__(self, body: dict[str, Any], layout: Layout, include_system: bool) -> None:
         self._walk = _Walk(layout, layout.system_paths(body), include_system)
-        self._gathered: tuple[Any, Gathered] | None = None
         self.parts: list[Slot | Subtree] = []
         kind = body.get("type")
         block = kind if isinstance(kind, str) else None
@@ -400,6 +405,10 @@ class BodyWalk:
                 self.parts.append(Subtree(path, item, (1, block, True, path in system, inner)))
             elif isinstance(item, list):
                 pii = include_system if path in system else True
+                if not any(isinstance(element, dict | list) for element in item):
+                    # Strings only (stop sequences): one part, not one per string.
+                    self.parts.append(Subtree(path, item, (1, block, pii, path in system, ())))
+                    continue
                 for index, element in enumerate(item):
                     where = (key, index)
                     if isinstance(element, str):
@@ -413,40 +422,47 @@ class BodyWalk:
         self._walk.string(value, path, len(path), handling, pii, False)
         return [located(slot) for slot in self._walk.slots]
 
-    def slots(self, subtree: Subtree, wanted: set[int] | None = None) -> list[Unplaced]:
+    def slots(self, subtree: Subtree, wanted: Wanted | None = None) -> list[Unplaced]:
         """Every string of `subtree`, or only the `wanted` ones; raises TooDeep.
 
-        `wanted` holds indexes into what `gather` returned for the subtree.
         `located` spells out the path of a string that matters.
         """
         _, block, pii = subtree.context[:3]
         self._walk.slots = []
-        if wanted is not None:
-            if self._gathered is None or self._gathered[0] is not subtree.value:
-                raise ValueError("gather the subtree first")
-            if not wanted:
-                return []
-            self._walk.wanted = _Wanted(wanted, self._gathered[1])
+        if wanted is not None and not wanted.within(subtree.value):
+            return []
+        self._walk.wanted = wanted
         try:
             self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
         finally:
             self._walk.wanted = None
         return self._walk.slots
 
-    def gather(self, subtree: Subtree) -> Gathered | None:
-        """Every key and string of `subtree` in walk order, read without a walk.
+    def gather(self, parts: list[Slot | Subtree]) -> tuple[Gathered, list[int | None]]:
+        """Every key and string of `parts` in walk order, read without a walk.
 
-        Values the walk may decode are named in `decoded` (a `data:` URL is
-        the caller's to spot in the joined text). None when the subtree nests
-        near the depth limit or holds a container twice.
+        For each part, the index of its text (a slot) or None where a
+        subtree could not be gathered (it nests near the depth limit or
+        holds a container twice: the walk reads it). Values the walk may
+        decode are named in `decoded`; a `data:` URL is the caller's to spot
+        in the joined text.
         """
         collect = _Gather(self._walk.layout.decoded_keys)
-        value = subtree.value
-        if not isinstance(value, dict | list) or not collect.container(value, len(subtree.path)):
-            return None
-        gathered = Gathered(collect.texts, collect.ranges, collect.decoded, collect.starts)
-        self._gathered = (value, gathered)
-        return gathered
+        placed: list[int | None] = []
+        for part in parts:
+            mark = len(collect.texts)
+            if isinstance(part, Slot):
+                collect.texts.append(part.text)
+                placed.append(mark)
+            elif isinstance(part.value, dict | list) and collect.container(
+                part.value, len(part.path)
+            ):
+                placed.append(mark)
+            else:
+                del collect.texts[mark:]
+                collect.decoded = [i for i in collect.decoded if i < mark]
+                placed.append(None)
+        return Gathered(collect.texts, collect.ranges, collect.decoded, collect.starts), placed
 
 
 def _strict_json(text: str) -> Any:

@@ -40,14 +40,14 @@ def outcome(
     """The outcome with large subtrees read at once (or never), on caches of its own."""
     key = (json.dumps(settings_, sort_keys=True), gather)
     guardrails = _COMPILED.get(key) or _COMPILED.setdefault(key, compile_guardrails(settings_))
-    saved = _request.GATHER_BYTES
-    _request.GATHER_BYTES = 0 if gather else 1 << 62
+    saved = _request.GATHER_CHARS
+    _request.GATHER_CHARS = 0 if gather else 1 << 62
     try:
         return apply_request_guardrails(schema, copy.deepcopy(body), guardrails)  # type: ignore[arg-type]
     except UnreadableBody as exc:
         return f"refused: {exc}"
     finally:
-        _request.GATHER_BYTES = saved
+        _request.GATHER_CHARS = saved
 
 
 def same(schema: str, body: dict[str, Any], settings_: dict[str, Any]) -> None:
