@@ -184,6 +184,14 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
             text[len(text) // 2]["text"] = planted
         return {"model": "m", "messages": [{"role": "user", "content": text}]}
 
+    def tiny_messages(seed: int) -> Any:
+        messages = [{"role": "user", "content": f"t{seed}.{n}"} for n in range(MB // 36)]
+        return {"model": "m", "messages": messages}
+
+    def stop_list(seed: int) -> Any:
+        stops = [f"s{seed}.{n}" for n in range(MB // 12)]
+        return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stop": stops}
+
     def deep(seed: int) -> Any:
         node: Any = [f"w{seed}.{n}" for n in range(MB // 10)]
         node[7] = "ada@example.org"
@@ -320,6 +328,8 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
             ("a text block per 35 bytes", blocks),
             ("the same with an email in one", lambda seed: blocks(seed, "a@ex.org")),
             ("short strings 240 levels deep, one an email", deep),
+            ("a top-level list of 80,000 strings", stop_list),
+            ("30,000 tiny messages", tiny_messages),
         ],
     }
 
