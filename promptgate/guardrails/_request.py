@@ -20,12 +20,13 @@ placeholders that the response restores.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from operator import add, attrgetter
 from typing import Any, Literal
 
@@ -65,6 +66,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
 # Bodies with at least this many characters of new strings are read at once (`_wanted`).
 GATHER_CHARS = 4096
+LONG_CHARS = 16384
 # Smaller subtrees that held nothing are not kept in the subtree cache.
 CACHED_EMPTY_BYTES = 1024
 _RULE = attrgetter("rule")
@@ -284,7 +286,14 @@ def _wanted(
     if not all(finder.joinable for finder, _ in finders):
         return None
     gathered, placed = parts.gather(fresh)
+    # A long string is scanned on its own anyway (its walk costs nothing
+    # next to its scan): it stays out of the joined text, not read twice.
+    long = list(compress(itertools.count(), map(LONG_CHARS.__le__, map(len, gathered.texts))))
     texts = gathered.texts
+    if long:
+        texts = list(texts)
+        for i in long:
+            texts[i] = ""
     joined = JOIN.join(texts)
     if len(joined) < GATHER_CHARS:
         return None
@@ -299,6 +308,7 @@ def _wanted(
     starts = list(accumulate(steps, initial=0))
     # Values the walk decodes, and `data:` URLs, are walked as before.
     indexes = set(gathered.decoded)
+    indexes.update(long)
     lowered = data.lower()
     at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
     while at >= 0:

@@ -126,3 +126,9 @@ def test_patterns_anchored_to_the_whole_text_are_walked(regex: str) -> None:
 def test_offsets_in_non_ascii_text_find_the_same_strings(where: int) -> None:
     body = many_strings("naïve ☃ ada@example.org 10.1.2.3", where, word="wé☃")
     same("anthropic", body, spec("redact"))
+
+
+@pytest.mark.parametrize("where", [0, 2_500])
+def test_a_long_string_among_many_is_found_alike(where: int) -> None:
+    long = "x " * 10_000 + "ada@example.org AKIAQYLPMN5HFIQR7XZA " + "y " * 10_000
+    same("anthropic", many_strings(long, where), spec("redact"))
