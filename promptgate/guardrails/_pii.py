@@ -37,6 +37,9 @@ class Entity:
     costly: bool = False
     # Its pattern gets a DFA of its own (see `_patternset._Sets`).
     alone: bool = False
+    # A match may begin with one character that is not part of the value
+    # (RE2 has no look-behind); values begin with a hex digit, the lead never.
+    lead: bool = False
 
 
 # 0-255 without a leading zero: one in 100 bytes of a log is an address, so
@@ -56,6 +59,7 @@ def _ip(candidate: str) -> int:
 
 
 _DIGITS = "0123456789"
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def _card(candidate: str) -> int:
@@ -80,12 +84,15 @@ BUILTIN_ENTITIES: Mapping[str, Entity] = {
     "ip_address": Entity(
         "IP_ADDRESS",
         # IPv6 has eight groups or a `::`: times (12:30:45) and MAC
-        # addresses are not even candidates.
-        rf"\b(?:{_OCTET}\.){{3}}{_OCTET}\b"
+        # addresses are not even candidates. An IPv4 address glued to what
+        # precedes it (`Chrome/120.0.0.0`, on every line of an access log)
+        # is not either: the character before is part of the match (`lead`).
+        rf"(?:^|[^\w/+.-])(?:{_OCTET}\.){{3}}{_OCTET}\b"
         r"|\b(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
         r"|[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){0,6}::[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){0,6})\b",
         _ip,
         standalone=True,
+        lead=True,
     ),
     "credit_card": Entity(
         "CREDIT_CARD", r"\b\d(?:[ -]?\d){12,18}\b", _card, standalone=True, alone=True
@@ -146,12 +153,14 @@ def _validated(
     """The candidates that are `entity`; one loop per entity, as it runs per candidate."""
     text, size = encoded.text, len(encoded.text)
     rule, label, validate = entity.name.lower(), entity.name, entity.validate
-    standalone, costly = entity.standalone, entity.costly
+    standalone, costly, lead = entity.standalone, entity.costly, entity.lead
     for start, end in matches:
         if start == end:
             continue
         if not encoded.ascii:
             start, end = encoded.char_offset(start), encoded.char_offset(end)
+        if lead and text[start] not in _HEX:
+            start += 1
         if standalone and start and _glued_before(text, start):
             continue
         value = text[start:end]

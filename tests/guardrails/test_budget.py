@@ -167,3 +167,27 @@ def test_past_the_capture_group_allowance_the_whole_match_is_the_secret() -> Non
             pass
     found = scanner.scan(f"db password={value}Q ", budget)
     assert [m.value for m in found] == [f"password={value}Q"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("from 10.1.2.3 via (10.4.5.6),10.7.8.9", ["10.1.2.3", "10.4.5.6", "10.7.8.9"]),
+        ("Chrome/120.0.0.0 v1.2.3.4 é10.1.2.3 x-10.1.2.3", []),
+        ("10.1.2.3", ["10.1.2.3"]),
+    ],
+)
+def test_addresses_glued_to_a_word_are_no_candidates(text: str, found: list[str]) -> None:
+    detector = GUARDRAILS.redaction.detector  # type: ignore[union-attr]
+    assert [m.value for m in detector.detect(text)] == found
+
+
+def test_a_user_agent_on_every_line_of_an_access_log_does_not_count() -> None:
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"
+    lines = [
+        f"10.{n % 200}.{n // 200 % 200}.{n % 9 + 1} - - [30/Nov/2026:03:45:44 +0000] "
+        f'"GET /i?id={n} HTTP/1.1" 200 512 "-" "{agent}"'
+        for n in range(6000)
+    ]
+    outcome = apply_request_guardrails("anthropic", body("\n".join(lines)), GUARDRAILS)
+    assert "Chrome/120.0.0.0" in outcome.body["messages"][0]["content"]
