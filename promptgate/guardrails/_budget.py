@@ -16,22 +16,27 @@ before any is examined: text denser than the allowance is refused
 unexamined would leak it; examining it all would hold a core.
 
 - Secrets: one candidate per `SECRETS.bytes_per_candidate` bytes (about
-  2,000 per MB) plus `SECRETS.base`. The densest real text measured, this
+  1,000 per MB) plus `SECRETS.base`. The densest real text measured, this
   repository's `git log -p` with its test keys, has ~300 per MB; Claude
   Code's own requests ~40.
 - Personal data: one candidate per `PERSONAL_DATA.bytes_per_candidate`
-  bytes (10,000 per MB) plus its base: an access log with an address on
-  every line (~8,000 per MB) stays inside; a contact list with an email and
-  a phone number on every 40-byte row does not.
-- `VALIDATIONS_PER_BYTE`: one phone validation per 4 KB (about 250 per MB,
-  ~30 ms), plus `BASE_VALIDATIONS`. Past that, a candidate of the right
+  bytes (~7,800 per MB) plus its base: a web server's access log with an
+  address on every line (~4,100 per MB) stays inside; an sshd log with an
+  address on every 107-byte line (~9,300 per MB) does not past ~100 KB, nor
+  a contact list with an email and a phone number on every 40-byte row.
+- `VALIDATIONS_PER_BYTE`: one phone validation per 16 KB (about 60 per MB,
+  ~10 ms), plus `BASE_VALIDATIONS`. Past that, a candidate of the right
   shape is taken as the entity without validation: it is redacted
   (reversibly), which errs on the side of privacy.
+- `EXTRACTION_PER_BYTE`: a match's capture groups (the secret inside
+  `password=...`) are searched over one byte in 16 of the text, plus
+  `BASE_EXTRACTION` (the search costs ~40-120 ns a byte); past that the
+  whole match is the secret.
 
-At those rates the densest input accepted costs under ~50 ms of CPU per MB
-for each detector (`benchmarks/bench_scan.py` prints the worst inputs
-tried). The allowance is per request, not per string, so many small strings
-cannot multiply it.
+At those rates the densest input accepted costs ~20-55 ms of CPU per MB on
+the shared 2-core machine (`benchmarks/bench_scan.py` prints the worst
+inputs tried). The allowance is per request, not per string, so many small
+strings cannot multiply it.
 """
 
 from __future__ import annotations
