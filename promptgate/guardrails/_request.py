@@ -67,8 +67,6 @@ _UNSEEN: Any = object()
 # Bodies with at least this many characters of new strings are read at once (`_wanted`).
 GATHER_CHARS = 4096
 LONG_CHARS = 16384
-# Smaller subtrees that held nothing are not kept in the subtree cache.
-CACHED_EMPTY_BYTES = 1024
 _RULE = attrgetter("rule")
 
 
@@ -232,7 +230,13 @@ def _hits(
             key = None
         known.append((part, key, SUBTREES.get(key) if key is not None else None))
     fresh_parts = [part for part, _, found in known if found is None]
-    wanted = _wanted(parts, fresh_parts, guardrails, budgets)
+    # Roughly the characters of new text: a small body is walked as it is.
+    new_size = sum(
+        len(part.text) if isinstance(part, Slot) else len(key[1]) if key else GATHER_CHARS
+        for part, key, found in known
+        if found is None
+    )
+    wanted = _wanted(parts, fresh_parts, guardrails, budgets) if new_size >= GATHER_CHARS else None
     placed = iter(wanted[1] if wanted is not None else [None] * len(fresh_parts))
     for part, key, found in known:
         if stop():
@@ -253,8 +257,7 @@ def _hits(
             for s in parts.slots(part, only)
             if (h := _hit(s, guardrails, seen, budgets)) is not None
         ]
-        # A small subtree that held nothing is cheaper to read again than to keep.
-        if key is not None and (fresh or len(key[1]) >= CACHED_EMPTY_BYTES):
+        if key is not None:
             SUBTREES.put(key, relative(fresh, part.path))
         hits.extend(fresh)
     return hits
