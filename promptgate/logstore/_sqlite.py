@@ -100,6 +100,13 @@ class _Prepared:
     rules: set[str]
 
 
+# A commit costs about as much as the inserts of a dozen records: waiting
+# 50 ms for more halves the writer's CPU per record at a few hundred
+# requests a second (benchmarks/README.md), and records still land well
+# inside the second that shared budgets allow.
+LINGER_SECONDS = 0.05
+
+
 class SQLiteLogStore(LogStore):
     """Access log in one SQLite file; `read_only=True` for readers in other processes."""
 
@@ -140,6 +147,7 @@ class SQLiteLogStore(LogStore):
             queue_size=queue_size,
             batch_size=batch_size,
             transient=(sqlite3.OperationalError,),
+            linger=LINGER_SECONDS,
         )
         if retention is not None and retention.days > 0:
             self._pruner = threading.Thread(

@@ -42,10 +42,12 @@ class BackgroundWriter(Generic[T]):
         queue_size: int = 10_000,
         batch_size: int = 500,
         transient: tuple[type[Exception], ...] = (),
+        linger: float = 0.0,
     ) -> None:
         self._flush = flush
         self._name = name
         self._batch_size = batch_size
+        self._linger = linger
         self._transient = transient
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
@@ -101,9 +103,16 @@ class BackgroundWriter(Generic[T]):
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < self._batch_size:
+            # Wait up to `linger` for more: a flush costs a transaction
+            # whatever its size, so a trickle of single records costs the
+            # most per record.
+            until = time.monotonic() + self._linger
+            while len(batch) < self._batch_size and batch[-1] is not _STOP:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    wait = until - time.monotonic()
+                    batch.append(
+                        self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
             items = cast(list[T], [item for item in batch if item is not _STOP])

@@ -30,6 +30,22 @@ def test_items_are_flushed_in_batches_of_what_piled_up() -> None:
     assert len(batches) <= 2  # the first item alone, then everything queued behind it
 
 
+@pytest.mark.parametrize(("linger", "most_batches"), [(0.0, 20), (0.5, 2)])
+def test_a_trickle_is_gathered_for_the_linger_time(linger: float, most_batches: int) -> None:
+    batches: list[list[int]] = []
+    writer = BackgroundWriter(batches.append, name="test", linger=linger)
+    for n in range(20):  # one every 10 ms: without a linger, each is flushed alone
+        writer.submit(n)
+        time.sleep(0.01)
+    started = time.monotonic()
+    writer.close(timeout=5)
+    assert time.monotonic() - started < 0.45  # close does not wait out the linger
+    assert [item for batch in batches for item in batch] == list(range(20))
+    assert len(batches) <= most_batches
+    if linger == 0.0:
+        assert len(batches) >= 10
+
+
 def test_a_full_queue_drops_with_a_count_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     busy, release = threading.Event(), threading.Event()
 
