@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import anthropic
 import pytest
 
+from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.tokens import generate_token, token_hash
 from tests.fakeprovider import Reply
 
@@ -85,6 +86,12 @@ def logged(harness: Harness) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def the_record(harness: Harness) -> AccessLogRecord:
+    """The access-log record of the last request the provider received."""
+    seen = harness.fake.requests[-1]
+    return harness.records(request_id=seen.headers.get("x-request-id", ""))[0]
+
+
 def gateway_logs(harness: Harness) -> str:
     return "".join(
         (harness.gateway.log_dir / name).read_text() for name in ("processor.log", "envoy.log")
@@ -108,7 +115,8 @@ def test_a_monitored_secret_reaches_the_provider_and_no_log(
     assert sent["messages"][0]["content"] == f"why does {key} fail?"  # type: ignore[index]
     assert message.content[0].text == f"Rotate {key} today."  # type: ignore[union-attr]
 
-    record = harness.records(token_id="mona", status=200)[-1]
+    record = the_record(harness)
+    assert not record.streamed
     assert key not in record.prompt and key not in record.response
     assert f"why does {MARKER} fail?" in record.prompt
     assert f"deploy key {MARKER}" in record.prompt
@@ -155,8 +163,8 @@ def test_a_streamed_answer_and_tool_input_keep_no_monitored_secret(
     sent = harness.fake.requests[-1].json()
     assert sent["messages"][1]["content"][0]["input"]["command"].endswith(key)  # type: ignore[index]
 
-    record = harness.records(token_id="mona", status=200)[-1]
-    assert record.streamed
+    record = the_record(harness)
+    assert record.streamed and not record.partial
     assert key not in record.prompt and key not in record.response
     assert MARKER in record.prompt
     assert record.response == f"Use {MARKER} for the upload."
