@@ -662,8 +662,6 @@ def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes,
     return {bytes(d): _bodies.decompress(bytes(data)) for d, data in found}
 
 
-
-
 def _check_readable(connection: Connection, url: str) -> None:
     version = current_version(connection)
     if version == 0:
