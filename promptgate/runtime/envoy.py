@@ -169,8 +169,13 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
                 ):
                     # Nothing here changes these bytes: Envoy passes them on at
                     # once, and usage, cost and the log are worked out after.
-                    await context.write(_PASS_RESPONSE_BODY)
-                    _observe(exchange, request.response_body)
+                    try:
+                        await context.write(_PASS_RESPONSE_BODY)
+                    finally:
+                        # Even when the write is cancelled: Envoy may close the
+                        # stream as soon as it has the last answer, and this
+                        # chunk (the usage, for a JSON answer) is already here.
+                        _observe(exchange, request.response_body)
                     continue
                 action = await self._dispatch(exchange, phase, request)
                 await context.write(to_response(phase, action))

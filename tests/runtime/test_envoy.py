@@ -359,3 +359,46 @@ def test_a_failure_accounting_a_passed_on_chunk_does_not_cut_the_answer(
     # The exchange never saw its end: it is logged once, as cut short.
     (record,) = world.records
     assert record.partial
+
+
+def test_the_last_chunk_is_accounted_even_when_envoy_cancels_the_stream_on_its_answer(
+    world: World,
+) -> None:
+    # Envoy closes the ext_proc stream once it has the answer to the last
+    # chunk; grpc.aio may then cancel the write that delivered it.
+    answer = json.dumps(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "Hi"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 12, "output_tokens": 3},
+        }
+    ).encode()
+
+    class CancelledOnLastWrite(FakeStream):
+        async def write(self, response: pb.ProcessingResponse) -> None:
+            await super().write(response)
+            if response.HasField("response_body") and self.arrived.empty():
+                raise asyncio.CancelledError
+
+    processor = ExternalProcessor(world.exchange)
+
+    async def run() -> None:
+        stream = CancelledOnLastWrite(
+            [
+                request_headers(world),
+                request_body(claude_body()),
+                response_headers(200, "application/json"),
+                response_body(answer, True),
+            ]
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await processor.Process(iter(()), stream)  # type: ignore[arg-type]
+
+    asyncio.run(run())
+    (record,) = world.records
+    assert (record.status, record.input_tokens, record.output_tokens) == (200, 12, 3)
+    assert record.cost_usd and not record.partial
