@@ -22,7 +22,8 @@ from promptgate.logstore import (
     open_store,
     postgres_url_problem,
 )
-from promptgate.logstore._postgres import PostgresLogStore, _Item, day_start_us
+from promptgate.logstore._postgres import PostgresLogStore, day_start_us
+from promptgate.logstore._postgres_batch import Item
 from promptgate.logstore._postgres_schema import (
     _V1,
     DAY_US,
@@ -155,7 +156,7 @@ def test_bodies_are_stored_once_per_chunk(
 def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None:
     store = PostgresLogStore(pg.new_database())
     rng = random.Random(5)
-    items = [_Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
+    items = [Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
     store._insert(items)
     store._insert(items)  # the spool replays what PostgreSQL already committed
     records = [i.record for i in items]
@@ -201,7 +202,7 @@ def test_a_version_1_database_gains_cost_items_for_the_days_it_holds(pg: Postgre
     store = PostgresLogStore(url)
     record = random_record(random.Random(1), 0)
     record.time.FromDatetime(datetime(2026, 1, 5, 9, tzinfo=UTC))
-    store._insert([_Item(uuid.uuid4(), record)])
+    store._insert([Item(uuid.uuid4(), record)])
     assert store.item_totals(None, None) == brute_force_items([record], None, None)
     store.close()
     with psycopg.connect(url) as db:
@@ -219,7 +220,7 @@ def test_retention_drops_whole_days(pg: PostgresServer) -> None:
         for i in range(10):
             record = random_record(rng, i)
             record.time.FromDatetime(today - timedelta(days=days_ago, minutes=i))
-            items.append(_Item(uuid.uuid4(), record))
+            items.append(Item(uuid.uuid4(), record))
     store._insert(items)
     with psycopg.connect(store.url) as db:
         before = set(partitions(db))
