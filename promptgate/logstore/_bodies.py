@@ -211,6 +211,20 @@ def compress(chunk: bytes) -> bytes:
     return _codec()[0].compress(chunk)
 
 
+def compress_all(chunks: list[bytes]) -> list[bytes]:
+    """`compress` of each chunk, in one call that holds the GIL only to start and end.
+
+    Other threads run meanwhile (zstd compresses while a writer waits on its
+    database); the frames are the same as `compress` makes.
+    """
+    if not chunks:
+        return []
+    # A compressor of its own: the calling thread may not be the writer's.
+    sources: list[bytes | bytearray | memoryview[int]] = list(chunks)
+    frames = zstandard.ZstdCompressor(level=_LEVEL).multi_compress_to_buffer(sources, threads=1)
+    return [frames[i].tobytes() for i in range(len(frames))]
+
+
 def decompress(data: bytes) -> bytes:
     return _codec()[1].decompress(data)
 

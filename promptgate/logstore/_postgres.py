@@ -83,6 +83,10 @@ _CONNECT_TIMEOUT = 3
 _TOTALS_SELECT = ", ".join(TOTAL_COLUMNS)
 _KEYS = "project_id, project_name, token_id, provider, model, alias"
 
+# Two writers that wait on each other's chunks and totals: one of them is
+# cancelled and its batch is simply tried again.
+_RETRIED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+
 DatabaseDown = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
@@ -163,7 +167,7 @@ class PostgresLogStore(LogStore):
             return
         self._writer = BackgroundWriter(
             self._flush, name="promptgate-logstore:postgresql", queue_size=queue_size,
-            batch_size=batch_size,
+            batch_size=batch_size, transient=_RETRIED,
         )  # fmt: skip
         if spool is not None:
             self._start(self._replay_periodically, "promptgate-spool-replay")
@@ -215,6 +219,8 @@ class PostgresLogStore(LogStore):
                 self._insert(items, self._chunker)
             except DatabaseDown as exc:
                 self._went_down(exc)
+            except _RETRIED:
+                raise  # the background writer tries the batch again
             except Exception:
                 # Refused by PostgreSQL (it would be refused again from the
                 # spool): the background writer drops the batch and says so.

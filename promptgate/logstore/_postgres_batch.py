@@ -14,6 +14,7 @@ actually inserted into `spend_hourly`, `cost_item` and `spend_item_hourly`.
 from __future__ import annotations
 
 import operator
+import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -148,53 +149,81 @@ def _without_nul(values: tuple[object, ...]) -> tuple[object, ...]:
 def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
     """Write `batch` in the caller's transaction; `recent` holds digests already stored.
 
-    The caller remembers `batch.latest` in `recent` (`remember`) once the
-    transaction has committed.
+    The chunks not in `recent` are compressed on another thread while the
+    records are sent and inserted (zstd runs without the GIL, PostgreSQL on
+    its own processes), then the ones PostgreSQL lacks are sent. The caller
+    remembers `batch.latest` in `recent` (`remember`) once the transaction
+    has committed.
     """
-    fresh = _missing_chunks(db, batch, recent)
-    with db.cursor() as cursor:
-        if fresh:
-            with cursor.copy(_COPY_CHUNKS) as copy:
-                copy.set_types(["bytea", "bytea", "int8"])
-                for chunk in fresh:
-                    copy.write_row(chunk)
-            cursor.execute(_INSERT_CHUNKS)
-        stored = {digest for digest, _, _ in fresh}
-        # Sorted, so two writers touching the same chunks lock them in one order.
-        touch = [
-            (when, digest, when)
-            for digest, when in sorted(batch.latest.items())
-            if digest not in stored and recent.get(digest, 0) + TOUCH_INTERVAL_US <= when
-        ]
-        if touch:
-            cursor.executemany(_TOUCH, touch)
-        with cursor.copy(_COPY_RECORDS) as copy:
-            copy.set_types(list(_RECORD_TYPES))
-            for row in batch.rows:
-                copy.write_row(row)
-        if batch.costs:
-            with cursor.copy(_COPY_ITEMS) as copy:
-                copy.set_types(list(_ITEM_TYPES))
-                for cost in batch.costs:
-                    copy.write_row(cost)
-        cursor.execute(_INSERT)
-
-
-def _missing_chunks(
-    db: Connection, batch: Batch, recent: OrderedDict[bytes, int]
-) -> list[tuple[bytes, bytes, int]]:
-    """(digest, compressed data, last_us) of the batch's chunks PostgreSQL does not hold."""
     candidates = sorted(d for d in batch.chunks if d not in recent)
-    if not candidates:
-        return []
-    present = {
-        bytes(d)
-        for (d,) in db.execute(
-            "SELECT digest FROM body_chunk WHERE digest = ANY(%b)", (candidates,)
-        )
-    }
-    chunks, latest = batch.chunks, batch.latest
-    return [(d, _bodies.compress(chunks[d]), latest[d]) for d in candidates if d not in present]
+    compressing = _Compressing([batch.chunks[d] for d in candidates])
+    compressing.start()
+    try:
+        with db.cursor() as cursor:
+            with cursor.copy(_COPY_RECORDS) as copy:
+                copy.set_types(list(_RECORD_TYPES))
+                for row in batch.rows:
+                    copy.write_row(row)
+            if batch.costs:
+                with cursor.copy(_COPY_ITEMS) as copy:
+                    copy.set_types(list(_ITEM_TYPES))
+                    for cost in batch.costs:
+                        copy.write_row(cost)
+            cursor.execute(_INSERT)
+            present = _present(db, candidates)
+            frames = compressing.result()
+            fresh = [
+                (digest, frame, batch.latest[digest])
+                for digest, frame in zip(candidates, frames, strict=True)
+                if digest not in present
+            ]
+            if fresh:
+                with cursor.copy(_COPY_CHUNKS) as copy:
+                    copy.set_types(["bytea", "bytea", "int8"])
+                    for chunk in fresh:
+                        copy.write_row(chunk)
+                cursor.execute(_INSERT_CHUNKS)
+            stored = {digest for digest, _, _ in fresh}
+            # Sorted, so two writers touching the same chunks lock them in one order.
+            touch = [
+                (when, digest, when)
+                for digest, when in sorted(batch.latest.items())
+                if digest not in stored and recent.get(digest, 0) + TOUCH_INTERVAL_US <= when
+            ]
+            if touch:
+                cursor.executemany(_TOUCH, touch)
+    finally:
+        compressing.join()
+
+
+class _Compressing(threading.Thread):
+    """Chunks being compressed in the background (one zstd call for all of them)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        super().__init__(name="promptgate-logstore-compress", daemon=True)
+        self._chunks = chunks
+        self._frames: list[bytes] = []
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._frames = _bodies.compress_all(self._chunks)
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+
+    def result(self) -> list[bytes]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._frames
+
+
+def _present(db: Connection, digests: list[bytes]) -> set[bytes]:
+    """Which of `digests` PostgreSQL holds already (another process stored them)."""
+    if not digests:
+        return set()
+    rows = db.execute("SELECT digest FROM body_chunk WHERE digest = ANY(%b)", (digests,))
+    return {bytes(d) for (d,) in rows}
 
 
 def remember(recent: OrderedDict[bytes, int], latest: dict[bytes, int]) -> None:

@@ -166,6 +166,49 @@ def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None
     store.close()
 
 
+def test_ids_follow_write_order_within_a_batch(pg: PostgresServer) -> None:
+    """`logs` lists by id: a batch's records get ids in the order they were written.
+
+    Whatever their times (out of order, over three daily partitions) and
+    with already stored records replayed in the middle of the batch.
+    """
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(8)
+    items = []
+    for i in range(600):
+        record = with_bodies(rng, random_record(rng, i), i)
+        when = START + timedelta(days=rng.choice([0, 1, 2]), seconds=rng.uniform(0, 3600))
+        record.time.FromDatetime(when)
+        items.append(Item(uuid.uuid4(), record))
+    store._insert(items[100:200])
+    store._insert(items)  # replays 100..199: stored once, with their first ids
+    listed = [entry.record.request_id for entry in store.query(bodies=False)]
+    order = [*range(100, 200), *range(100), *range(200, 600)]
+    assert listed == [f"r{i}" for i in order]
+    store.close()
+
+
+def test_a_nul_in_a_text_field_loses_no_record(pg: PostgresServer) -> None:
+    """PostgreSQL text cannot hold NUL; a client-chosen model name can (JSON "\\u0000")."""
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(9)
+    records = [random_record(rng, i) for i in range(30)]
+    records[7].model_requested = "claude\x00-sonnet"
+    records[8].session_id = "\x00"
+    records[9].request_id = "r9\x00"
+    for record in records:
+        store.write(record)
+    store.close()
+    assert store.dropped == 0
+    reader = PostgresLogStore(store.url, read_only=True)
+    entries = reader.query()
+    assert [e.record for e in entries] == records  # the record keeps the original
+    assert sum(t.requests for t in reader.spend_totals(None, None).values()) == 30
+    (nul,) = reader.query(session="\ufffd")
+    assert nul.record.request_id == "r8"
+    reader.close()
+
+
 def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
     url = pg.new_database()
     errors: list[BaseException] = []
