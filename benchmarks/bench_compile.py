@@ -88,7 +88,7 @@ def project_yaml(index: int, tokens: int) -> str:
     for number in range(tokens):
         token_id = f"{name}-{number}"
         lines.append(
-            f"      - {{id: user-{number}, hash: \"{token_hash('bench:' + token_id)}\", "
+            f'      - {{id: user-{number}, hash: "{token_hash("bench:" + token_id)}", '
             f"scopes: [chat], expires: 2099-12-31}}"
         )
     return "\n".join(lines) + "\n"

@@ -1,17 +1,24 @@
-"""Data-plane overhead: the fake provider direct, through bare Envoy, through PromptGate.
+"""Data-plane overhead: the fake provider direct, through bare Envoy, PromptGate and LiteLLM.
 
 Run: python benchmarks/bench_dataplane.py [--quick] [--json] [--profile FILE]
+     [--processors N] [--no-litellm]
 
 In one run it starts the benchmark's fake provider (its own process or
 processes, see ``dataplane_fake.py``), a bare Envoy (the compiled listener,
 route and cluster with the same path rewrite, but no ext_proc filter) and
-the full gateway (Envoy + processor, started by ``promptgate.supervisor``
-exactly as ``promptgate run`` does), then measures with ``wrk`` (C,
+the full gateway (Envoy + processors, started by ``promptgate.supervisor``
+exactly as ``promptgate run`` does; guardrails as in examples/claude-code)
+and LiteLLM's proxy (installed by the benchmark into its own virtualenv
+under ``.cache/litellm-venv``, same fake upstream, no guardrails), then
+measures with ``wrk`` (C,
 keep-alive connections, one per client; a Lua script sends the POST body):
 
 - a ~1 KB non-streamed Anthropic ``/v1/messages`` request, and
 - a ~80 KB Claude-Code-shaped streamed request (~64 KB of tools) answered
-  with ~65 SSE events,
+  with ~65 SSE events, and
+- the same request with an e-mail address in it (PromptGate redacts it and
+  restores placeholders on the blocking response path; c=1, Envoy and
+  PromptGate only),
 
 each at 1 and 16 concurrent clients, for the three targets back to back
 (so they see the same machine load), after a warm-up. It prints p50/p99
@@ -23,9 +30,12 @@ process per run shows what saturated. ``--profile`` runs one more small
 request load against PromptGate with ``py-spy`` attached to the processor
 and prints its hottest functions.
 
-Targets (issue 3): PromptGate adds at most 2 ms at p50 to the 80 KB
-streamed request at concurrency 1, and sustains at least 1,500 small
-requests/s.
+Targets (issue 16), added p50 over bare Envoy at c=1: 80 KB stream <= 1.0
+ms (nothing to restore), <= 2.0 ms (placeholders to restore); 1 KB request
+<= 0.8 ms. Processor CPU per small request <= 500 us; small requests/s at
+c=16 >= 2x the 1,031 measured before the change (a recorded number, not
+this run); against LiteLLM: >= 20x lower added p50 at c=1 and >= 15x its
+requests/s at c=16.
 """
 
 from __future__ import annotations
@@ -67,18 +77,44 @@ from dataplane_bodies import (  # noqa: E402
 )
 from dataplane_gateway import Ports, bare_envoy_config, free_port, start_gateway  # noqa: E402
 
+EMAIL = "ada.lovelace@engines.example.org"
+
+
+def with_email(body: dict[str, Any]) -> dict[str, Any]:
+    """The Claude Code body with an e-mail address in its last user turn: redacted, restored."""
+    last = body["messages"][-1]
+    content = last["content"]
+    note = {"type": "text", "text": f"Mail the summary to {EMAIL} please."}
+    last["content"] = [*content, note] if isinstance(content, list) else f"{content} {note['text']}"
+    return body
+
+
 from promptgate.config import validate_policy  # noqa: E402
 from promptgate.config.diagnostics import format_text  # noqa: E402
 from promptgate.config.models import Policy  # noqa: E402
 from promptgate.envoy_binary import find_envoy  # noqa: E402
+from promptgate.runtime.processes import default_processes  # noqa: E402
 from promptgate.tokens import generate_token, token_hash  # noqa: E402
 
 PROJECT = "6b1f3c1e-0d2a-4f6b-9a51-0c2d3e4f5a61"
 KEY_ENV = "PG_BENCH_ANTHROPIC_KEY"
-TARGET_ADDED_MS = 2.0
-TARGET_SMALL_RPS = 1500.0
-TARGETS = ("direct", "envoy", "promptgate")
-TARGET_LABELS = {"direct": "direct", "envoy": "bare Envoy", "promptgate": "PromptGate"}
+TARGET_STREAM_ADDED_MS = 1.0
+TARGET_RESTORE_ADDED_MS = 2.0
+TARGET_SMALL_ADDED_MS = 0.8
+TARGET_PROCESSOR_US = 500.0
+# Small requests/s at c=16 before issue 16 (benchmarks/README.md, same machine).
+BEFORE_SMALL_RPS = 1031.0
+TARGET_LITELLM_LATENCY_X = 20.0
+TARGET_LITELLM_RPS_X = 15.0
+TARGET_LABELS = {
+    "direct": "direct",
+    "envoy": "bare Envoy",
+    "baseline": "PG before",
+    "promptgate": "PromptGate",
+    "litellm": "LiteLLM",
+}
+LITELLM_VENV = HERE.parent / ".cache" / "litellm-venv"
+LITELLM_KEY = "sk-bench-litellm-" + secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
@@ -89,6 +125,8 @@ class Case:
     body: bytes
     headers: dict[str, str]
     streamed: bool
+    targets: tuple[str, ...] = ("direct", "envoy", "baseline", "promptgate", "litellm")
+    concurrencies: tuple[int, ...] = (1, 16)
 
 
 @dataclass
@@ -109,6 +147,7 @@ class Run:
     warmup_requests: int = 0
     ext_proc_msgs_per_request: float | None = None
     processor_cpu_ms_per_request: float | None = None
+    envoy_cpu_us_per_request: float | None = None
 
 
 @dataclass
@@ -208,6 +247,14 @@ def build_policy(fake_port: int, token: str, ports: Ports, store: Path) -> dict[
                 "type": "agent_proxy",
                 "providers": {"anthropic": {"credential": "anthropic-main"}},
                 "tokens": [{"id": "bench", "hash": token_hash(token)}],
+                # As in examples/claude-code.
+                "guardrails": {
+                    "reversible_redaction": {
+                        "entities": ["email", "phone"],
+                        "custom_patterns": [{"name": "CUSTOMER", "regex": "CUST-[0-9]{6}"}],
+                    },
+                    "secret_scanner": {"mode": "block"},
+                },
             }
         },
         "logging": {"store": f"sqlite:///{store}", "bodies": True},
@@ -223,6 +270,110 @@ def checked_policy(work: Path, fake_port: int, token: str, ports: Ports, store: 
     if result.policy is None:
         raise SystemExit(format_text(result.diagnostics))
     return result.policy
+
+
+def start_baseline(
+    stack: ExitStack, ref: str, fake_port: int, token: str, work: Path
+) -> tuple[int, str, dict[str, list[int]]]:
+    """PromptGate as of git ``ref``, served by its own ``promptgate run`` on the same fake."""
+    source = work / "baseline-src"
+    source.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", ref], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    ports = Ports()
+    policy = build_policy(fake_port, token, ports, work / "baseline-log.db")
+    # Older versions serve the processor on a TCP port of the policy's choosing.
+    policy["gateway"]["processor_port"] = free_port()
+    (work / "baseline-policy").mkdir()
+    (work / "baseline-policy" / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    deploy = work / "baseline-deploy"
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    process = stack.enter_context(
+        child(
+            [
+                sys.executable,
+                "-m",
+                "promptgate",
+                "run",
+                str(work / "baseline-policy"),
+                "--deploy-dir",
+                str(deploy),
+            ],
+            work / "baseline.log",
+            env,
+        )
+    )
+
+    def up() -> bool:
+        if process.poll() is not None:
+            log = (work / "baseline.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"baseline PromptGate ({ref}) exited:\n{log}")
+        return "Ctrl-C" in (work / "baseline.log").read_text(errors="replace")
+
+    wait_until(up, f"baseline PromptGate ({ref})", timeout=60)
+
+    def pids(pattern: str) -> list[int]:
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
+
+    watch = {
+        "fake": [],
+        "envoy": pids(f"{deploy}/run/.*/envoy.yaml"),
+        "processor": pids(f"promptgate.runtime --bundle {deploy}/"),
+    }
+    return ports.listen_port, f"http://127.0.0.1:{ports.admin_port}", watch
+
+
+def start_litellm(stack: ExitStack, fake_port: int, work: Path, say: Any) -> tuple[int, list[int]]:
+    """LiteLLM's proxy on the same fake upstream, installed once into its own virtualenv."""
+    binary = LITELLM_VENV / "bin" / "litellm"
+    if not binary.exists():
+        say(f"installing LiteLLM into {LITELLM_VENV} (once)")
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        pip = str(LITELLM_VENV / "bin" / "pip")
+        subprocess.run([pip, "install", "-q", "litellm[proxy]"], check=True)
+    config = {
+        "model_list": [
+            {
+                "model_name": "*",
+                "litellm_params": {
+                    "model": "anthropic/*",
+                    "api_base": f"http://127.0.0.1:{fake_port}",
+                    "api_key": f"os.environ/{KEY_ENV}",
+                },
+            }
+        ],
+        "general_settings": {"master_key": LITELLM_KEY},
+    }
+    (work / "litellm.yaml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true"}
+    process = stack.enter_context(
+        child(
+            [
+                str(binary),
+                "--config",
+                str(work / "litellm.yaml"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            work / "litellm.log",
+            env,
+        )
+    )
+
+    def up() -> bool:
+        if process.poll() is not None:
+            log = (work / "litellm.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"LiteLLM exited:\n{log}")
+        return http_ok(f"http://127.0.0.1:{port}/health/liveliness")
+
+    wait_until(up, "LiteLLM", timeout=120)
+    return port, [process.pid]
 
 
 # -- load ----------------------------------------------------------------------
@@ -246,13 +397,14 @@ end
 """
 
 
-def lua_script(case: Case, work: Path) -> Path:
+def lua_script(case: Case, target: str, work: Path) -> Path:
     body_path = work / f"{case.name}.json"
     body_path.write_bytes(case.body)
+    _, case_headers = target_request(case, target)
     headers = "\n".join(
-        f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in case.headers.items()
+        f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in case_headers.items()
     )
-    script = work / f"{case.name}.lua"
+    script = work / f"{case.name}-{target}.lua"
     script.write_text(_LUA % {"body": json.dumps(str(body_path)), "headers": headers})
     return script
 
@@ -301,6 +453,12 @@ def wrk(
     return json.loads(match.group(1)), cpu
 
 
+def processor_pids(launched: int) -> list[int]:
+    """The processor process, or with several the launcher and its children."""
+    found = subprocess.run(["pgrep", "-P", str(launched)], capture_output=True, text=True)
+    return [launched, *(int(pid) for pid in found.stdout.split())]
+
+
 def ext_proc_stats(admin_url: str | None) -> dict[str, int]:
     if admin_url is None:
         return {}
@@ -309,11 +467,17 @@ def ext_proc_stats(admin_url: str | None) -> dict[str, int]:
             text = response.read().decode()
     except (urllib.error.URLError, OSError):
         return {}
-    stats = {}
+    # The request filter counts under http.promptgate.ext_proc.*, the response
+    # filters under ext_proc.observe.* and ext_proc.transform.*.
+    stats: dict[str, int] = {}
     for line in text.splitlines():
         name, _, value = line.partition(": ")
-        if value.strip().isdigit():
-            stats[name.rsplit(".", 1)[-1]] = int(value)
+        if not value.strip().isdigit() or not name.startswith("http.promptgate.ext_proc."):
+            continue
+        scope, _, counter = name.removeprefix("http.promptgate.ext_proc.").rpartition(".")
+        key = f"{scope}.{counter}" if scope else counter
+        stats[key] = stats.get(key, 0) + int(value)
+        stats["all." + counter] = stats.get("all." + counter, 0) + int(value)
     return stats
 
 
@@ -350,14 +514,16 @@ def measure(
         cpu={k: round(v, 1) for k, v in cpu.items()},
         warmup_requests=warm["requests"],
     )
-    streams = after.get("streams_started", 0) - before.get("streams_started", 0)
-    if streams > 0:
-        sent = after.get("stream_msgs_sent", 0) - before.get("stream_msgs_sent", 0)
-        run.ext_proc_msgs_per_request = round(sent / streams, 2)
+    requests = after.get("streams_started", 0) - before.get("streams_started", 0)
+    if requests > 0:
+        sent = after.get("all.stream_msgs_sent", 0) - before.get("all.stream_msgs_sent", 0)
+        run.ext_proc_msgs_per_request = round(sent / requests, 2)
     if "processor" in cpu and run.requests:
         run.processor_cpu_ms_per_request = round(
             cpu["processor"] / 100 * duration * 1000 / run.requests, 3
         )
+    if "envoy" in cpu and run.requests:
+        run.envoy_cpu_us_per_request = round(cpu["envoy"] / 100 * duration * 1e6 / run.requests, 1)
     return run
 
 
@@ -422,10 +588,22 @@ def pct(values: list[float], p: float) -> float:
 # -- checks --------------------------------------------------------------------
 
 
-def check_reply(case: Case, port: int) -> None:
+def target_request(case: Case, target: str) -> tuple[str, dict[str, str]]:
+    """The path and headers ``target`` is called with: LiteLLM has no project prefix."""
+    if target != "litellm":
+        return case.path, case.headers
+    headers = {k: v for k, v in case.headers.items() if k not in ("x-api-key", "authorization")}
+    return case.path.removeprefix(f"/api/{PROJECT}"), {
+        **headers,
+        "authorization": f"Bearer {LITELLM_KEY}",
+    }
+
+
+def check_reply(case: Case, target: str, port: int) -> None:
     """One request by hand: a 200 and a complete answer, before measuring."""
+    path, headers = target_request(case, target)
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{case.path}", data=case.body, headers=case.headers, method="POST"
+        f"http://127.0.0.1:{port}{path}", data=case.body, headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -560,59 +738,124 @@ def hot_spots(path: Path, top: int = 15) -> dict[str, Any]:
 # -- report --------------------------------------------------------------------
 
 
-def _find(runs: list[Run], case: str, target: str, concurrency: int) -> Run:
+def _find(runs: list[Run], case: str, target: str, concurrency: int) -> Run | None:
     return next(
-        r for r in runs if r.case == case and r.target == target and r.concurrency == concurrency
+        (r for r in runs if r.case == case and r.target == target and r.concurrency == concurrency),
+        None,
     )
 
 
 def summarise(runs: list[Run], ttfb: list[FirstByte]) -> dict[str, Any]:
     comparisons = []
-    for case in ("small", "stream80k"):
-        for concurrency in (1, 16):
-            direct = _find(runs, case, "direct", concurrency)
-            envoy = _find(runs, case, "envoy", concurrency)
-            gate = _find(runs, case, "promptgate", concurrency)
-            comparisons.append(
-                {
-                    "case": case,
-                    "concurrency": concurrency,
-                    "p50_ratio_vs_envoy": gate.p50_ms / envoy.p50_ms,
-                    "p99_ratio_vs_envoy": gate.p99_ms / envoy.p99_ms,
-                    "rps_ratio_vs_envoy": gate.rps / envoy.rps,
-                    "added_p50_ms_vs_envoy": gate.p50_ms - envoy.p50_ms,
-                    "added_p50_ms_vs_direct": gate.p50_ms - direct.p50_ms,
-                    "envoy_added_p50_ms_vs_direct": envoy.p50_ms - direct.p50_ms,
-                }
+    for gate in (r for r in runs if r.target == "promptgate"):
+        envoy = _find(runs, gate.case, "envoy", gate.concurrency)
+        lite = _find(runs, gate.case, "litellm", gate.concurrency)
+        assert envoy is not None
+        comparison: dict[str, Any] = {
+            "case": gate.case,
+            "concurrency": gate.concurrency,
+            "added_p50_ms_vs_envoy": gate.p50_ms - envoy.p50_ms,
+            "added_p99_ms_vs_envoy": gate.p99_ms - envoy.p99_ms,
+            "rps_ratio_vs_envoy": gate.rps / envoy.rps,
+        }
+        if lite is not None:
+            comparison.update(
+                litellm_added_p50_ms_vs_envoy=lite.p50_ms - envoy.p50_ms,
+                litellm_added_p99_ms_vs_envoy=lite.p99_ms - envoy.p99_ms,
+                # LiteLLM may complete nothing in a short run at c=16.
+                rps_ratio_vs_litellm=gate.rps / lite.rps if lite.rps else float("inf"),
             )
-    stream1 = next(c for c in comparisons if c["case"] == "stream80k" and c["concurrency"] == 1)
+        comparisons.append(comparison)
+
+    def compared(case: str, concurrency: int) -> dict[str, Any]:
+        return next(c for c in comparisons if c["case"] == case and c["concurrency"] == concurrency)
+
+    targets: dict[str, dict[str, Any]] = {}
+
+    def target(key: str, label: str, measured: float, limit: float, ok: bool, unit: str) -> None:
+        targets[key] = {
+            "label": label,
+            "measured": measured,
+            "limit": limit,
+            "pass": ok,
+            "unit": unit,
+        }
+
+    for case, concurrency, limit, label in (
+        ("stream80k", 1, TARGET_STREAM_ADDED_MS, "80 KB stream, c=1, nothing to restore"),
+        ("stream80k_restore", 1, TARGET_RESTORE_ADDED_MS, "80 KB stream, c=1, restoring"),
+        ("small", 1, TARGET_SMALL_ADDED_MS, "1 KB request, c=1"),
+    ):
+        added = compared(case, concurrency)["added_p50_ms_vs_envoy"]
+        target(
+            f"{case}_c{concurrency}_added_p50",
+            f"{label}: added p50 over bare Envoy <= {limit:g} ms",
+            added,
+            limit,
+            added <= limit,
+            "ms",
+        )
     small16 = _find(runs, "small", "promptgate", 16)
-    small_ok = not small16.errors
-    targets = {
-        "stream80k_c1_added_p50_ms_vs_envoy": {
-            "measured": stream1["added_p50_ms_vs_envoy"],
-            "limit": TARGET_ADDED_MS,
-            "pass": stream1["added_p50_ms_vs_envoy"] <= TARGET_ADDED_MS,
-        },
-        "stream80k_c1_added_p50_ms_vs_direct": {
-            "measured": stream1["added_p50_ms_vs_direct"],
-            "limit": TARGET_ADDED_MS,
-            "pass": stream1["added_p50_ms_vs_direct"] <= TARGET_ADDED_MS,
-        },
-        "small_rps_c16": {
-            "measured": small16.rps,
-            "limit": TARGET_SMALL_RPS,
-            "pass": small16.rps >= TARGET_SMALL_RPS and small_ok,
-        },
-    }
+    assert small16 is not None
+    if small16.processor_cpu_ms_per_request is not None:
+        used = small16.processor_cpu_ms_per_request * 1000
+        target(
+            "small_processor_cpu",
+            f"processor CPU per small request (c=16) <= {TARGET_PROCESSOR_US:g} us",
+            used,
+            TARGET_PROCESSOR_US,
+            used <= TARGET_PROCESSOR_US,
+            "us",
+        )
+    before16 = _find(runs, "small", "baseline", 16)
+    before_rps, where = (
+        (before16.rps, "PromptGate before, this run")
+        if before16 is not None
+        else (BEFORE_SMALL_RPS, "recorded before, not this run")
+    )
+    target(
+        "small_rps_c16",
+        f"small requests/s at c=16 >= 2x {before_rps:,.0f} ({where})",
+        small16.rps,
+        2 * before_rps,
+        small16.rps >= 2 * before_rps and not small16.errors,
+        "req/s",
+    )
+    for case in ("small", "stream80k"):
+        one = compared(case, 1)
+        if "litellm_added_p50_ms_vs_envoy" in one:
+            ours = max(one["added_p50_ms_vs_envoy"], 0.01)
+            ratio = one["litellm_added_p50_ms_vs_envoy"] / ours
+            target(
+                f"{case}_litellm_latency_x",
+                f"{case} c=1: LiteLLM's added p50 / PromptGate's >= {TARGET_LITELLM_LATENCY_X:g}x",
+                ratio,
+                TARGET_LITELLM_LATENCY_X,
+                ratio >= TARGET_LITELLM_LATENCY_X,
+                "x",
+            )
+        sixteen = compared(case, 16)
+        if "rps_ratio_vs_litellm" in sixteen:
+            ratio = sixteen["rps_ratio_vs_litellm"]
+            target(
+                f"{case}_litellm_rps_x",
+                f"{case} c=16: PromptGate req/s / LiteLLM's >= {TARGET_LITELLM_RPS_X:g}x",
+                ratio,
+                TARGET_LITELLM_RPS_X,
+                ratio >= TARGET_LITELLM_RPS_X,
+                "x",
+            )
     if ttfb:
         by = {t.target: t for t in ttfb}
         added = by["promptgate"].event_p50_ms - by["envoy"].event_p50_ms
-        targets["stream80k_c1_added_first_event_p50_ms_vs_envoy"] = {
-            "measured": added,
-            "limit": TARGET_ADDED_MS,
-            "pass": added <= TARGET_ADDED_MS,
-        }
+        target(
+            "stream80k_c1_first_event",
+            f"80 KB stream, c=1: first SSE event added p50 <= {TARGET_STREAM_ADDED_MS:g} ms",
+            added,
+            TARGET_STREAM_ADDED_MS,
+            added <= TARGET_STREAM_ADDED_MS,
+            "ms",
+        )
     return {"comparisons": comparisons, "targets": targets}
 
 
@@ -623,8 +866,9 @@ def print_report(
     print(f"Load generator: {meta['load_generator']}")
     print(
         f"Upstream: {meta['fakes']} fake provider process(es) on one port (SO_REUSEPORT); "
-        f"Envoy --concurrency 2 (both); {meta['cpus']} CPUs; load average before: "
-        f"{meta['loadavg_before']}"
+        f"Envoy --concurrency 2 (both); PromptGate {meta['processors']} processor process(es); "
+        f"{meta['cpus']} CPUs; load average before: {meta['loadavg_before']}, after: "
+        f"{meta.get('loadavg_after', '?')}"
     )
     print(
         f"Bodies: small {meta['small_bytes']} B non-streamed; stream80k {meta['large_bytes']} B "
@@ -635,37 +879,37 @@ def print_report(
     )
     print()
     header = (
-        f"{'case':<10} {'conc':>4} {'target':<11} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9} "
-        f"{'errors':>7}  cpu% (fake/envoy/processor/wrk)"
+        f"{'case':<17} {'conc':>4} {'target':<11} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+        f"{'err':>4} {'+p50':>7} {'+p99':>7}  cpu% fake/envoy/proc/other  [per request]"
     )
     print(header)
     print("-" * len(header))
     for run in runs:
         cpu = run.cpu
         cpu_text = "/".join(
-            f"{cpu[k]:.0f}" if k in cpu else "-" for k in ("fake", "envoy", "processor", "wrk")
+            f"{cpu[k]:.0f}" if k in cpu else "-" for k in ("fake", "envoy", "processor", "litellm")
         )
-        errors = sum(run.errors.values())
+        envoy = _find(runs, run.case, "envoy", run.concurrency)
+        added = ""
+        if envoy is not None and run.target not in ("direct", "envoy"):
+            added = f"{run.p50_ms - envoy.p50_ms:+7.2f} {run.p99_ms - envoy.p99_ms:+7.2f}"
+        else:
+            added = f"{'':>7} {'':>7}"
         extra = ""
         if run.ext_proc_msgs_per_request is not None:
             extra = (
-                f"  [{run.ext_proc_msgs_per_request:g} ext_proc msgs/req, processor "
-                f"{run.processor_cpu_ms_per_request:.2f} ms CPU/req]"
+                f"  [{run.ext_proc_msgs_per_request:g} ext_proc msgs, processor "
+                f"{(run.processor_cpu_ms_per_request or 0) * 1000:.0f} us, Envoy "
+                f"{run.envoy_cpu_us_per_request or 0:.0f} us CPU]"
             )
+        elif run.envoy_cpu_us_per_request is not None:
+            extra = f"  [Envoy {run.envoy_cpu_us_per_request:.0f} us CPU]"
         print(
-            f"{run.case:<10} {run.concurrency:>4} {TARGET_LABELS[run.target]:<11} "
-            f"{run.p50_ms:>8.2f} {run.p99_ms:>8.2f} {run.rps:>9.0f} {errors:>7}  {cpu_text}{extra}"
+            f"{run.case:<17} {run.concurrency:>4} {TARGET_LABELS[run.target]:<11} "
+            f"{run.p50_ms:>8.2f} {run.p99_ms:>8.2f} {run.rps:>8.0f} "
+            f"{sum(run.errors.values()):>4} {added}  {cpu_text}{extra}"
         )
-    print()
-    print("PromptGate vs bare Envoy (ratio >1 = slower) and milliseconds added at p50:")
-    for c in summary["comparisons"]:
-        print(
-            f"  {c['case']:<10} c={c['concurrency']:<3} p50 x{c['p50_ratio_vs_envoy']:.2f}  "
-            f"p99 x{c['p99_ratio_vs_envoy']:.2f}  req/s x{c['rps_ratio_vs_envoy']:.2f}  "
-            f"added p50 {c['added_p50_ms_vs_envoy']:+.2f} ms vs Envoy, "
-            f"{c['added_p50_ms_vs_direct']:+.2f} ms vs direct "
-            f"(Envoy alone {c['envoy_added_p50_ms_vs_direct']:+.2f} ms)"
-        )
+    print("(+p50/+p99: milliseconds added over bare Envoy in the same case)")
     if ttfb:
         print()
         print(
@@ -680,19 +924,10 @@ def print_report(
                 f"p99 {t.total_p99_ms:6.2f} ms"
             )
     print()
-    names = {
-        "stream80k_c1_added_p50_ms_vs_envoy": "80 KB streamed, c=1: PromptGate adds <= 2 ms at "
-        "p50 over bare Envoy",
-        "stream80k_c1_added_p50_ms_vs_direct": "80 KB streamed, c=1: PromptGate adds <= 2 ms at "
-        "p50 over direct (stricter)",
-        "stream80k_c1_added_first_event_p50_ms_vs_envoy": "80 KB streamed, c=1: first SSE event "
-        "<= 2 ms later than bare Envoy",
-        "small_rps_c16": "small requests: PromptGate sustains >= 1,500 req/s (c=16, no errors)",
-    }
-    for key, target in summary["targets"].items():
-        verdict = "PASS" if target["pass"] else "MISS"
-        unit = "req/s" if key == "small_rps_c16" else "ms"
-        print(f"  {verdict}  {names[key]}: measured {target['measured']:.2f} {unit}")
+    print("Targets (issue 16):")
+    for entry in summary["targets"].values():
+        verdict = "PASS" if entry["pass"] else "MISS"
+        print(f"  {verdict}  {entry['label']}: measured {entry['measured']:,.2f} {entry['unit']}")
     if meta.get("access_log"):
         log = meta["access_log"]
         print()
@@ -740,6 +975,18 @@ def main() -> int:
     )
     parser.add_argument("--fakes", type=int, default=1, help="fake provider processes (default 1)")
     parser.add_argument(
+        "--processors",
+        type=int,
+        default=default_processes(),
+        help="PromptGate processor processes (default: as `promptgate run`)",
+    )
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM target")
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also measure PromptGate as of this commit (e.g. the one before a change)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="also profile the processor under the "
@@ -775,6 +1022,16 @@ def main() -> int:
             {},
             streamed=True,
         ),
+        Case(
+            "stream80k_restore",
+            "80 KB streamed, with placeholders to restore",
+            f"/api/{PROJECT}/v1/messages?beta=true",
+            encode(with_email(claude_code_body())),
+            {},
+            streamed=True,
+            targets=("envoy", "promptgate"),
+            concurrencies=(1,),
+        ),
     ]
     token = generate_token()
     os.environ[KEY_ENV] = "sk-ant-bench-" + secrets.token_hex(20)
@@ -786,6 +1043,8 @@ def main() -> int:
             c.body,
             small_headers(token) if c.name == "small" else claude_code_headers(token),
             c.streamed,
+            c.targets,
+            c.concurrencies,
         )
         for c in cases
     ]
@@ -795,6 +1054,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "loadavg_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "fakes": args.fakes,
+        "processors": args.processors,
         "warmup": warmup,
         "seconds": seconds,
         "small_bytes": len(cases[0].body),
@@ -833,8 +1093,8 @@ def main() -> int:
                 )
             )
             wait_until(lambda: http_ok(f"http://127.0.0.1:{env_admin}/ready"), "bare Envoy")
-            say("starting PromptGate (Envoy + processor)")
-            gateway = start_gateway(policy, ports, work)
+            say(f"starting PromptGate (Envoy + {args.processors} processor(s))")
+            gateway = start_gateway(policy, ports, work, args.processors)
             stack.callback(gateway.stop)
             assert gateway.processor is not None and gateway.envoy is not None
 
@@ -845,12 +1105,28 @@ def main() -> int:
                 "promptgate": {
                     "fake": fake_pids,
                     "envoy": [gateway.envoy.pid],
-                    "processor": [gateway.processor.pid],
+                    "processor": processor_pids(gateway.processor.pid),
                 },
             }
+            admin_urls = {"promptgate": gateway.admin_url}
+            if args.baseline:
+                say(f"starting PromptGate as of {args.baseline}")
+                base_port, base_admin, base_watch = start_baseline(
+                    stack, args.baseline, fake_port, token, work
+                )
+                target_ports["baseline"] = base_port
+                watch["baseline"] = {**base_watch, "fake": fake_pids}
+                admin_urls["baseline"] = base_admin
+                meta["baseline"] = args.baseline
+            if not args.no_litellm:
+                say("starting LiteLLM proxy")
+                litellm_port, litellm_pids = start_litellm(stack, fake_port, work, say)
+                target_ports["litellm"] = litellm_port
+                watch["litellm"] = {"fake": fake_pids, "litellm": litellm_pids}
             for case in cases:
-                for port in target_ports.values():
-                    check_reply(case, port)
+                for target, port in target_ports.items():
+                    if target in case.targets:
+                        check_reply(case, target, port)
             stream_reply = urllib.request.urlopen(
                 urllib.request.Request(
                     f"http://127.0.0.1:{fake_port}{cases[1].path}",
@@ -863,21 +1139,23 @@ def main() -> int:
             meta["sse_events"] = stream_reply.count(b"\nevent: ") + 1
             meta["sse_bytes"] = len(stream_reply)
             sent_to_gateway = len(cases)
-            scripts = {case.name: lua_script(case, work) for case in cases}
             for case in cases:
-                for concurrency in (1, 16):
-                    for target, port in target_ports.items():
-                        url = f"http://127.0.0.1:{port}{case.path}"
+                for concurrency in case.concurrencies:
+                    for target in TARGET_LABELS:
+                        if target not in target_ports or target not in case.targets:
+                            continue
+                        path, _ = target_request(case, target)
+                        url = f"http://127.0.0.1:{target_ports[target]}{path}"
                         run = measure(
                             case,
                             target,
                             url,
-                            scripts[case.name],
+                            lua_script(case, target, work),
                             concurrency,
                             warmup,
                             seconds,
                             watch[target],
-                            gateway.admin_url if target == "promptgate" else None,
+                            admin_urls.get(target),
                         )
                         runs.append(run)
                         if target == "promptgate":
@@ -892,6 +1170,8 @@ def main() -> int:
             stream = cases[1]
             ttfb_seconds = 1.0 if args.quick else 3.0
             for target, port in target_ports.items():
+                if target in ("litellm", "baseline"):
+                    continue
                 warm = first_bytes(stream, port, warmup, 20)[2]
                 heads, events, totals = first_bytes(stream, port, ttfb_seconds, 50)
                 if target == "promptgate":
@@ -912,9 +1192,9 @@ def main() -> int:
                 say(f"profiling the processor for {args.profile_seconds:g}s (small, c=16)")
                 url = f"http://127.0.0.1:{ports.listen_port}{cases[0].path}"
                 raw, processor_cpu, spots = profile_processor(
-                    gateway.processor.pid,
+                    processor_pids(gateway.processor.pid)[-1],
                     url,
-                    scripts["small"],
+                    lua_script(cases[0], "promptgate", work),
                     args.profile_seconds,
                     args.profile,
                 )
@@ -925,6 +1205,7 @@ def main() -> int:
                     "processor_cpu_pct": processor_cpu,
                     **spots,
                 }
+            meta["loadavg_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             gateway.stop()
             meta["access_log"] = {"rows": access_log_rows(store), "requests": sent_to_gateway}
             meta["processor_log_warnings"] = [

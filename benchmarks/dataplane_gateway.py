@@ -47,7 +47,7 @@ class Ports:
         }
 
 
-def start_gateway(policy: Policy, ports: Ports, work: Path) -> GatewayInstance:
+def start_gateway(policy: Policy, ports: Ports, work: Path, processors: int = 1) -> GatewayInstance:
     """A started gateway instance serving ``work/deploy``."""
     deploy = work / "deploy"
     Rollout(deploy).apply(read_deployed(deploy), deploy_files(policy))
@@ -61,6 +61,7 @@ def start_gateway(policy: Policy, ports: Ports, work: Path) -> GatewayInstance:
             ports.status_port,
             ports.mock_port,
         ),
+        processors=processors,
     )
     gateway.start()
     return gateway

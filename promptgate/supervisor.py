@@ -1,9 +1,10 @@
 """Run Envoy and the processor together, and stop them together.
 
-The gateway is two processes: the processor (Python, gRPC) and Envoy. The
-supervisor starts the processor first (Envoy fails closed without it),
-waits until both are ready, and watches them: if either dies, the other is
-stopped and the reason is reported. On SIGINT/SIGTERM Envoy stops taking
+The gateway is two processes: the processor (Python, gRPC; with
+``processors`` > 1 a launcher of that many, see ``runtime.processes``) and
+Envoy. The supervisor starts the processor first (Envoy fails closed
+without it), waits until every process is ready, and watches them: if
+either dies, the other is stopped and the reason is reported. On SIGINT/SIGTERM Envoy stops taking
 new connections, in-flight streams get a grace period, then both stop.
 Envoy reaches the processor on a Unix socket in a fresh 0700 directory, so
 no other local user can talk to it.
@@ -34,6 +35,8 @@ from .compile import write_atomically
 from .compile.deploy import BUNDLE_FILE, instance_bootstrap
 from .config.models import Gateway
 from .envoy_binary import find_envoy
+from .runtime.processes import MAX_PROCESSES
+from .runtime.unix_socket import UNIX_PREFIX, process_address
 
 STARTUP_SECONDS = 30.0
 GRACE_SECONDS = 20.0
@@ -89,9 +92,19 @@ class GatewayInstance:
     it runs so that ``promptgate apply`` can wait for it to pick up changes.
     """
 
-    def __init__(self, deploy_dir: Path, ports: InstancePorts, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        deploy_dir: Path,
+        ports: InstancePorts,
+        *,
+        name: str | None = None,
+        processors: int = 1,
+    ) -> None:
+        if not 1 <= processors <= MAX_PROCESSES:
+            raise ValueError(f"processors must be 1-{MAX_PROCESSES}, not {processors}")
         self.deploy_dir = deploy_dir.resolve()
         self.ports = ports
+        self.processors = processors
         self.name = (
             name or f"{socket.gethostname()}-{os.getpid()}-{ports.listen_port}-{ports.admin_port}"
         )
@@ -136,7 +149,9 @@ class GatewayInstance:
             }
         )
         path = self.log_dir / "envoy.yaml"
-        path.write_text(instance_bootstrap(self.deploy_dir, settings, self.processor_socket))
+        path.write_text(
+            instance_bootstrap(self.deploy_dir, settings, self.processor_socket, self.processors)
+        )
         return path
 
     def start(self) -> None:
@@ -160,6 +175,8 @@ class GatewayInstance:
                     str(self.ports.mock_port),
                     "--status-port",
                     str(self.ports.status_port),
+                    "--processes",
+                    str(self.processors),
                 ]
             ),
             stdout=processor_log,
@@ -218,14 +235,8 @@ class GatewayInstance:
         raise GatewayFailed(f"{name} did not become ready within {STARTUP_SECONDS:.0f}s")
 
     def _processor_ready(self) -> bool:
-        target = f"unix:{self.processor_socket}"
-        try:
-            with grpc.insecure_channel(target) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-                return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-        except grpc.RpcError:
-            return False
+        address = UNIX_PREFIX + self.processor_socket
+        return all(_serving(process_address(address, index)) for index in range(self.processors))
 
     def _envoy_ready(self) -> bool:
         try:
@@ -288,6 +299,16 @@ class GatewayInstance:
                 process.wait()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _serving(target: str) -> bool:
+    try:
+        with grpc.insecure_channel(target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+    except grpc.RpcError:
+        return False
 
 
 def supervise(gateway: GatewayInstance, on_ready: Callable[[], None]) -> int:

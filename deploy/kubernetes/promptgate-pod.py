@@ -48,6 +48,9 @@ DEFAULTS = {
     # processor makes `private/` 0700 (the provider keys are one ext_proc
     # stream away from whoever can connect).
     "processor_socket": "/var/run/promptgate-socket/private/ext_proc.sock",
+    # Processor processes (python -m promptgate.runtime --processes N); process i>0
+    # listens on ext_proc-i.sock beside the socket above. Match the container's CPUs.
+    "processes": 2,
     "status_port": 9464,
     "mock_port": 8089,
     "ops_port": 9102,
@@ -133,7 +136,9 @@ def bootstrap(deploy_dir: Path, bundle: dict[str, Any], ports: dict[str, Any]) -
             },
         }
     )
-    config = yaml.safe_load(instance_bootstrap(deploy_dir, settings, ports["processor_socket"]))
+    config = yaml.safe_load(
+        instance_bootstrap(deploy_dir, settings, ports["processor_socket"], ports["processes"])
+    )
     static = config["static_resources"]
     static["listeners"].append(ops_listener(ports["listen_host"], ports["ops_port"]))
     static["clusters"] += [

@@ -21,6 +21,7 @@ import typer
 from ..config import PolicyNotFound
 from ..config.models import NAME_PATTERN
 from ..envoy_binary import EnvoyNotFound
+from ..runtime.processes import MAX_PROCESSES
 from .commands import compile as compile_command
 from .commands import console as console_command
 from .commands import costs as costs_command
@@ -127,6 +128,15 @@ def run(
     console_port: Annotated[
         int, typer.Option("--console-port", help="The console's port (with --console).")
     ] = 8090,
+    processors: Annotated[
+        int | None,
+        typer.Option(
+            "--processors",
+            min=1,
+            max=MAX_PROCESSES,
+            help="Processor processes Envoy balances over (default: one per core, at most 4).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a policy: start Envoy and the processor, stop both on Ctrl-C."""
     ports: dict[str, int | str | None] = {
@@ -138,7 +148,13 @@ def run(
     }
     _done(
         run_command.run(
-            path, deploy_dir, ports, sys.stdout, sys.stderr, console_port if console else None
+            path,
+            deploy_dir,
+            ports,
+            sys.stdout,
+            sys.stderr,
+            console_port if console else None,
+            processors=processors,
         )
     )
 
@@ -288,7 +304,14 @@ def costs_reconcile(
         raise typer.BadParameter("--max-drift-pct and --min-usd take decimal numbers") from None
     _done(
         reconcile_command.run(
-            store, provider, usage, *limits, workspace, as_json, sys.stdout, sys.stderr,
+            store,
+            provider,
+            usage,
+            *limits,
+            workspace,
+            as_json,
+            sys.stdout,
+            sys.stderr,
             notify=notify,
         )
     )

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ..config.models import MOCK_PROVIDER, Gateway, Policy
+from ..runtime.unix_socket import UNIX_PREFIX, process_address
 from .bundle import compile_bundle, render_bundle
 from .envoy import (
     INTERNAL_LISTENER_EXTENSION,
@@ -88,19 +89,24 @@ def _file_source(deploy_dir: Path, relative: str) -> dict[str, Any]:
 
 
 def instance_bootstrap(
-    deploy_dir: Path, gateway: Gateway, processor_socket: str | None = None
+    deploy_dir: Path, gateway: Gateway, processor_socket: str | None = None, processes: int = 1
 ) -> str:
     """The bootstrap for one instance serving ``deploy_dir`` with ``gateway``'s ports.
 
     Envoy reaches the processor on ``processor_socket`` (a Unix socket in a
     private directory: no other local user can ask the processor for a
-    key); without one, on ``gateway.processor_port`` on loopback.
+    key); without one, on ``gateway.processor_port`` on loopback. With
+    ``processes`` > 1 it balances over each process's own socket (or port).
     """
-    processor = (
-        unix_address(processor_socket)
-        if processor_socket is not None
-        else tcp_address("127.0.0.1", gateway.processor_port)
-    )
+    if processor_socket is not None:
+        processors = [
+            unix_address(process_address(UNIX_PREFIX + processor_socket, i)[len(UNIX_PREFIX) :])
+            for i in range(processes)
+        ]
+    else:
+        processors = [
+            tcp_address("127.0.0.1", gateway.processor_port + i) for i in range(processes)
+        ]
     deploy_dir = deploy_dir.resolve()
     rds = {
         "rds": {
@@ -115,7 +121,7 @@ def instance_bootstrap(
         "static_resources": {
             "listeners": [listener(gateway, rds), attempts_listener(gateway, rds)],
             "clusters": [
-                processor_cluster(processor),
+                processor_cluster(*processors),
                 attempts_cluster(gateway),
                 upstream_cluster(f"provider_{MOCK_PROVIDER}", "127.0.0.1", gateway.mock_port),
             ],

@@ -490,14 +490,20 @@ def provider_clusters(providers: dict[str, dict[str, Any]], ca_file: str) -> lis
     return [_provider_cluster(entry, ca_file) for entry in providers.values()]
 
 
-def processor_cluster(address: dict[str, Any]) -> dict[str, Any]:
-    """The processor's cluster; ``address`` is a ``pipe`` (Unix socket) or a TCP socket."""
+def processor_cluster(*addresses: dict[str, Any]) -> dict[str, Any]:
+    """The processors' cluster: one endpoint per process, each a ``pipe`` (Unix socket) or TCP.
+
+    Each ext_proc stream is one HTTP exchange and stays on the process it
+    opened on; with several processes the least busy one takes a new stream.
+    """
     cluster = upstream_cluster(PROCESSOR_CLUSTER, "127.0.0.1", 0, http2=True)
     cluster["load_assignment"]["endpoints"] = [
-        {"lb_endpoints": [{"endpoint": {"address": address}}]}
+        {"lb_endpoints": [{"endpoint": {"address": address}} for address in addresses]}
     ]
-    if "pipe" in address:
+    if any("pipe" in address for address in addresses):
         cluster.pop("dns_lookup_family")
+    if len(addresses) > 1:
+        cluster["lb_policy"] = "LEAST_REQUEST"
     return cluster
 
 

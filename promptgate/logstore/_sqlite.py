@@ -12,6 +12,8 @@ written, so reports and budget seeding never read records.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -19,6 +21,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from ..proto.access_log_pb2 import AccessLogRecord
@@ -41,6 +44,7 @@ from ._spend import (
 )
 from ._sql import items_from_rows, record_filters, time_range, totals_from_rows
 from ._sqlite_schema import KEY_COLUMNS, SCHEMA_VERSION, SUMS, NewerSchema, check_version, migrate
+from ._unflushed import UnflushedSpend
 from ._writer import BackgroundWriter
 
 _INSERT = """
@@ -118,6 +122,8 @@ class SQLiteLogStore(LogStore):
         self._retention = retention
         self._stop = threading.Event()
         self._pruner: threading.Thread | None = None
+        self._unflushed = UnflushedSpend()
+        self._leader_files: dict[int, int] = {}
         try:
             if read_only:
                 self._reader = _open_read_only(self.path, busy_timeout)
@@ -160,7 +166,29 @@ class SQLiteLogStore(LogStore):
     def write(self, record: AccessLogRecord) -> None:
         if self._writer is None:
             raise LogStoreError(f"access log {self.path} was opened read-only")
+        self._unflushed.add((record,))
         self._writer.submit(record)
+
+    def unflushed_spend(self) -> dict[tuple[str, str], Decimal]:
+        """Spend per (project id, token id) written here and not committed yet."""
+        return self._unflushed.snapshot()
+
+    def lead(self, key: int) -> bool:
+        """Whether this process holds lock `key` of this file (taking it if free).
+
+        A `flock` on a file next to the database: the lock goes with the
+        process, so when the holder dies another process on the host takes over.
+        """
+        if key in self._leader_files:
+            return True
+        fd = os.open(f"{self.path}.lead-{key}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._leader_files[key] = fd
+        return True
 
     def query(
         self,
@@ -348,6 +376,9 @@ class SQLiteLogStore(LogStore):
             self._pruner.join(timeout)
         with self._read_lock:
             self._reader.close()
+        for fd in self._leader_files.values():
+            os.close(fd)
+        self._leader_files.clear()
 
     def _prune_periodically(self) -> None:
         assert self._retention is not None
@@ -363,9 +394,7 @@ class SQLiteLogStore(LogStore):
     def _reading(self) -> _Reading:
         return _Reading(self)
 
-    def _load_chunks(
-        self, reader: sqlite3.Connection, rows: Sequence[_Row]
-    ) -> dict[bytes, bytes]:
+    def _load_chunks(self, reader: sqlite3.Connection, rows: Sequence[_Row]) -> dict[bytes, bytes]:
         wanted: set[bytes] = set()
         for row in rows:
             for refs in row[2:4]:
@@ -451,6 +480,7 @@ class SQLiteLogStore(LogStore):
                 ],
             )
             self._connection.execute("COMMIT")
+            self._unflushed.remove(records)
         except BaseException:
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
@@ -529,10 +559,8 @@ class _Reading:
             raise LogStoreError(f"cannot read access log {self._store.path}: {exc}") from exc
 
 
-
 def _key_values(key: SpendKey) -> tuple[str, ...]:
     return (key.project_id, key.project_name, key.token_id, key.provider, key.model, key.alias)
-
 
 
 def _open_for_writing(path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -588,4 +616,3 @@ def _newer(path: Path, version: int) -> LogStoreError:
         f"{path} has access-log schema {version}; this PromptGate reads up to "
         f"{SCHEMA_VERSION}: upgrade PromptGate"
     )
-

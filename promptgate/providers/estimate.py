@@ -25,6 +25,9 @@ import orjson
 
 __all__ = ["MediaCost", "estimate_tokens"]
 
+_ASCII_BYTES = bytes(range(0x80))
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+
 # How a schema prices one content block: (characters of the serialised body
 # to ignore, tokens to add instead), or None for an ordinary block.
 MediaCost = Callable[[Mapping[str, Any]], tuple[int, int] | None]
@@ -48,11 +51,15 @@ def estimate_tokens(
             media_tokens += cost[1]
     # orjson serialises a Claude Code request ~40x faster than json.dumps;
     # the estimate is on every request's critical path.
-    text = orjson.dumps(parts).decode()
-    # Counting ASCII by encoding runs in C; a Python loop over a 100 KB
-    # Claude Code request would take milliseconds.
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    other_chars = len(text) - ascii_chars
+    raw = orjson.dumps(parts)
+    # Count on the UTF-8 bytes, in C: ASCII characters are the bytes below
+    # 0x80, and every other character has exactly one lead byte (0xC0 and up).
+    if raw.isascii():
+        ascii_chars, other_chars = len(raw), 0
+    else:
+        high = raw.translate(None, _ASCII_BYTES)
+        ascii_chars = len(raw) - len(high)
+        other_chars = len(high.translate(None, _CONTINUATION_BYTES))
     text_tokens = max(ascii_chars - ignored_chars, 0) / chars_per_token + other_chars
     return math.ceil(text_tokens) + media_tokens
 

@@ -74,15 +74,25 @@ class SSEParser:
         start = 0
         pos = self._scan
         end = len(buf)
+        # Providers end lines with LF alone: then a plain find does what the
+        # regex does, several times faster per line.
+        lf_only = 0x0D not in buf
         while pos < end:
-            match = _LINE_END.search(buf, pos)
-            if match is None:
-                break
-            # A CR as the last byte may be the first half of a CRLF.
-            if match.start() == end - 1 and buf[-1] == 0x0D:
-                break
-            line = buf[pos : match.start()]
-            pos = match.end()
+            if lf_only:
+                line_end = buf.find(b"\n", pos)
+                if line_end < 0:
+                    break
+                line = buf[pos:line_end]
+                pos = line_end + 1
+            else:
+                match = _LINE_END.search(buf, pos)
+                if match is None:
+                    break
+                # A CR as the last byte may be the first half of a CRLF.
+                if match.start() == end - 1 and buf[-1] == 0x0D:
+                    break
+                line = buf[pos : match.start()]
+                pos = match.end()
             if line:
                 self._field(line)
                 continue

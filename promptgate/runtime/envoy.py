@@ -40,6 +40,9 @@ BODY_MS_PER_MIB = 250
 _MIB = 1 << 20
 
 
+_PASS_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
+
+
 def body_timeout_ms(gateway: Mapping[str, Any], size: int) -> int:
     """How long the processor may take on a request body of `size` bytes."""
     return int(gateway.get("processor_timeout_ms", 10_000)) + BODY_MS_PER_MIB * size // _MIB
@@ -110,6 +113,14 @@ def to_response(phase: str, action: Action) -> pb.ProcessingResponse:
     return pb.ProcessingResponse(**{phase: pb.TrailersResponse()})
 
 
+def _observe(exchange: Exchange, message: Any) -> None:
+    """Account a response chunk already passed on; a failure here must not cut the answer."""
+    try:
+        exchange.on_response_body(message.body, message.end_of_stream)
+    except Exception:
+        log.exception("accounting a response chunk failed")
+
+
 class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc]
     """The gRPC service Envoy's ext_proc filter calls, one stream per request."""
 
@@ -150,6 +161,16 @@ class ExternalProcessor(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc
                     extend = pb.ProcessingResponse()
                     extend.override_message_timeout.FromMilliseconds(timeout)
                     await context.write(extend)
+                if (
+                    phase == "response_body"
+                    and isinstance(exchange, Exchange)
+                    and not exchange.changes_response
+                ):
+                    # Nothing here changes these bytes: Envoy passes them on at
+                    # once, and usage, cost and the log are worked out after.
+                    await context.write(_PASS_RESPONSE_BODY)
+                    _observe(exchange, request.response_body)
+                    continue
                 action = await self._dispatch(exchange, phase, request)
                 await context.write(to_response(phase, action))
                 if isinstance(action, Reply):

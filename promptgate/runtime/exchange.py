@@ -131,6 +131,8 @@ class Exchange:
         self.outbound: Outbound | None = None
         self._accumulator: UsageAccumulator | None = None
         self._parser: SSEParser | None = None
+        # A JSON answer nothing here changes arrives in chunks Envoy has already passed on.
+        self._json_chunks: list[bytes] | None = None
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
@@ -440,10 +442,21 @@ class Exchange:
             self._accumulator = self.outbound.upstream_schema.new_accumulator()
             self._parser = SSEParser()
             return Forward(remove_headers=remove)
-        forward = Forward(buffer_response_body=True, remove_headers=remove)
-        if self.outbound.response_transforms:
-            forward.remove_headers.append("content-length")
-        return forward
+        if not self.outbound.response_transforms:
+            # Nothing to change: Envoy streams the answer on, chunk by chunk,
+            # and the usage is read from the chunks once the last one is seen.
+            self._json_chunks = []
+            return Forward(remove_headers=remove)
+        return Forward(buffer_response_body=True, remove_headers=[*remove, "content-length"])
+
+    @property
+    def changes_response(self) -> bool:
+        """Whether the response's bytes may change here (placeholders, translation).
+
+        Known once the response headers are seen: which attempt answered
+        decides whether a translation applies.
+        """
+        return self.outbound is not None and bool(self.outbound.response_transforms)
 
     def on_response_body(self, chunk: bytes, end_of_stream: bool) -> Action:
         self.record.response_bytes += len(chunk)
@@ -460,6 +473,12 @@ class Exchange:
             if end_of_stream:
                 self.finish()
             return Forward(body=out if out != chunk else None)
+        if self._json_chunks is not None:
+            if not end_of_stream:
+                self._json_chunks.append(chunk)
+                return Forward()
+            chunk = b"".join([*self._json_chunks, chunk])
+            self._json_chunks = None
         usage = self.outbound.upstream_schema.usage_from_body(chunk)
         self._apply_usage(usage)
         out = chunk

@@ -78,14 +78,18 @@ class Metrics:
             "The bundle being served (value 1).",
             ["version"],
             registry=r,
+            # With several processes: 1 while a live one serves the version.
+            multiprocess_mode="livemax",
         )
         self.log_dropped = Gauge(
             "promptgate_access_log_dropped",
             "Access-log records the writer had to drop.",
             registry=r,
+            multiprocess_mode="livesum",
         )
         self._models: set[str] = set()
         self._lock = threading.Lock()
+        self._serving: str | None = None
 
     def _model(self, model: str) -> str:
         with self._lock:
@@ -97,8 +101,13 @@ class Metrics:
         return "other"
 
     def serving(self, version: str) -> None:
+        # Zero the old version first: with several processes its value lives
+        # on in the shared metric files, which clear() does not touch.
+        if self._serving is not None:
+            self.bundle_info.labels(self._serving).set(0)
         self.bundle_info.clear()
         self.bundle_info.labels(version).set(1)
+        self._serving = version
 
     def observe(self, record: AccessLogRecord) -> None:
         project = record.project_name or "-"

@@ -1,5 +1,9 @@
 """The processor process: gRPC server, bundle reload, log sinks, mock provider.
 
+An instance may run several processor processes (``index`` 0..N-1, see
+``processes``); process 0 alone serves the mock provider and the
+status/metrics port, the sum of every process's metrics.
+
 ``create_server`` builds and binds everything (tests bind port 0);
 ``serve`` runs it until SIGTERM/SIGINT, then reports NOT_SERVING, lets
 in-flight streams finish within a grace period and flushes the logs.
@@ -18,6 +22,7 @@ from pathlib import Path
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import CollectorRegistry, multiprocess
 
 from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
@@ -30,6 +35,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
+from .processes import metrics_directory
 from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
 from .unix_socket import prepare_private_directory
@@ -152,6 +158,15 @@ def _sinks(bundle: Bundle) -> list[LogSink]:
     return sinks
 
 
+def exported_registry(metrics: Metrics) -> CollectorRegistry:
+    """What /metrics serves: this process's metrics, or the sum over the instance's processes."""
+    if metrics_directory() is None:
+        return metrics.registry
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def default_stages() -> list[RequestStage]:
     """The request stages, in order: guardrails see the body before routing."""
     return [guardrail_stage]
@@ -161,6 +176,8 @@ def create_processor(
     bundle_path: Path,
     address: str = "127.0.0.1:0",
     *,
+    index: int = 0,
+    processes: int = 1,
     stages: Callable[[], list[RequestStage]] = default_stages,
     with_mock: bool = True,
     mock_port: int | None = None,
@@ -213,13 +230,13 @@ def create_processor(
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     mock = None
-    if with_mock and "mock" in holder.current.providers:
+    if with_mock and index == 0 and "mock" in holder.current.providers:
         port_for_mock = mock_port if mock_port is not None else holder.current.gateway["mock_port"]
         mock = MockProvider(port=int(port_for_mock)).start()
     status = None
-    if serve_status:
+    if serve_status and index == 0:
         status = StatusServer(
-            metrics.registry,
+            exported_registry(metrics),
             lambda: process_status(holder.current.version, holder.refused),
             lambda: holder.current.raw,
             port=status_port
@@ -228,7 +245,8 @@ def create_processor(
         ).start()
     store = next((s for s in sinks if isinstance(s, LogStore)), None)
     outbox = fleet_outbox(store) or SQLiteOutbox(outbox_path(holder.current))
-    spend = SpendWatch(holder.current, outbox)
+    # Several processes on one SQLite file share its spend like a fleet does.
+    spend = SpendWatch(holder.current, outbox, shared=processes > 1)
     processor = Processor(
         server, port, holder, health_servicer, sinks, metrics, spend, mock, status
     )
@@ -237,12 +255,29 @@ def create_processor(
 
 
 async def serve(
-    bundle_path: Path, address: str, *, mock_port: int | None = None, status_port: int | None = None
+    bundle_path: Path,
+    address: str,
+    *,
+    index: int = 0,
+    processes: int = 1,
+    mock_port: int | None = None,
+    status_port: int | None = None,
 ) -> None:
-    processor = create_processor(bundle_path, address, mock_port=mock_port, status_port=status_port)
+    processor = create_processor(
+        bundle_path,
+        address,
+        index=index,
+        processes=processes,
+        mock_port=mock_port,
+        status_port=status_port,
+    )
     await processor.start()
     log.info(
-        "processor listening on %s, serving bundle %s", address, processor.bundle.current.version
+        "processor %d of %d listening on %s, serving bundle %s",
+        index,
+        processes,
+        address,
+        processor.bundle.current.version,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

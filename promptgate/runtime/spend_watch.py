@@ -5,7 +5,8 @@ accounting after each finished request (scheduled onto the loop from
 whatever thread finished it), anomaly evaluation in a background task, and
 webhook delivery from the durable outbox.
 
-On a PostgreSQL store the fleet shares the state. Budgets: every
+On a PostgreSQL store the fleet shares the state, and so do the
+processor processes of one instance on its SQLite file. Budgets: every
 FLEET_SYNC_SECONDS each instance reads the current day's and month's spend
 per project and token from the store's running totals, adds what it logged
 that the store does not hold yet, and takes that as its counters (its own
@@ -13,8 +14,9 @@ requests still count at once). Records reach the store within a second
 (one batch), so every instance sees a budget spent within about a second
 plus FLEET_SYNC_SECONDS, and the fleet overshoots a budget by at most the
 requests in flight plus that much traffic. Anomalies: one instance at a
-time (the holder of an advisory lock) evaluates the store's series; the
-outbox is the shared table, so any instance delivers.
+time (the holder of an advisory lock, on SQLite of a file lock) evaluates
+the store's series; the outbox is the shared table (or file), so any
+instance delivers.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from ..logstore import LogStore
 from ..logstore._postgres import PostgresLogStore
 from ..logstore._postgres_schema import ANOMALY_LEADER_LOCK
+from ..logstore._spend import SpendKey, SpendPoint, SpendTotals
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..spend import (
     AnomalyDetector,
@@ -58,6 +62,23 @@ def _budgets(bundle: Bundle) -> list[Budget]:
     ]
 
 
+@runtime_checkable
+class SharedStore(Protocol):
+    """A store that other processes log to as well: what shared budgets and anomalies read."""
+
+    def unflushed_spend(self) -> dict[tuple[str, str], Decimal]: ...
+
+    def lead(self, key: int) -> bool: ...
+
+    def spend_by_token(self, since: datetime) -> dict[tuple[str, str], Decimal]: ...
+
+    def spend_totals(
+        self, since: datetime | None, until: datetime | None
+    ) -> dict[SpendKey, SpendTotals]: ...
+
+    def spend_series(self, since: datetime, bucket_seconds: int) -> list[SpendPoint]: ...
+
+
 def fleet_outbox(store: LogStore | None) -> Outbox | None:
     """The shared outbox when the store is the fleet's PostgreSQL, else None."""
     if isinstance(store, PostgresLogStore):
@@ -66,11 +87,13 @@ def fleet_outbox(store: LogStore | None) -> Outbox | None:
 
 
 class SpendWatch:
-    def __init__(self, bundle: Bundle, outbox: Outbox) -> None:
+    def __init__(self, bundle: Bundle, outbox: Outbox, *, shared: bool = False) -> None:
         self.tracker = BudgetTracker([])
         self.detector = AnomalyDetector({})
         self.worker = DeliveryWorker(outbox)
-        self._fleet: PostgresLogStore | None = None
+        # Whether other processes log to the same store (always so on PostgreSQL).
+        self._shared = shared
+        self._fleet: SharedStore | None = None
         # (day start, when read, spend per holder) of the month before today.
         self._month_before_today: (
             tuple[datetime, datetime, dict[tuple[str, str], Decimal]] | None
@@ -88,7 +111,7 @@ class SpendWatch:
     def start(self, store: LogStore | None) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = store
-        if isinstance(store, PostgresLogStore):
+        if isinstance(store, SharedStore) and (self._shared or isinstance(store, PostgresLogStore)):
             self._fleet = store
             self.detector.series = FleetSpendSeries()
         self._seed()

@@ -40,3 +40,18 @@ def prepare_private_directory(address: str) -> None:
             f"socket directory {directory} is open to other users (mode {mode:o}); "
             "give the processor a directory of its own that only its user can enter (0700)"
         )
+
+
+def process_address(address: str, index: int) -> str:
+    """The address of processor ``index`` of several sharing ``address``.
+
+    Process 0 keeps the address itself; process *i* listens on a sibling
+    socket ``NAME-i.sock`` in the same private directory (TCP: port + *i*).
+    """
+    if index == 0:
+        return address
+    path = socket_path(address)
+    if path is None:
+        host, _, port = address.rpartition(":")
+        return f"{host}:{int(port) + index}"
+    return f"{UNIX_PREFIX}{path.with_name(f'{path.stem}-{index}{path.suffix}')}"

@@ -33,9 +33,7 @@ def test_json_carries_validity_and_every_field() -> None:
 
 
 def test_github_annotations_escape_what_would_break_the_command() -> None:
-    odd = Diagnostic(
-        Location("a,b:c.yaml", 2, 3), Severity.ERROR, "100% wrong\nsecond line", "x.y"
-    )
+    odd = Diagnostic(Location("a,b:c.yaml", 2, 3), Severity.ERROR, "100% wrong\nsecond line", "x.y")
     assert format_github([odd]) == (
         "::error file=a%2Cb%3Ac.yaml,line=2,col=3,title=promptgate x.y"
         "::100%25 wrong%0Asecond line\n"

@@ -54,9 +54,7 @@ scalars = st.one_of(
 keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=12))
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
     max_leaves=25,
 )
 documents = st.one_of(

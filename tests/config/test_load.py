@@ -69,7 +69,7 @@ def test_wrong_type_names_the_key_path_and_line(tmp_path: Path) -> None:
             providers:
               anthropic: {{credential: anthropic-main}}
             tokens:
-              - {{id: alice, hash: "{fake_hash('alice')}", scopes: chat}}
+              - {{id: alice, hash: "{fake_hash("alice")}", scopes: chat}}
             """
         ),
     )

@@ -109,7 +109,7 @@ def test_alias_needs_at_least_one_rule(tmp_path: Path) -> None:
             type: agent_proxy
             providers:
               anthropic: {{credential: anthropic-main}}
-            tokens: [{{id: a, hash: "{fake_hash('a')}"}}]
+            tokens: [{{id: a, hash: "{fake_hash("a")}"}}]
             aliases:
               fast: {{rules: []}}
             """

@@ -221,7 +221,7 @@ def start_gateway(
     """A factory for gateways; every gateway it made is stopped at the end."""
     started: list[tuple[GatewayInstance, FakeProvider]] = []
 
-    def start(**extra: Any) -> Harness:
+    def start(processors: int = 1, **extra: Any) -> Harness:
         directory = tmp_path_factory.mktemp("gateway")
         fake = FakeProvider().start()
         tokens = {
@@ -250,7 +250,7 @@ def start_gateway(
         # Deployed and served exactly as `promptgate run` does it.
         deploy = directory / "deploy"
         Rollout(deploy).apply(read_deployed(deploy), deploy_files(result.policy))
-        gateway = GatewayInstance(deploy, ports)
+        gateway = GatewayInstance(deploy, ports, processors=processors)
         gateway.start()
         started.append((gateway, fake))
         return Harness(gateway, fake, directory, store, tokens, provider_keys, policy)

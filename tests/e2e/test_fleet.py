@@ -1,7 +1,7 @@
 """Two gateway instances on one real PostgreSQL: one log, one budget, one anomaly, one outbox.
 
-Each instance is the real Envoy plus the real processor (started as
-`promptgate run` starts them), with its own fake provider and its own
+Each instance is the real Envoy plus two real processor processes (started
+as `promptgate run --processors 2` starts them), with its own fake provider and its own
 local spool; both log to one PostgreSQL database (tests/pg.py) named in
 the policy without a password. Clients are the real anthropic SDK.
 
@@ -150,7 +150,7 @@ def fleet(start_gateway: StartGateway, tmp_path_factory: pytest.TempPathFactory)
             os.environ["PROMPTGATE_TEST_ANOMALY_MINUTE_SECONDS"] = str(BUCKET_SECONDS)
             for spool in spools:
                 os.environ["PROMPTGATE_SPOOL"] = str(spool)  # each instance its own
-                harnesses.append(start_gateway(**policy))
+                harnesses.append(start_gateway(processors=2, **policy))
         finally:
             os.environ.clear()
             os.environ.update(saved)

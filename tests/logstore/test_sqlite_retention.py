@@ -86,9 +86,7 @@ def test_the_store_prunes_in_the_background_and_frees_pages(tmp_path: Path) -> N
     store = SQLiteLogStore(path, retention=retention)
     try:
         deadline = datetime.now(UTC) + timedelta(seconds=20)
-        while (counts(path)["access_log"] > 1 or free_pages(path)) and datetime.now(
-            UTC
-        ) < deadline:
+        while (counts(path)["access_log"] > 1 or free_pages(path)) and datetime.now(UTC) < deadline:
             time.sleep(0.05)
     finally:
         store.close()

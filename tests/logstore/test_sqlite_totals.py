@@ -124,9 +124,7 @@ def test_spend_by_token_is_what_budgets_start_from(
         expected[(key.project_id, key.token_id)] += spend.cost_nusd
     with SQLiteLogStore(path, read_only=True) as store:
         got = store.spend_by_token(since)
-    assert {k: int(v * 10**9) for k, v in got.items()} == {
-        k: v for k, v in expected.items() if v
-    }
+    assert {k: int(v * 10**9) for k, v in got.items()} == {k: v for k, v in expected.items() if v}
 
 
 def test_spend_series_buckets_cost_and_requests_per_project(

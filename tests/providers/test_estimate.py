@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from promptgate.providers import anthropic, openai
 
 
@@ -57,3 +60,19 @@ def test_a_claude_code_sized_request_is_estimated_in_about_a_millisecond() -> No
         anthropic.estimate_input_tokens(body)
     # Loose bound so a busy machine does not fail it; typically ~0.5 ms.
     assert (time.perf_counter() - started) / 20 < 0.01
+
+
+@given(st.text())
+def test_characters_are_counted_as_in_the_decoded_text(text: str) -> None:
+    import math
+
+    import orjson
+
+    from promptgate.providers.estimate import estimate_tokens
+
+    body = {"messages": [{"role": "user", "content": text}]}
+    serialised = orjson.dumps(body).decode()
+    ascii_chars = len(serialised.encode("ascii", "ignore"))
+    expected = math.ceil(ascii_chars / 4 + len(serialised) - ascii_chars)
+    got = estimate_tokens(body, keys=("messages",), chars_per_token=4, media_cost=lambda _: None)
+    assert got == expected

@@ -20,7 +20,8 @@ from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 
-from promptgate.runtime.envoy import ExternalProcessor
+from promptgate.runtime.actions import Forward
+from promptgate.runtime.envoy import ExternalProcessor, to_response
 from promptgate.runtime.exchange import UPSTREAM_HEADER
 from tests.runtime.bundles import ENG, World, make_world
 
@@ -201,17 +202,44 @@ def test_the_request_headers_answer_drops_client_routing_and_credentials(world: 
     assert not common.header_mutation.set_headers and not common.HasField("body_mutation")
 
 
-def test_a_json_answer_is_switched_to_buffered_mode(world: World) -> None:
+def test_a_json_answer_nothing_changes_is_passed_on_before_it_is_accounted(
+    world: World,
+) -> None:
+    answer = json.dumps(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "Hi"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 12, "output_tokens": 3},
+        }
+    ).encode()
     responses = process(
         world,
         [
             request_headers(world),
             request_body(claude_body()),
             response_headers(200, "application/json"),
+            response_body(answer[:40], False),
+            response_body(answer[40:], True),
         ],
     )
-    override = responses[2].mode_override
-    assert override.response_body_mode == processing_mode_pb2.ProcessingMode.BUFFERED
+    # Streamed on, not buffered: each chunk gets a bare answer at once.
+    assert not responses[2].HasField("mode_override")
+    assert [r.WhichOneof("response") for r in responses[3:]] == ["response_body"] * 2
+    assert all(r.response_body == pb.BodyResponse() for r in responses[3:])
+    (record,) = world.records
+    assert (record.input_tokens, record.output_tokens) == (12, 3)
+
+
+def test_an_answer_to_be_changed_whole_is_switched_to_buffered_mode() -> None:
+    # The exchange asks for it when placeholders are restored or a JSON
+    # answer is translated (tests/runtime/test_guardrail_stage.py).
+    answer = to_response("response_headers", Forward(buffer_response_body=True))
+    assert answer.mode_override.response_body_mode == processing_mode_pb2.ProcessingMode.BUFFERED
+    assert not to_response("response_headers", Forward()).HasField("mode_override")
 
 
 def test_a_rejection_is_an_immediate_response_and_ends_the_stream(world: World) -> None:
@@ -305,3 +333,29 @@ def test_an_unexpected_message_is_answered_in_its_own_phase(world: World) -> Non
     trailers = pb.ProcessingRequest(request_trailers=pb.HttpTrailers())
     responses = process(world, [request_headers(world), trailers])
     assert responses[1].WhichOneof("response") == "request_trailers"
+
+
+def test_a_failure_accounting_a_passed_on_chunk_does_not_cut_the_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from promptgate.runtime.exchange import Exchange
+
+    def broken(self: Exchange, chunk: bytes, end_of_stream: bool) -> None:
+        raise RuntimeError("accounting broke")
+
+    monkeypatch.setattr(Exchange, "on_response_body", broken)
+    responses = process(
+        world,
+        [
+            request_headers(world),
+            request_body(claude_body()),
+            response_headers(200, "text/event-stream"),
+            response_body(b"event: ping\ndata: {}\n\n", False),
+            response_body(b"", True),
+        ],
+    )
+    assert [r.WhichOneof("response") for r in responses[3:]] == ["response_body"] * 2
+    assert "accounting a response chunk failed" in caplog.text
+    # The exchange never saw its end: it is logged once, as cut short.
+    (record,) = world.records
+    assert record.partial

@@ -240,10 +240,14 @@ def test_an_openai_request_gets_a_bearer_key_and_loses_the_client_key(world: Wor
     assert second.body is None
 
 
-def test_a_buffered_json_answer_is_read_for_usage_and_passed_on(world: World) -> None:
+def test_a_json_answer_nothing_changes_is_streamed_on_and_read_for_usage_whole(
+    world: World,
+) -> None:
     exchange = world.exchange()
     send_request(exchange, headers(world, CHAT, bearer=True), openai_body())
-    assert exchange.on_response_headers(JSON_HEADERS, False) == Forward(buffer_response_body=True)
+    # No buffering: Envoy passes each chunk on; the usage is read at the end.
+    assert exchange.on_response_headers(JSON_HEADERS, False) == Forward()
+    assert not exchange.changes_response
     answer = json.dumps(
         {
             "id": "c1",
@@ -256,7 +260,10 @@ def test_a_buffered_json_answer_is_read_for_usage_and_passed_on(world: World) ->
             },
         }
     ).encode()
-    assert exchange.on_response_body(answer, True) == Forward()
+    half = len(answer) // 2
+    assert exchange.on_response_body(answer[:half], False) == Forward()
+    assert not world.records
+    assert exchange.on_response_body(answer[half:], True) == Forward()
     record = only_record(world)
     assert (record.input_tokens, record.cache_read_input_tokens, record.output_tokens) == (
         600,
@@ -385,7 +392,7 @@ def test_an_upstream_error_is_passed_on_and_logged_with_its_message(world: World
     send_request(exchange, headers(world), anthropic_body(stream=False))
     upstream = {":status": "529", "content-type": "application/json"}
     forward = exchange.on_response_headers(upstream, False)
-    assert isinstance(forward, Forward) and forward.buffer_response_body
+    assert forward == Forward()
     error = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
     assert exchange.on_response_body(error, True) == Forward()
     record = only_record(world)

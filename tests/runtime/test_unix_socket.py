@@ -43,3 +43,11 @@ def test_a_directory_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(directory, 65534, 65534)
     with pytest.raises(OSError, match="belongs to uid 65534"):
         prepare_private_directory(f"unix:{directory}/processor.sock")
+
+
+def test_each_process_of_several_gets_a_sibling_socket_or_the_next_port() -> None:
+    from promptgate.runtime.unix_socket import process_address
+
+    assert process_address("unix:/run/pg/ext_proc.sock", 0) == "unix:/run/pg/ext_proc.sock"
+    assert process_address("unix:/run/pg/ext_proc.sock", 2) == "unix:/run/pg/ext_proc-2.sock"
+    assert process_address("127.0.0.1:50051", 1) == "127.0.0.1:50052"

@@ -10,6 +10,7 @@ from ...compile.deploy import BUNDLE_FILE, deploy_files
 from ...console import ConsoleServer
 from ...deploy.directory import read_deployed
 from ...deploy.rollout import Rollout, RolloutFailed
+from ...runtime.processes import default_processes
 from ...supervisor import GatewayFailed, GatewayInstance, InstancePorts, supervise
 from . import console
 from ._policy import load_valid
@@ -22,6 +23,7 @@ def run(
     out: TextIO,
     err: TextIO,
     console_port: int | None = None,
+    processors: int | None = None,
 ) -> int:
     if path is not None:
         loaded = load_valid(path, err, "not starting")
@@ -39,7 +41,11 @@ def run(
         )
         return 1
     bundle = json.loads(bundle_path.read_text())
-    instance = GatewayInstance(deploy_dir, InstancePorts.from_settings(bundle["gateway"], **ports))
+    instance = GatewayInstance(
+        deploy_dir,
+        InstancePorts.from_settings(bundle["gateway"], **ports),
+        processors=processors or default_processes(),
+    )
     beside: list[ConsoleServer] = []
 
     def announce() -> None:
@@ -48,7 +54,8 @@ def run(
             out.write(f"  project {project['name']}: {instance.url}/api/{project_id}\n")
         out.write(
             f"  Envoy admin: {instance.admin_url}   metrics: {instance.status_url}/metrics\n"
-            f"  serving {deploy_dir}; logs in {instance.log_dir}\n"
+            f"  {instance.processors} processor process(es); serving {deploy_dir}; "
+            f"logs in {instance.log_dir}\n"
         )
         # The console starts once the gateway is up: the processor has made the store.
         if console_port is not None:
