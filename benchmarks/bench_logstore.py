@@ -200,9 +200,9 @@ def gateway_requests(pg_url: str, work: Path, seconds: float) -> list[dict[str, 
             }
             gateways[name] = (ports.listen_port, watch, store)
         for case in cases:
-            script = lua_script(case, work)
+            script = lua_script(case, "promptgate", work)
             for port, _, _ in gateways.values():
-                check_reply(case, port)
+                check_reply(case, "promptgate", port)
             for concurrency in (1, 16):
                 for name, (port, watch, _) in gateways.items():
                     run = measure(
