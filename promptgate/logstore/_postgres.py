@@ -5,7 +5,8 @@ transaction (`_postgres_batch`): COPYed into temporary tables, inserted into
 the day-partitioned `access_log` in write order (`ON CONFLICT DO NOTHING` on
 the row's `uid`), and the rows actually inserted are summed into the hourly
 totals by the same statement, so a replayed batch is never counted twice.
-Bodies are stored once per chunk (`_bodies`), as in SQLite.
+Bodies are stored once per chunk (`_bodies`), as in SQLite. The writer
+thread prepares a batch while a committer thread sends the one before.
 
 When PostgreSQL cannot be reached, a batch goes to the local spool
 (`_postgres_spool`) and a replay thread moves it over once the database
@@ -17,12 +18,13 @@ budgets add it to the fleet's totals.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -84,8 +86,9 @@ _TOTALS_SELECT = ", ".join(TOTAL_COLUMNS)
 _KEYS = "project_id, project_name, token_id, provider, model, alias"
 
 # Two writers that wait on each other's chunks and totals: one of them is
-# cancelled and its batch is simply tried again.
+# cancelled and its batch is simply tried again (up to _ATTEMPTS times).
 _RETRIED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+_ATTEMPTS = 5
 
 DatabaseDown = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
@@ -119,6 +122,11 @@ class PostgresLogStore(LogStore):
         # One chunker per thread that prepares batches: the writer's, the replay's.
         self._chunker = _bodies.Chunker()
         self._replay_chunker = _bodies.Chunker()
+        self._handoff: queue.Queue[tuple[list[Item], Batch | None] | None] = queue.Queue(1)
+        self._committer = threading.Thread(
+            target=self._commit_handed_over, name="promptgate-logstore-commit", daemon=True
+        )
+        self._written = 0
         self._known_days: set[date] = set()
         self._stop = threading.Event()
         self._spend_lock = threading.Lock()
@@ -167,8 +175,9 @@ class PostgresLogStore(LogStore):
             return
         self._writer = BackgroundWriter(
             self._flush, name="promptgate-logstore:postgresql", queue_size=queue_size,
-            batch_size=batch_size, transient=_RETRIED,
+            batch_size=batch_size,
         )  # fmt: skip
+        self._committer.start()
         if spool is not None:
             self._start(self._replay_periodically, "promptgate-spool-replay")
         if retention is not None and retention.days > 0:
@@ -186,7 +195,7 @@ class PostgresLogStore(LogStore):
     @property
     def written(self) -> int:
         """Records committed to PostgreSQL or the spool by this process."""
-        return self._writer.written if self._writer else 0
+        return self._written
 
     @property
     def spool(self) -> Spool | None:
@@ -212,37 +221,73 @@ class PostgresLogStore(LogStore):
         return {key: from_nano(value) for key, value in sums.items() if value > 0}
 
     # -- writing ----------------------------------------------------------------
+    #
+    # Two stages, so that PostgreSQL's work and zstd's overlap the preparing
+    # of the next batch: the writer thread prepares a batch (columns, chunk
+    # digests: Python) and hands it to the committer thread, which sends it
+    # or spools it. At most one batch waits between them. (The committer
+    # needs the interpreter only briefly, between waits on the database and
+    # one zstd call per batch, so the two threads do not queue on it.)
 
     def _flush(self, items: list[Item]) -> None:
+        """The writer thread: prepare, then hand over (waits while the committer is busy)."""
+        batch = None
         if time.monotonic() >= self._down_until:
             try:
-                self._insert(items, self._chunker)
+                batch = prepare(items, self._chunker)
+            except Exception:
+                self._uncount(items)
+                raise  # the background writer drops the batch and says so
+        self._handoff.put((items, batch))
+
+    def _commit_handed_over(self) -> None:
+        while (job := self._handoff.get()) is not None:
+            self._commit(*job)
+
+    def _commit(self, items: list[Item], batch: Batch | None) -> None:
+        """Store a prepared batch in PostgreSQL, else in the spool; count what is lost."""
+        for attempt in range(_ATTEMPTS):
+            if batch is None or time.monotonic() < self._down_until:
+                break
+            try:
+                with self._insert_lock:
+                    self._send_locked(batch)
+            except _RETRIED as exc:  # before DatabaseDown: psycopg makes them OperationalErrors
+                if attempt + 1 < _ATTEMPTS:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                self._lose(items, f"write failed {_ATTEMPTS} times: {exc!r}")
+                return
             except DatabaseDown as exc:
                 self._went_down(exc)
-            except _RETRIED:
-                raise  # the background writer tries the batch again
-            except Exception:
-                # Refused by PostgreSQL (it would be refused again from the
-                # spool): the background writer drops the batch and says so.
-                self._uncount(items)
-                raise
+            except Exception as exc:
+                # Refused by PostgreSQL: it would be refused again from the spool.
+                self._lose(items, f"write failed: {exc!r}")
+                return
             else:
                 self._uncount(items)
+                self._written += len(items)
                 return
         if self._spool is None:
-            self._uncount(items)
-            raise LogStoreError("PostgreSQL is unreachable and no spool is configured")
+            self._lose(items, "PostgreSQL is unreachable and no spool is configured")
+            return
         rows = [(item.uid.bytes, item.record.SerializeToString()) for item in items]
         with self._spend_lock:
             self._spool.put_records(rows)
             for item in items:
                 _count(self._queued, item.record, -1)
                 _count(self._spooled, item.record, +1)
+        self._written += len(items)
 
     def _uncount(self, items: list[Item]) -> None:
         with self._spend_lock:
             for item in items:
                 _count(self._queued, item.record, -1)
+
+    def _lose(self, items: list[Item], reason: str) -> None:
+        self._uncount(items)
+        assert self._writer is not None
+        self._writer.report_dropped(len(items), reason)
 
     def _went_down(self, exc: Exception) -> None:
         log.warning("PostgreSQL store unreachable, spooling locally: %s", exc)
@@ -260,17 +305,14 @@ class PostgresLogStore(LogStore):
                 self._writer_db.execute(statement.encode())
         return self._writer_db
 
-    def _insert(self, items: list[Item], chunker: _bodies.Chunker | None = None) -> None:
-        """Store `items` in one transaction; `chunker` is the calling thread's.
-
-        The writer and the replay thread each have their own chunker.
-        """
-        batch = prepare(items, chunker or self._replay_chunker)
-        # They share the connection and the cache of stored chunks.
+    def _insert(self, items: list[Item]) -> None:
+        """Prepare and store `items` in one transaction, now (the spool's replay; tests)."""
+        batch = prepare(items, self._replay_chunker)
         with self._insert_lock:
             self._send_locked(batch)
 
     def _send_locked(self, batch: Batch) -> None:
+        # The committer and the replay thread share the connection and the chunk cache.
         db = self._connection()
         if not batch.days <= self._known_days:
             ensure_partitions(db, list(batch.days - self._known_days))
@@ -519,7 +561,11 @@ class PostgresLogStore(LogStore):
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._writer is not None:
-            self._writer.close(timeout)
+            deadline = time.monotonic() + timeout
+            self._writer.close(timeout)  # its last flush hands the last batch over
+            with suppress(queue.Full):
+                self._handoff.put(None, timeout=max(0.0, deadline - time.monotonic()))
+            self._committer.join(max(0.0, deadline - time.monotonic()) + 1.0)
         for thread in self._threads:
             thread.join(timeout)
         for db in (self._writer_db, self._leader_db):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,11 +21,12 @@ from promptgate.logstore import (
     SpendKey,
     SQLiteLogStore,
     UnsupportedStoreURL,
+    _postgres,
     open_store,
     postgres_url_problem,
 )
 from promptgate.logstore._postgres import PostgresLogStore, day_start_us
-from promptgate.logstore._postgres_batch import Item
+from promptgate.logstore._postgres_batch import Batch, Item
 from promptgate.logstore._postgres_schema import (
     _V1,
     DAY_US,
@@ -207,6 +210,51 @@ def test_a_nul_in_a_text_field_loses_no_record(pg: PostgresServer) -> None:
     (nul,) = reader.query(session="\ufffd")
     assert nul.record.request_id == "r8"
     reader.close()
+
+
+def test_a_deadlocked_batch_is_tried_again_and_a_refused_one_is_dropped_and_uncounted(
+    pg: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = _postgres.send
+    deadlocked: set[int] = set()
+
+    def failing(db: Any, batch: Batch, recent: Any) -> None:
+        ids = {row[3] for row in batch.rows}  # request_id
+        if ids & {f"r{i}" for i in range(10, 20)}:
+            raise psycopg.errors.DataError("refused")
+        if id(batch) not in deadlocked:  # every batch deadlocks once
+            deadlocked.add(id(batch))
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        real(db, batch, recent)
+
+    monkeypatch.setattr(_postgres, "send", failing)
+    rng = random.Random(12)
+    store = PostgresLogStore(pg.new_database(), batch_size=10)
+    first = [random_record(rng, i) for i in range(10)]
+    for record in first:
+        store.write(record)
+    wait_until(lambda: store.written == 10)  # each batch after one deadlock
+    second = [random_record(rng, i) for i in range(10, 20)]
+    for record in second:
+        store.write(record)
+    wait_until(lambda: store.dropped == 10)  # refused
+    assert store.unflushed_spend() == {}  # the lost batch's spend is not held for budgets
+    third = [random_record(rng, i) for i in range(20, 30)]
+    for record in third:
+        store.write(record)
+    store.close()
+    assert store.written == 20 and store.dropped == 10
+    reader = PostgresLogStore(store.url, read_only=True)
+    ids = [e.record.request_id for e in reader.query(bodies=False)]
+    assert ids == [r.request_id for r in first + third]
+    reader.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
