@@ -32,6 +32,9 @@ TOUCH_INTERVAL_US = HOUR_US
 # Digests known to be stored, remembered per writer so a new turn's old chunks cost nothing.
 RECENT_CHUNKS = 100_000
 
+# Fewer new chunks than this are compressed on the writer's own thread.
+_THREAD_FROM = 32
+
 _ITEM_COLUMNS = ("uid", "time_us", "dimension", "quantity", "cost_nusd")
 # Binary COPY types, in RECORD_COLUMNS order after `ord`: binary COPY skips
 # the text format's escaping (every byte of a bytea column, in Python).
@@ -157,7 +160,10 @@ def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
     """
     candidates = sorted(d for d in batch.chunks if d not in recent)
     compressing = _Compressing([batch.chunks[d] for d in candidates])
-    compressing.start()
+    if len(candidates) >= _THREAD_FROM:
+        compressing.start()
+    else:  # a trickle of records: a thread would cost more than it saves
+        compressing.run()
     try:
         with db.cursor() as cursor:
             with cursor.copy(_COPY_RECORDS) as copy:
@@ -193,7 +199,8 @@ def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
             if touch:
                 cursor.executemany(_TOUCH, touch)
     finally:
-        compressing.join()
+        if compressing.is_alive():
+            compressing.join()
 
 
 class _Compressing(threading.Thread):
@@ -212,7 +219,8 @@ class _Compressing(threading.Thread):
             self._error = exc
 
     def result(self) -> list[bytes]:
-        self.join()
+        if self.is_alive():
+            self.join()
         if self._error is not None:
             raise self._error
         return self._frames
