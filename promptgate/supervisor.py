@@ -24,13 +24,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from .bundle import BundleSpec, GatewaySettings
 from .compile import write_atomically
 from .compile.deploy import BUNDLE_FILE, instance_bootstrap
 from .config.models import Gateway
@@ -58,14 +59,14 @@ class InstancePorts:
     mock_port: int
 
     @classmethod
-    def from_settings(cls, gateway: dict[str, Any], **overrides: Any) -> InstancePorts:
-        values = {
-            "listen_host": gateway["listen_host"],
-            "listen_port": gateway["listen_port"],
-            "admin_port": gateway["admin_port"],
-            "processor_port": gateway["processor_port"],
-            "status_port": gateway["metrics_port"],
-            "mock_port": gateway["mock_port"],
+    def from_settings(cls, gateway: GatewaySettings, **overrides: Any) -> InstancePorts:
+        values: dict[str, Any] = {
+            "listen_host": gateway.listen_host,
+            "listen_port": gateway.listen_port,
+            "admin_port": gateway.admin_port,
+            "processor_port": gateway.processor_port,
+            "status_port": gateway.metrics_port,
+            "mock_port": gateway.mock_port,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -137,16 +138,17 @@ class GatewayInstance:
         return f"http://127.0.0.1:{self.ports.admin_port}"
 
     def _write_bootstrap(self) -> Path:
-        bundle = json.loads((self.deploy_dir / BUNDLE_FILE).read_text())
-        settings = Gateway.model_validate(
-            {
-                **bundle["gateway"],
-                "listen_host": self.ports.listen_host,
-                "listen_port": self.ports.listen_port,
-                "admin_port": self.ports.admin_port,
-                "processor_port": self.ports.processor_port,
-                "mock_port": self.ports.mock_port,
-            }
+        gateway = BundleSpec.load(self.deploy_dir / BUNDLE_FILE).gateway
+        # The Envoy bootstrap is written by the compiler's code, which takes the policy model.
+        settings = Gateway(
+            **replace(
+                gateway,
+                listen_host=self.ports.listen_host,
+                listen_port=self.ports.listen_port,
+                admin_port=self.ports.admin_port,
+                processor_port=self.ports.processor_port,
+                mock_port=self.ports.mock_port,
+            ).to_json()
         )
         path = self.log_dir / "envoy.yaml"
         path.write_text(

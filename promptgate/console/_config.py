@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..bundle import ProjectSpec, Webhook
 from ..runtime.bundle import Bundle
 from ..webhooks import DEAD, DELIVERED, PENDING, Outbox, display_url
 from ._access import Viewer
@@ -18,71 +19,50 @@ _OUTBOX_ROWS = 50
 
 
 def configuration(bundle: Bundle, viewer: Viewer, outbox: Outbox | None) -> dict[str, Any]:
-    raw = bundle.raw
-    projects = [
-        _project(project) for pid, project in sorted(raw["projects"].items()) if viewer.may_see(pid)
-    ]
-    used = {name for project in projects for name in project["providers"]}
+    visible = [p for pid, p in sorted(bundle.spec.projects.items()) if viewer.may_see(pid)]
+    used = {name for project in visible for name in project.providers}
+    logging = bundle.logging.to_json()
+    if not viewer.admin:
+        del logging["store"]
     return {
         "bundle_version": bundle.version,
-        "projects": projects,
+        "projects": [_project(project) for project in visible],
         "providers": [
-            {"name": name, "api": entry["schema"], "base_url": entry.get("base_url", "")}
-            for name, entry in sorted(raw["providers"].items())
+            {"name": name, "api": provider.schema, "base_url": provider.base_url}
+            for name, provider in sorted(bundle.providers.items())
             if viewer.admin or name in used
         ],
-        "logging": {k: v for k, v in raw["logging"].items() if k != "store"}
-        if not viewer.admin
-        else raw["logging"],
-        "webhooks": [_subscription(w) for w in raw["webhooks"] if _sees(w, viewer)],
+        "logging": logging,
+        "webhooks": [_subscription(hook) for hook in bundle.webhooks if _sees(hook, viewer)],
         "outbox": _outbox(outbox) if viewer.admin else None,
     }
 
 
-def _project(data: dict[str, Any]) -> dict[str, Any]:
+def _project(project: ProjectSpec) -> dict[str, Any]:
+    shown = project.to_json()
+    # The digest is the tokens' dict key: only the entries go out.
+    shown["tokens"] = sorted(
+        (token.to_json() for token in project.tokens.values()), key=lambda token: token["id"]
+    )
+    shown["providers"] = dict(sorted(shown["providers"].items()))
+    return shown
+
+
+def _subscription(hook: Webhook) -> dict[str, Any]:
     return {
-        "id": data["id"],
-        "name": data["name"],
-        "type": data["type"],
-        "providers": {
-            name: {"credential": spec.get("credential")}
-            for name, spec in sorted(data["providers"].items())
-        },
-        "models": data["models"],
-        "aliases": data["aliases"],
-        "guardrails": data["guardrails"],
-        "budgets": data.get("budgets", []),
-        # The digest is the dict key: only the entry goes out.
-        "tokens": sorted(
-            (
-                {
-                    "id": token["id"],
-                    "scopes": token["scopes"],
-                    "expires": token["expires"],
-                    "revoked": token["revoked"],
-                }
-                for token in data["tokens"].values()
-            ),
-            key=lambda token: str(token["id"]),
-        ),
+        "url": display_url(hook.url),
+        "events": list(hook.events),
+        "projects": list(hook.projects) if hook.projects is not None else None,
+        "anomaly": hook.anomaly.to_json() if hook.anomaly else None,
+        "signed": hook.secret is not None,
     }
 
 
-def _subscription(entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "url": display_url(entry["url"]),
-        "events": entry["events"],
-        "projects": entry.get("projects"),
-        "anomaly": entry.get("anomaly"),
-        "signed": entry.get("secret") is not None,
-    }
-
-
-def _sees(entry: dict[str, Any], viewer: Viewer) -> bool:
+def _sees(hook: Webhook, viewer: Viewer) -> bool:
     """Admins see every subscription; others those naming their project."""
     if viewer.admin:
         return True
-    projects = entry.get("projects") or []
+    projects = hook.projects or ()
     return viewer.project_name in projects or viewer.project_id in projects
 
 

@@ -127,26 +127,26 @@ def budget_burn(
         if not viewer.may_see(project.id):
             continue
         for budget in project.budgets:
-            start, end = window(budget["period"], now)
+            start, end = window(budget.period, now)
             spent: dict[str, Decimal] = defaultdict(Decimal)
             for key, totals in store.spend_totals(start, None).items():
                 if key.project_id == project.id:
                     spent[key.token_id] += totals.cost
-            scope, token = budget.get("scope", "project"), budget.get("token")
+            scope, token = budget.scope, budget.token
             if scope == "project":
                 targets = [("", sum(spent.values(), Decimal(0)))]
             elif token:
                 targets = [(token, spent.get(token, Decimal(0)))]
             else:  # each token has the limit on its own
                 targets = sorted(spent.items())
-            limit = Decimal(str(budget["limit_usd"]))
+            limit = budget.limit_usd
             for token_id, amount in targets:
                 burn.append(
                     {
                         "project": project.name,
                         "scope": scope,
                         "token": token_id or None,
-                        "period": budget["period"],
+                        "period": budget.period,
                         "limit_usd": str(limit),
                         "spent_usd": str(amount),
                         "percent": float(amount / limit * 100) if limit else 0.0,

@@ -135,7 +135,7 @@ def _routing(record: AccessLogRecord, bundle: Bundle) -> dict[str, Any]:
     }
     project = bundle.projects.get(record.project_id)
     if record.alias and project is not None and record.bundle_version == bundle.version:
-        rules = project.aliases.get(record.alias, [])
+        rules = project.aliases.get(record.alias, ())
         if 0 <= record.alias_rule < len(rules):
-            routing["rule"] = rules[record.alias_rule]
+            routing["rule"] = rules[record.alias_rule].to_json()
     return routing

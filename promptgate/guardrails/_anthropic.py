@@ -34,7 +34,7 @@ def _classify(block: str | None, container: dict[str, Any], key: str, value: str
     return Handling.CONTENT
 
 
-LAYOUT = Layout(_classify, lambda _body: _SYSTEM)
+LAYOUT = Layout(_classify, lambda _body: _SYSTEM, frozenset({"data"}))
 
 
 def _is_text(block: Any) -> bool:

@@ -1,51 +1,191 @@
-"""Many RE2 patterns compiled for one combined pass.
+"""Many RE2 patterns compiled for one combined pass, and the matches of one of them.
 
 An RE2 set answers, in a single DFA pass, which patterns match anywhere in
-the text; only those then run on their own to find spans. Text that holds
-nothing costs one pass however many rules there are.
+the text; only those then run on their own to list their matches. Text that
+holds nothing costs one pass however many rules there are.
+
+Matches are listed through the RE2 binding's own `Match` call, which
+returns the spans and nothing else (about 1 µs a match): the `re2` module's
+`finditer` wraps each match in a Python object built in Python code (about
+twice that), before the caller has even decided whether the match is worth
+a look.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import re2
+from re2 import _re2
 
 from ._errors import GuardrailConfigError
 
-# Room for the DFA of ~60 rules; out of memory, RE2 would fall back to slower
+# Room for the DFA of ~90 rules; out of memory, RE2 would fall back to slower
 # engines on adversarial input.
 _MAX_MEM = 64 << 20
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_WHOLE = _re2.RE2.Anchor.ANCHOR_BOTH
+
+# The groups of one match: the span of the whole match, then one per capture
+# group ((-1, -1) for a group that took no part).
+Spans = Sequence[tuple[int, int]]
+
+
+def _options(capture: bool = True) -> Any:
+    options = re2.Options()
+    options.max_mem = _MAX_MEM
+    options.never_capture = not capture
+    return options
 
 
 def compile_regex(regex: str, key: str) -> Any:
     """Compile one user or built-in regex with RE2, or raise naming the key."""
-    options = re2.Options()
-    options.max_mem = _MAX_MEM
     try:
-        return re2.compile(regex.encode("utf-8"), options)
+        return re2.compile(regex.encode("utf-8"), _options())
     except re2.error as exc:
         raise GuardrailConfigError(key, f"invalid RE2 regex {regex!r}: {exc}") from exc
+
+
+def _program(regex: str, key: str, capture: bool) -> Any:
+    program = _re2.RE2(regex.encode("utf-8"), _options(capture))
+    if not program.ok():
+        raise GuardrailConfigError(key, f"invalid RE2 regex {regex!r}: {program.error()}")
+    return program
+
+
+# `\A`, `\z` or a flag group that turns multi-line mode off: the pattern
+# could match a string alone and miss it among others (`joined_spans`).
+_ABSOLUTE_ANCHOR = re.compile(r"\\[Az]|\(\?[a-zA-Z]*-")
+
+
+class _Sets:
+    """RE2 sets over the patterns; a pattern marked `alone` gets a set of its own.
+
+    One DFA for all patterns tracks every pattern's progress at once. A
+    pattern that counts many repetitions of a common character (a card
+    number's 13-19 digits) multiplies the states of that shared DFA on text
+    made of that character, and new text keeps building new states (~30 ms
+    per MB of random digits); in a DFA of its own it costs ~10.
+    """
+
+    def __init__(self, regexes: Sequence[str], alone: Sequence[bool]) -> None:
+        groups = [[r for r, a in enumerate(alone) if not a]]
+        groups += [[r] for r, a in enumerate(alone) if a]
+        self._sets: list[tuple[Any, list[int]]] = []
+        for ranks in groups:
+            if ranks:
+                found = re2.Set.SearchSet(_options())
+                for rank in ranks:
+                    found.Add(regexes[rank].encode("utf-8"))
+                found.Compile()
+                self._sets.append((found, ranks))
+
+    def matching(self, data: bytes) -> list[int]:
+        """Indexes of the patterns that match somewhere in `data`, in order."""
+        found: list[int] = []
+        for matcher, ranks in self._sets:
+            found.extend(ranks[i] for i in matcher.Match(data) or ())
+        return sorted(found)
+
+
+# What `joined_spans` reads between two strings: `$` holds before the first
+# newline and `^` after the second in multi-line mode, `\b` sees no word, and
+# neither the built-in value classes that take whitespace (private keys) nor
+# those that take control characters (generic values) cross both.
+JOIN = "\n\x00\n"
 
 
 class PatternSet:
     """Compiled patterns plus the set that tells which of them can match."""
 
-    def __init__(self, regexes: Sequence[str], keys: Sequence[str]) -> None:
-        self.compiled = [compile_regex(r, k) for r, k in zip(regexes, keys, strict=True)]
-        options = re2.Options()
-        options.max_mem = _MAX_MEM
-        self._set = re2.Set.SearchSet(options)
-        for regex in regexes:
-            self._set.Add(regex.encode("utf-8"))
+    def __init__(
+        self, regexes: Sequence[str], keys: Sequence[str], alone: Sequence[bool] | None = None
+    ) -> None:
+        # Without captures RE2 finds a match with its DFAs alone; capture
+        # groups need a slower engine, run only on a match (`groups`).
+        self._finders = [_program(r, k, False) for r, k in zip(regexes, keys, strict=True)]
+        grouped = [_program(r, k, True) for r, k in zip(regexes, keys, strict=True)]
+        self._grouped = [p if p.NumberOfCapturingGroups() else None for p in grouped]
+        alone = alone or [False] * len(regexes)
+        self._set = _Sets(regexes, alone)
         self._empty = not regexes
-        if not self._empty:
-            self._set.Compile()
+        # The same patterns for strings joined by newlines, where `^` and `$`
+        # must hold at every line; none if a pattern anchors otherwise.
+        self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
+        lines = [f"(?m){r}" for r in regexes] if self.joinable else []
+        self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
+        self._line_set = _Sets(lines, alone if lines else [])
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Spans of every match of every pattern in strings joined by `JOIN`.
+
+        A string that holds a match on its own overlaps one of these: the
+        same characters are there, `JOIN` stands where the string ended
+        (`\\b`, and `^`/`$` in multi-line mode, read it as an end), and the
+        leftmost-first search cannot step over them without a match that
+        overlaps them. None when there are more than `limit`.
+        """
+        if not self.joinable:
+            raise ValueError("a pattern anchors to the whole text")
+        found: list[tuple[int, int]] = []
+        if self._empty or not data:
+            return found
+        for rank in self._line_set.matching(data):
+            spans = _matches(self._line_finders[rank], data, limit - len(found))
+            if len(found) + len(spans) > limit:
+                return None
+            found.extend(spans)
+        return found
+
+    def has_groups(self, rank: int) -> bool:
+        return self._grouped[rank] is not None
 
     def matching(self, data: bytes) -> list[int]:
         """Indexes of the patterns that match somewhere in `data`."""
         if self._empty or not data:
             return []
-        found: list[int] | None = self._set.Match(data)
-        return sorted(found) if found else []
+        return self._set.matching(data)
+
+    def matches(self, rank: int, data: bytes, limit: int) -> list[tuple[int, int]]:
+        """The spans of the non-empty matches of pattern `rank` in `data`, leftmost first.
+
+        Lists at most `limit + 1`: a caller that may examine `limit` knows
+        there are too many without paying for the rest.
+        """
+        return _matches(self._finders[rank], data, limit)
+
+    def groups(self, rank: int, data: bytes, span: tuple[int, int]) -> Spans:
+        """The capture groups of the match of pattern `rank` at `span` ([0]: the whole match).
+
+        The same parse as a search would give: the match found there is the
+        highest-priority one that starts there, so it is also the
+        highest-priority one that spans exactly `span`.
+        """
+        grouped = self._grouped[rank]
+        if grouped is None:
+            return (span,)
+        spans: Spans = grouped.Match(_WHOLE, data, span[0], span[1])
+        return spans
+
+
+def _matches(finder: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
+    search = finder.Match
+    found: list[tuple[int, int]] = []
+    pos, end = 0, len(data)
+    while len(found) <= limit:
+        span = search(_UNANCHORED, data, pos, end)[0]
+        start, stop = span
+        if stop < 0:
+            break
+        if stop > start:
+            found.append(span)
+            pos = stop
+        else:
+            # An empty match is no value. A custom pattern that can match
+            # the empty string (`x*`) is tried at every byte: ~1 s per MB.
+            pos = start + 1
+            if pos > end:
+                break
+    return found

@@ -9,10 +9,10 @@ within the request's work allowance (see `_budget`).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ._budget import Budget
+from ._budget import PERSONAL_DATA, Budget
 from ._checksums import iban_valid, luhn_valid
 from ._lru import ScanCache
 from ._patternset import PatternSet
@@ -35,18 +35,22 @@ class Entity:
     # The validator is slow (see `_budget`): past the request's allowance a
     # candidate is taken as the entity unvalidated.
     costly: bool = False
+    # Its pattern gets a DFA of its own (see `_patternset._Sets`).
+    alone: bool = False
+    # A match may begin with one character that is not part of the value
+    # (RE2 has no look-behind); values begin with a hex digit, the lead never.
+    lead: bool = False
+
+
+# 0-255 without a leading zero: one in 100 bytes of a log is an address, so
+# the pattern rejects the rest instead of Python code.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 def _ip(candidate: str) -> int:
     if ":" not in candidate:
-        # IPv4 without the cost of `ipaddress` (one in 100 bytes of a log is an address).
-        octets = candidate.split(".")
-        if any(len(o) > 1 and o[0] == "0" for o in octets):
-            return 0
-        values = [int(o) for o in octets]
-        if max(values) > 255 or values[0] == 127 or not any(values):
-            return 0
-        return len(candidate)
+        # The IPv4 pattern only takes octets 0-255 without leading zeros.
+        return 0 if candidate.startswith("127.") or candidate == "0.0.0.0" else len(candidate)
     try:
         address = ipaddress.ip_address(candidate)
     except ValueError:
@@ -54,15 +58,20 @@ def _ip(candidate: str) -> int:
     return 0 if address.is_unspecified or address.is_loopback else len(candidate)
 
 
+_DIGITS = "0123456789"
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def _card(candidate: str) -> int:
-    digits = candidate.replace(" ", "").replace("-", "")
-    if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+    separators = set(candidate).difference(_DIGITS)
+    if len(separators) > 1:
         return 0
-    if len({c for c in candidate if not c.isdigit()}) > 1:
-        return 0
+    digits = candidate.replace(separators.pop(), "") if separators else candidate
     # Issuer prefixes of Visa, Mastercard, Amex, Discover/UnionPay, JCB, Diners.
     issuer = digits[0] in "456" or digits[:2] in ("34", "37", "36", "35", "30")
-    return len(candidate) if issuer else 0
+    if not issuer or not 13 <= len(digits) <= 19:
+        return 0
+    return len(candidate) if luhn_valid(digits) else 0
 
 
 def _iban(candidate: str) -> int:
@@ -75,14 +84,19 @@ BUILTIN_ENTITIES: Mapping[str, Entity] = {
     "ip_address": Entity(
         "IP_ADDRESS",
         # IPv6 has eight groups or a `::`: times (12:30:45) and MAC
-        # addresses are not even candidates.
-        r"\b(?:\d{1,3}\.){3}\d{1,3}\b"
+        # addresses are not even candidates. An IPv4 address glued to what
+        # precedes it (`Chrome/120.0.0.0`, on every line of an access log)
+        # is not either: the character before is part of the match (`lead`).
+        rf"(?:^|[^\w/+.-])(?:{_OCTET}\.){{3}}{_OCTET}\b"
         r"|\b(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
         r"|[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){0,6}::[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){0,6})\b",
         _ip,
         standalone=True,
+        lead=True,
     ),
-    "credit_card": Entity("CREDIT_CARD", r"\b\d(?:[ -]?\d){12,18}\b", _card, standalone=True),
+    "credit_card": Entity(
+        "CREDIT_CARD", r"\b\d(?:[ -]?\d){12,18}\b", _card, standalone=True, alone=True
+    ),
     "iban": Entity("IBAN", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", _iban),
 }
 
@@ -92,7 +106,9 @@ class PiiDetector:
 
     def __init__(self, entities: Sequence[Entity], keys: Sequence[str]) -> None:
         self.entities = tuple(entities)
-        self._patterns = PatternSet([e.regex for e in self.entities], keys)
+        self._patterns = PatternSet(
+            [e.regex for e in self.entities], keys, [e.alone for e in self.entities]
+        )
         self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
 
     def detect(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
@@ -105,48 +121,64 @@ class PiiDetector:
         if cached is not None:
             return cached
         encoded = EncodedText(text)
-        budget = budget or Budget()
+        budget = budget or Budget(PERSONAL_DATA)
         budget.earn(len(encoded.data))
         found = self._detect(encoded, budget)
         self._cache.put(text, found)
         return found
 
+    @property
+    def joinable(self) -> bool:
+        """Whether `joined_spans` may read many strings joined by newlines."""
+        return self._patterns.joinable
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Where any entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+        return self._patterns.joined_spans(data, limit)
+
     def _detect(self, encoded: EncodedText, budget: Budget) -> tuple[Match, ...]:
         found: list[tuple[int, Match]] = []
         for rank in self._patterns.matching(encoded.data):
-            entity = self.entities[rank]
-            for m in self._patterns.compiled[rank].finditer(encoded.data):
-                start, end = m.span()
-                if start == end:
-                    continue
-                budget.candidate()
-                match = self._validated(entity, encoded, start, end, budget)
-                if match is not None:
-                    found.append((rank, match))
+            # Every candidate is counted before any is examined.
+            matches = self._patterns.matches(rank, encoded.data, budget.left)
+            budget.spend(len(matches))
+            entities = _validated(self.entities[rank], encoded, matches, budget)
+            found.extend((rank, m) for m in entities)
         return without_overlaps(found)
 
-    def _validated(
-        self, entity: Entity, encoded: EncodedText, start: int, end: int, budget: Budget
-    ) -> Match | None:
-        text = encoded.text
-        cstart, cend = encoded.char_offset(start), encoded.char_offset(end)
-        if entity.standalone and _glued_before(text, cstart):
-            return None
-        value = text[cstart:cend]
-        if entity.validate is not None and (not entity.costly or budget.validation()):
+
+def _validated(
+    entity: Entity, encoded: EncodedText, matches: list[tuple[int, int]], budget: Budget
+) -> Iterator[Match]:
+    """The candidates that are `entity`; one loop per entity, as it runs per candidate."""
+    text, size = encoded.text, len(encoded.text)
+    rule, label, validate = entity.name.lower(), entity.name, entity.validate
+    standalone, costly, lead = entity.standalone, entity.costly, entity.lead
+    for start, end in matches:
+        if start == end:
+            continue
+        if not encoded.ascii:
+            start, end = encoded.char_offset(start), encoded.char_offset(end)
+        if lead and text[start] not in _HEX:
+            start += 1
+        if standalone and start and _glued_before(text, start):
+            continue
+        value = text[start:end]
+        if validate is not None and (not costly or budget.validation()):
             # Validators may shorten a candidate that ran into following digits.
-            size = entity.validate(value)
-            if not size:
-                return None
-            value, cend = value[:size], cstart + size
-        if entity.standalone and _glued_after(text, cend):
-            return None
-        return Match(entity.name.lower(), entity.name, cstart, cend, value)
+            length = validate(value)
+            if not length:
+                continue
+            if length < len(value):
+                value, end = value[:length], start + length
+        if standalone and end < size and _glued_after(text, end):
+            continue
+        yield Match(rule, label, start, end, value)
 
 
 def _glued_before(text: str, start: int) -> bool:
-    before = text[start - 1] if start else ""
-    return bool(before) and (
+    before = text[start - 1]
+    return (
         before.isalnum()
         or before in "_-/+"
         or (before == "." and start > 1 and text[start - 2].isalnum())
@@ -154,8 +186,8 @@ def _glued_before(text: str, start: int) -> bool:
 
 
 def _glued_after(text: str, end: int) -> bool:
-    after = text[end] if end < len(text) else ""
-    return bool(after) and (
+    after = text[end]
+    return (
         after.isalnum()
         or after in "_/"
         or (after in ".-+" and end + 1 < len(text) and text[end + 1].isalnum())

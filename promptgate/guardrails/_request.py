@@ -20,21 +20,41 @@ placeholders that the response restores.
 
 from __future__ import annotations
 
+import itertools
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate, compress, repeat
+from operator import add, attrgetter
 from typing import Any, Literal
 
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import Budget, TooManyValues
+from ._budget import PERSONAL_DATA, SECRETS, Budget, TooManyValues
 from ._mask import SecretMask
 from ._memory import SecretMemory
+from ._patternset import JOIN
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
-from ._slots import BASE64_TEXT, JSON_TEXT, BodyWalk, Key, Layout, Path, Slot, TooDeep, rewrite
-from ._spec import Guardrails, guardrails_for
+from ._slots import (
+    BASE64_TEXT,
+    JSON_TEXT,
+    BodyWalk,
+    Key,
+    Layout,
+    Path,
+    Slot,
+    Subtree,
+    TooDeep,
+    Unplaced,
+    Wanted,
+    located,
+    rewrite,
+)
+from ._spec import Guardrails, SecretScanning, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
 from ._text import Match
 
@@ -44,6 +64,10 @@ Action = Literal["block", "redact", "monitor"]
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
+# Bodies with at least this many characters of new strings are read at once (`_wanted`).
+GATHER_CHARS = 4096
+LONG_CHARS = 16384
+_RULE = attrgetter("rule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +204,9 @@ def _hits(
 ) -> list[Hit]:
     """The strings of the body that hold something, in document order.
 
-    A subtree seen before (same bytes, same context) is not walked again.
+    A subtree seen before (same bytes, same context) is not walked again;
+    the rest is read at once (`_wanted`) and only what a match touches is
+    walked.
     """
     hits: list[Hit] = []
     # Keys and short values repeat a lot ("type", "description"): one
@@ -188,14 +214,11 @@ def _hits(
     seen: dict[tuple[str, bool], Hit | None] = {}
     # One allowance per detector: a scanner that found nothing does not
     # leave its share to the other.
-    budgets = (Budget(), Budget())
+    budgets = (Budget(SECRETS), Budget(PERSONAL_DATA))
+    known: list[tuple[Slot | Subtree, Any, tuple[Hit, ...] | None]] = []
     for part in parts.parts:
-        if stop():
-            raise Abandoned("the request was abandoned while it was scanned")
         if isinstance(part, Slot):
-            hit = _hit(part, guardrails, seen, budgets)
-            if hit is not None:
-                hits.append(hit)
+            known.append((part, None, None))
             continue
         try:
             key: tuple[Any, bytes] | None = (
@@ -205,12 +228,34 @@ def _hits(
         except orjson.JSONEncodeError:
             # Not JSON orjson writes (too deep, a lone surrogate): walk it uncached.
             key = None
-        found = SUBTREES.get(key) if key is not None else None
+        known.append((part, key, SUBTREES.get(key) if key is not None else None))
+    fresh_parts = [part for part, _, found in known if found is None]
+    # Roughly the characters of new text: a small body is walked as it is.
+    new_size = sum(
+        len(part.text) if isinstance(part, Slot) else len(key[1]) if key else GATHER_CHARS
+        for part, key, found in known
+        if found is None
+    )
+    wanted = _wanted(parts, fresh_parts, guardrails, budgets) if new_size >= GATHER_CHARS else None
+    placed = iter(wanted[1] if wanted is not None else [None] * len(fresh_parts))
+    for part, key, found in known:
+        if stop():
+            raise Abandoned("the request was abandoned while it was scanned")
         if found is not None:
             hits.extend(absolute(found, part.path))
             continue
+        at = next(placed)
+        if isinstance(part, Slot):
+            if wanted is None or at is None or at in wanted[0].indexes:
+                hit = _hit(part, guardrails, seen, budgets)
+                if hit is not None:
+                    hits.append(hit)
+            continue
+        only = wanted[0] if wanted is not None and at is not None else None
         fresh = [
-            h for s in parts.slots(part) if (h := _hit(s, guardrails, seen, budgets)) is not None
+            h
+            for s in parts.slots(part, only)
+            if (h := _hit(s, guardrails, seen, budgets)) is not None
         ]
         if key is not None:
             SUBTREES.put(key, relative(fresh, part.path))
@@ -218,15 +263,94 @@ def _hits(
     return hits
 
 
+def _wanted(
+    parts: BodyWalk,
+    fresh: list[Slot | Subtree],
+    guardrails: Guardrails,
+    budgets: tuple[Budget, Budget],
+) -> tuple[Wanted, list[int | None]] | None:
+    """The strings of `fresh` parts that need a walk and a scan of their own.
+
+    Walking a string costs a few µs of Python, so a body of 100,000 short
+    strings would cost a second: the strings are read at once instead,
+    joined (`JOIN`), and every pattern runs over the whole. Each string a
+    match touches, and each the walk decodes, is then walked and scanned on
+    its own, as every string is otherwise; one that no match touches holds
+    nothing (see `PatternSet.joined_spans`). Also returns, per part, where
+    its strings start (None: walk it whole). None when everything is walked:
+    a small body, a pattern anchored to the whole text, or more matches
+    than the request allows.
+    """
+    detectors = [d for d in (guardrails.secrets, guardrails.redaction) if d is not None]
+    finders = [
+        (d.scanner if isinstance(d, SecretScanning) else d.detector, budget)
+        for d, budget in zip(detectors, _budgets_of(guardrails, budgets), strict=True)
+    ]
+    if not all(finder.joinable for finder, _ in finders):
+        return None
+    gathered, placed = parts.gather(fresh)
+    # A long string is scanned on its own anyway (its walk costs nothing
+    # next to its scan): it stays out of the joined text, not read twice.
+    long = list(compress(itertools.count(), map(LONG_CHARS.__le__, map(len, gathered.texts))))
+    texts = gathered.texts
+    if long:
+        texts = list(texts)
+        for i in long:
+            texts[i] = ""
+    joined = JOIN.join(texts)
+    if len(joined) < GATHER_CHARS:
+        return None
+    data = joined.encode("utf-8", "surrogatepass")
+    # Byte offsets where each string starts, counted in C.
+    encoded = (
+        texts
+        if len(data) == len(joined)
+        else map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass"))
+    )
+    steps = map(add, map(len, encoded), repeat(len(JOIN)))
+    starts = list(accumulate(steps, initial=0))
+    # Values the walk decodes, and `data:` URLs, are walked as before.
+    indexes = set(gathered.decoded)
+    indexes.update(long)
+    lowered = data.lower()
+    at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
+    while at >= 0:
+        indexes.add(bisect_right(starts, at + 1) - 1)
+        at = lowered.find(b"\ndata:", at + 1)
+    for finder, budget in finders:
+        spans = finder.joined_spans(data, budget.left)
+        if spans is None:
+            return None
+        for start, end in spans:
+            first = bisect_right(starts, start) - 1
+            last = bisect_right(starts, max(end - 1, start)) - 1
+            indexes.update(range(first, last + 1))
+    skipped = len(data) - sum(starts[i + 1] - starts[i] for i in indexes)
+    for budget in budgets:
+        budget.earn(skipped)
+    return Wanted(indexes, gathered), placed
+
+
+def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[Budget]:
+    """The budget of each detector that is on, secrets first."""
+    return [
+        budget
+        for detector, budget in zip(
+            (guardrails.secrets, guardrails.redaction), budgets, strict=True
+        )
+        if detector is not None
+    ]
+
+
 def _hit(
-    slot: Slot,
+    slot: Slot | Unplaced,
     guardrails: Guardrails,
     seen: dict[tuple[str, bool], Hit | None],
     budgets: tuple[Budget, Budget],
 ) -> Hit | None:
     known = seen.get((slot.text, slot.pii), _UNSEEN)
     if known is not _UNSEEN:
-        return None if known is None else Hit(slot, known.secrets, known.pii)
+        return None if known is None else Hit(located(slot), known.secrets, known.pii)
     scanning, redaction = guardrails.secrets, guardrails.redaction
     secrets = scanning.scanner.scan(slot.text, budgets[0]) if scanning is not None else ()
     pii = (
@@ -234,7 +358,7 @@ def _hit(
         if redaction is not None and slot.pii
         else ()
     )
-    hit = Hit(slot, secrets, pii) if secrets or pii else None
+    hit = Hit(located(slot), secrets, pii) if secrets or pii else None
     seen[(slot.text, slot.pii)] = hit
     return hit
 
@@ -307,11 +431,10 @@ class _Findings:
         if not found:
             return
         where = self.location(slot.path)
-        for match in found:
-            if match.rule == LITERAL_RULE:
-                continue
-            key = (kind, match.rule, where, action)
-            self._counts[key] = self._counts.get(key, 0) + 1
+        for rule, count in Counter(map(_RULE, found)).items():
+            if rule != LITERAL_RULE:
+                key = (kind, rule, where, action)
+                self._counts[key] = self._counts.get(key, 0) + count
 
     def result(self) -> tuple[Finding, ...]:
         return tuple(

@@ -8,22 +8,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
-from ._budget import Budget
+from ._budget import SECRETS, Budget
 from ._entropy import shannon_entropy
 from ._examples import is_documentation_example
 from ._lru import ScanCache
-from ._patternset import PatternSet, compile_regex
+from ._patternset import PatternSet, Spans, compile_regex
 from ._secret_rules import SecretRule
 from ._text import EncodedText, Match, without_overlaps
 
 # Template syntax that names a secret kept elsewhere: `${X}`, `$(cmd)`, `$X`,
-# `{{ x }}`, `{% x %}`, `%(x)s`, `%X%`, `<password>`. Python's `re` is safe
-# here: no nested repetition, and values are bounded by the RE2 match.
-_TEMPLATE = re.compile(
-    r"\$\{|\$\(|\{\{|\{%|%\(|^\$[A-Za-z_][A-Za-z0-9_]*$|^%[A-Za-z_]+%$|^<[^>]*>$"
-)
+# `{{ x }}`, `{% x %}`, `%(x)s`, `%X%`, `<password>`: markers anywhere in the
+# value, or a whole value of one of three shapes. Python's `re` is safe here:
+# anchored, no nested repetition.
+_TEMPLATE_MARKERS = ("${", "$(", "{{", "{%", "%(")
+_TEMPLATE_VALUE = re.compile(r"(?:\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_]+%|<[^>]*>)$")
+# Checked in C, not per character in Python: values can be long.
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+# Entropy is measured on a value's first characters: a credential is shorter,
+# and counting the characters of a megabyte would cost ~90 ms.
+ENTROPY_SAMPLE = 4096
 
 
 def secret_label(rule_id: str) -> str:
@@ -44,7 +49,7 @@ class SecretScanner:
         rule_keys = keys or [f"secret_scanner.rules[{r.id}].regex" for r in self.rules]
         self._patterns = PatternSet([r.regex for r in self.rules], rule_keys)
         self._labels = [secret_label(r.id) for r in self.rules]
-        self._groups = [range(1, c.groups + 1) for c in self._patterns.compiled]
+        self._keywords = [tuple(k.encode() for k in r.keywords) for r in self.rules]
         self._allowlist = [
             compile_regex(a, f"secret_scanner.allowlist[{i}]") for i, a in enumerate(allowlist)
         ]
@@ -60,7 +65,7 @@ class SecretScanner:
         if cached is not None:
             return cached
         encoded = EncodedText(text)
-        budget = budget or Budget()
+        budget = budget or Budget(SECRETS)
         budget.earn(len(encoded.data))
         found = self._scan(encoded, budget)
         self._cache.put(text, found)
@@ -73,42 +78,64 @@ class SecretScanner:
         lowered = encoded.data.lower()
         found: list[tuple[int, Match]] = []
         for rank in hits:
-            rule = self.rules[rank]
-            if rule.keywords and not any(k.encode() in lowered for k in rule.keywords):
+            keywords = self._keywords[rank]
+            if keywords and not any(k in lowered for k in keywords):
                 continue
-            groups = self._groups[rank]
-            for m in self._patterns.compiled[rank].finditer(encoded.data):
-                group = next((g for g in groups if m.start(g) >= 0), 0)
-                start, end = m.span(group)
+            # Every candidate is counted before any is examined.
+            matches = self._patterns.matches(rank, encoded.data, budget.left)
+            budget.spend(len(matches))
+            rule, label = self.rules[rank], self._labels[rank]
+            grouped = self._patterns.has_groups(rank)
+            for whole in matches:
+                start, end = whole
+                if grouped and budget.extraction(end - start):
+                    start, end = _secret_span(self._patterns.groups(rank, encoded.data, whole))
                 if start == end:
                     continue
-                budget.candidate()
                 value = encoded.value(start, end)
                 if self._plausible(rule, value) and not is_documentation_example(
-                    rule.id, value, partial(_whole_match, encoded, m)
+                    rule.id, value, partial(encoded.value, *whole)
                 ):
                     match = Match(
-                        rule.id,
-                        self._labels[rank],
-                        encoded.char_offset(start),
-                        encoded.char_offset(end),
-                        value,
+                        rule.id, label, encoded.char_offset(start), encoded.char_offset(end), value
                     )
                     found.append((rank, match))
         return without_overlaps(found)
 
+    @property
+    def joinable(self) -> bool:
+        """Whether `joined_spans` may read many strings joined by newlines."""
+        return self._patterns.joinable
+
+    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
+        """Where any rule matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+        return self._patterns.joined_spans(data, limit)
+
     def _plausible(self, rule: SecretRule, value: str) -> bool:
-        if rule.drops_templates and _TEMPLATE.search(value):
-            return False
-        if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
-            return False
-        if rule.needs_letter_and_digit and not (
-            any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        if rule.drops_templates and (
+            any(m in value for m in _TEMPLATE_MARKERS) or _TEMPLATE_VALUE.match(value)
         ):
+            return False
+        if (
+            rule.min_entropy is not None
+            and shannon_entropy(value[:ENTROPY_SAMPLE]) < rule.min_entropy
+        ):
+            return False
+        if rule.needs_letter_and_digit and not _letter_and_digit(value):
             return False
         data = value.encode("utf-8", "surrogatepass")
         return not any(a.search(data) for a in self._allowlist)
 
 
-def _whole_match(encoded: EncodedText, match: Any) -> str:
-    return encoded.value(*match.span())
+def _letter_and_digit(value: str) -> bool:
+    if value.isascii():
+        return bool(_ASCII_DIGIT.search(value) and _ASCII_LETTER.search(value))
+    return any(map(str.isdigit, value)) and any(map(str.isalpha, value))
+
+
+def _secret_span(spans: Spans) -> tuple[int, int]:
+    """The first capture group that took part in the match, else the whole match."""
+    for span in spans[1:]:
+        if span[0] >= 0:
+            return span
+    return spans[0]

@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any, NamedTuple
@@ -66,6 +67,21 @@ class Key(NamedTuple):
     name: str
 
 
+class Step:
+    """A path not yet spelled out: `parent` (a path or a Step) followed by `key`.
+
+    A walk makes one per string; spelling every path out as a tuple would
+    cost time and memory in proportion to its depth for each string, and
+    only the strings that hold something need theirs (`located`).
+    """
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: Path | Step, key: Any) -> None:
+        self.parent = parent
+        self.key = key
+
+
 class Slot(NamedTuple):
     """One string of the request: where it is, what it says, what may be done to it."""
 
@@ -73,6 +89,31 @@ class Slot(NamedTuple):
     text: str
     pii: bool
     fixed: bool
+
+
+class Unplaced(NamedTuple):
+    """A string a walk found, its path not yet spelled out (`located`)."""
+
+    where: Path | Step
+    text: str
+    pii: bool
+    fixed: bool
+
+
+def located(found: Slot | Unplaced) -> Slot:
+    """The slot of a string, its path a tuple from the body's root."""
+    if isinstance(found, Slot):
+        return found
+    keys: list[Any] = []
+    node = found.where
+    while isinstance(node, Step):
+        keys.append(node.key)
+        node = node.parent
+    return Slot((*node, *reversed(keys)), found.text, found.pii, found.fixed)
+
+
+def _spelled(where: Path | Step) -> Path:
+    return located(Unplaced(where, "", False, False)).path
 
 
 # Field names whose values are protocol, not prose: never redacted as
@@ -110,6 +151,103 @@ class Layout(NamedTuple):
     # The paths (one or two levels deep) of system instructions in a body,
     # where personal data is redacted only when the policy says so.
     system_paths: Callable[[dict[str, Any]], frozenset[Path]]
+    # The only keys whose values `classify` may decode (JSON, base64).
+    decoded_keys: frozenset[str]
+
+
+class Gathered(NamedTuple):
+    """Every key and string of a subtree in walk order, without paths.
+
+    `ranges` maps each container (by identity) to the slice of `texts` it
+    holds, `starts` to where each of its items begins there; `decoded` holds
+    the indexes of values the walk may decode.
+    """
+
+    texts: list[str]
+    ranges: dict[int, tuple[int, int]]
+    decoded: list[int]
+    starts: dict[int, list[int]]
+
+
+# Values a walk passes over: nothing in them to read.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+class _Gather:
+    """Collects a subtree's strings; gives up where the walk would refuse."""
+
+    def __init__(self, decoded_keys: frozenset[str]) -> None:
+        self.decoded_keys = decoded_keys
+        self.texts: list[str] = []
+        self.ranges: dict[int, tuple[int, int]] = {}
+        self.decoded: list[int] = []
+        self.starts: dict[int, list[int]] = {}
+
+    def container(self, value: dict[str, Any] | list[Any], depth: int) -> bool:
+        # One level short of the walk's limit, so the walk alone decides TooDeep;
+        # a container seen twice (shared in a body built in Python) has no one range.
+        if depth >= MAX_DEPTH - 1 or id(value) in self.ranges:
+            return False
+        texts, begin = self.texts, len(self.texts)
+        # Where the strings of each item begin in `texts`.
+        starts: list[int] = []
+        if isinstance(value, dict):
+            decoded = not self.decoded_keys.isdisjoint(value)
+            for key, item in value.items():
+                starts.append(len(texts))
+                texts.append(key)
+                kind = type(item)
+                if kind is str:
+                    if decoded and key in self.decoded_keys:
+                        self.decoded.append(len(texts))
+                    texts.append(item)
+                elif kind not in _SCALARS and not self.item(item, depth):
+                    return False
+        else:
+            for item in value:
+                starts.append(len(texts))
+                kind = type(item)
+                if kind is str:
+                    texts.append(item)
+                elif kind not in _SCALARS and not self.item(item, depth):
+                    return False
+        self.ranges[id(value)] = (begin, len(texts))
+        self.starts[id(value)] = starts
+        return True
+
+    def item(self, item: Any, depth: int) -> bool:
+        if isinstance(item, dict | list):
+            return self.container(item, depth + 1)
+        # A subclass of `str` (a body built in Python): let the walk read it.
+        return not isinstance(item, str)
+
+
+class Wanted:
+    """The indexes (into `Gathered.texts`) of the strings a walk must visit."""
+
+    def __init__(self, indexes: set[int], gathered: Gathered) -> None:
+        self.indexes = indexes
+        self.sorted = sorted(indexes)
+        self.ranges = gathered.ranges
+        self.starts = gathered.starts
+
+    def within(self, container: Any) -> bool:
+        """Whether `container` (gathered) holds a wanted string."""
+        begin, end = self.ranges[id(container)]
+        at = bisect_left(self.sorted, begin)
+        return at < len(self.sorted) and self.sorted[at] < end
+
+    def items(self, container: Any) -> list[int]:
+        """The items of `container` (by position) that hold a wanted string, in order."""
+        begin, end = self.ranges[id(container)]
+        starts = self.starts[id(container)]
+        found: list[int] = []
+        for at in self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]:
+            # Items without strings begin where the next one does: the last wins.
+            index = bisect_right(starts, at) - 1
+            if not found or found[-1] != index:
+                found.append(index)
+        return found
 
 
 class _Walk:
@@ -117,61 +255,116 @@ class _Walk:
         self.layout = layout
         self.system = system
         self.include_system = include_system
-        self.slots: list[Slot] = []
+        self.slots: list[Unplaced] = []
+        # When set, only these strings are visited (see `BodyWalk.slots`).
+        self.wanted: Wanted | None = None
 
-    def value(self, value: Any, path: Path, block: str | None, pii: bool, fixed: bool) -> None:
-        if len(path) > MAX_DEPTH:
+    def value(
+        self,
+        value: Any,
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+    ) -> None:
+        if depth > MAX_DEPTH:
             raise TooDeep(f"the body nests deeper than {MAX_DEPTH} levels")
-        if len(path) <= 2 and path in self.system:
+        if depth <= 2 and _spelled(path) in self.system:
             pii = self.include_system
-        if isinstance(value, dict):
+        if self.wanted is not None and isinstance(value, dict | list):
+            self.visit(value, path, depth, block, pii, fixed, self.wanted)
+        elif isinstance(value, dict):
             kind = value.get("type")
             if isinstance(kind, str):
                 block = kind
             for key, item in value.items():
-                self.slots.append(Slot((*path, Key(key)), key, pii and not fixed, fixed))
+                self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
                 if isinstance(item, str):
                     handling = self.layout.classify(block, value, key, item)
                     prose = pii and key not in MACHINE_FIELDS
-                    self.string(item, (*path, key), handling, prose, fixed)
+                    self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
                 else:
-                    self.value(item, (*path, key), block, pii, fixed)
+                    self.value(item, Step(path, key), depth + 1, block, pii, fixed)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str):
-                    self.string(item, (*path, index), Handling.CONTENT, pii, fixed)
+                    self.string(item, Step(path, index), depth + 1, Handling.CONTENT, pii, fixed)
                 else:
-                    self.value(item, (*path, index), block, pii, fixed)
+                    self.value(item, Step(path, index), depth + 1, block, pii, fixed)
 
-    def string(self, value: str, path: Path, handling: Handling, pii: bool, fixed: bool) -> None:
+    def visit(
+        self,
+        value: dict[str, Any] | list[Any],
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+        wanted: Wanted,
+    ) -> None:
+        """`value` as above, but only its items that hold a wanted string."""
+        indexes, starts = wanted.indexes, wanted.starts[id(value)]
+        if isinstance(value, list):
+            for index in wanted.items(value):
+                item = value[index]
+                if isinstance(item, str):
+                    self.string(item, Step(path, index), depth + 1, Handling.CONTENT, pii, fixed)
+                else:
+                    self.value(item, Step(path, index), depth + 1, block, pii, fixed)
+            return
+        kind = value.get("type")
+        if isinstance(kind, str):
+            block = kind
+        items = list(value.items())
+        for index in wanted.items(value):
+            key, item = items[index]
+            if starts[index] in indexes:
+                self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
+            if isinstance(item, str):
+                if starts[index] + 1 in indexes:
+                    handling = self.layout.classify(block, value, key, item)
+                    prose = pii and key not in MACHINE_FIELDS
+                    self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
+            else:
+                self.value(item, Step(path, key), depth + 1, block, pii, fixed)
+
+    def string(
+        self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
+    ) -> None:
         if handling is Handling.CONTENT and value[:5].lower() == "data:":
             url = _DATA_URL.match(value)
             if url is not None:
                 handling = Handling.BASE64 if is_text_media(url[1]) else Handling.BASE64_FIXED
         if handling is Handling.FIXED or fixed:
-            self.slots.append(Slot(path, value, False, True))
+            self.slots.append(Unplaced(path, value, False, True))
             return
         if handling is Handling.JSON:
             decoded = _strict_json(value)
             if isinstance(decoded, dict | list):
-                self.value(decoded, (*path, JSON_TEXT), None, pii, fixed)
+                # Decoded text was not gathered: all of it is walked.
+                wanted, self.wanted = self.wanted, None
+                try:
+                    self.value(decoded, Step(path, JSON_TEXT), depth + 1, None, pii, fixed)
+                finally:
+                    self.wanted = wanted
                 return
         if handling in (Handling.BASE64, Handling.BASE64_FIXED):
             try:
                 text = decode_base64_text(value)
             except ValueError:
                 # Not base64 at all: whatever it is, it is scanned as it stands.
-                self.slots.append(Slot(path, value, False, True))
+                self.slots.append(Unplaced(path, value, False, True))
                 return
             if text is None:
                 # Binary (an image, a PDF): nothing a text rule can read.
                 return
             if handling is Handling.BASE64_FIXED:
-                self.slots.append(Slot((*path, BASE64_TEXT), text, False, True))
+                self.slots.append(Unplaced(Step(path, BASE64_TEXT), text, False, True))
             else:
-                self.slots.append(Slot((*path, BASE64_TEXT), text, pii, fixed))
+                self.slots.append(Unplaced(Step(path, BASE64_TEXT), text, pii, fixed))
             return
-        self.slots.append(Slot(path, value, pii, fixed))
+        self.slots.append(Unplaced(path, value, pii, fixed))
 
 
 class Subtree(NamedTuple):
@@ -212,6 +405,10 @@ class BodyWalk:
                 self.parts.append(Subtree(path, item, (1, block, True, path in system, inner)))
             elif isinstance(item, list):
                 pii = include_system if path in system else True
+                if not any(isinstance(element, dict | list) for element in item):
+                    # Strings only (stop sequences): one part, not one per string.
+                    self.parts.append(Subtree(path, item, (1, block, pii, path in system, ())))
+                    continue
                 for index, element in enumerate(item):
                     where = (key, index)
                     if isinstance(element, str):
@@ -222,15 +419,50 @@ class BodyWalk:
 
     def _strings(self, value: str, path: Path, handling: Handling, pii: bool) -> list[Slot]:
         self._walk.slots = []
-        self._walk.string(value, path, handling, pii, False)
-        return self._walk.slots
+        self._walk.string(value, path, len(path), handling, pii, False)
+        return [located(slot) for slot in self._walk.slots]
 
-    def slots(self, subtree: Subtree) -> list[Slot]:
-        """Every string of `subtree`, with paths from the body's root; raises TooDeep."""
+    def slots(self, subtree: Subtree, wanted: Wanted | None = None) -> list[Unplaced]:
+        """Every string of `subtree`, or only the `wanted` ones; raises TooDeep.
+
+        `located` spells out the path of a string that matters.
+        """
         _, block, pii = subtree.context[:3]
         self._walk.slots = []
-        self._walk.value(subtree.value, subtree.path, block, pii, False)
+        if wanted is not None and not wanted.within(subtree.value):
+            return []
+        self._walk.wanted = wanted
+        try:
+            self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
+        finally:
+            self._walk.wanted = None
         return self._walk.slots
+
+    def gather(self, parts: list[Slot | Subtree]) -> tuple[Gathered, list[int | None]]:
+        """Every key and string of `parts` in walk order, read without a walk.
+
+        For each part, the index of its text (a slot) or None where a
+        subtree could not be gathered (it nests near the depth limit or
+        holds a container twice: the walk reads it). Values the walk may
+        decode are named in `decoded`; a `data:` URL is the caller's to spot
+        in the joined text.
+        """
+        collect = _Gather(self._walk.layout.decoded_keys)
+        placed: list[int | None] = []
+        for part in parts:
+            mark = len(collect.texts)
+            if isinstance(part, Slot):
+                collect.texts.append(part.text)
+                placed.append(mark)
+            elif isinstance(part.value, dict | list) and collect.container(
+                part.value, len(part.path)
+            ):
+                placed.append(mark)
+            else:
+                del collect.texts[mark:]
+                collect.decoded = [i for i in collect.decoded if i < mark]
+                placed.append(None)
+        return Gathered(collect.texts, collect.ranges, collect.decoded, collect.starts), placed
 
 
 def _strict_json(text: str) -> Any:

@@ -7,22 +7,26 @@ of actual matches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """A detected value: rule id, placeholder label and character span.
 
     The value itself is kept for redaction but left out of repr and str, so
-    a finding that reaches a log line never carries the secret.
+    a finding that reaches a log line never carries the secret. A tuple,
+    because a dense text makes thousands of them.
     """
 
     rule: str
     label: str
     start: int
     end: int
-    value: str = field(repr=False)
+    value: str
+
+    def __repr__(self) -> str:
+        where = f"start={self.start}, end={self.end}"
+        return f"Match(rule={self.rule!r}, label={self.label!r}, {where})"
 
 
 class EncodedText:
@@ -33,16 +37,17 @@ class EncodedText:
     per match.
     """
 
-    __slots__ = ("_ascii", "_bytes_at", "_chars_at", "data", "text")
+    __slots__ = ("_bytes_at", "_chars_at", "ascii", "data", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8", "surrogatepass")
-        self._ascii = len(self.data) == len(text)
+        # Byte and character offsets are the same.
+        self.ascii = len(self.data) == len(text)
         self._bytes_at = self._chars_at = 0
 
     def char_offset(self, byte_offset: int) -> int:
-        if self._ascii:
+        if self.ascii:
             return byte_offset
         if byte_offset < self._bytes_at:
             self._bytes_at = self._chars_at = 0
@@ -56,6 +61,9 @@ class EncodedText:
 
 def without_overlaps(matches: list[tuple[int, Match]]) -> tuple[Match, ...]:
     """Keep the earliest, then longest, then highest-priority (lowest rank) matches."""
+    if all(rank == matches[0][0] for rank, _ in matches):
+        # One pattern's matches: in order and apart already.
+        return tuple(match for _, match in matches)
     ordered = sorted(matches, key=lambda m: (m[1].start, m[1].start - m[1].end, m[0]))
     kept: list[Match] = []
     end = -1

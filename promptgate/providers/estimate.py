@@ -17,6 +17,7 @@ provider reports.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -51,7 +52,10 @@ def estimate_tokens(
             media_tokens += cost[1]
     # orjson serialises a Claude Code request ~40x faster than json.dumps;
     # the estimate is on every request's critical path.
-    raw = orjson.dumps(parts)
+    try:
+        raw = orjson.dumps(parts)
+    except orjson.JSONEncodeError:  # an integer past 64 bits, which json.loads accepts
+        raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
     # Count on the UTF-8 bytes, in C: ASCII characters are the bytes below
     # 0x80, and every other character has exactly one lead byte (0xC0 and up).
     if raw.isascii():

@@ -23,12 +23,13 @@ import random
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from ..bundle import Target
 from ..providers import anthropic, openai
 from .actions import Action, Forward, Reply
 from .bundle import Bundle
@@ -48,27 +49,6 @@ COOLDOWN_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 300.0
 # Headers an earlier attempt may have set that must not reach another target.
 _PER_ATTEMPT = ("x-api-key", "authorization", "anthropic-version")
-
-
-@dataclass(frozen=True)
-class Target:
-    provider: str
-    model: str
-    credential: str | None
-    weight: int
-    level: int
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """What a rate limit or an outage applies to."""
-        return (self.provider, self.credential or "", self.model)
-
-
-def rule_targets(rule: Mapping[str, Any]) -> list[Target]:
-    return [
-        Target(t["provider"], t["model"], t["credential"], int(t["weight"]), int(t["level"]))
-        for t in rule.get("targets", ())
-    ]
 
 
 @dataclass(frozen=True)
@@ -174,9 +154,8 @@ def credential_headers(
     """The provider's credential header for credential ``name``; a Rejection if unusable."""
     if name is None:
         return {}
-    reference = bundle.credentials[name]["api_key"]
     try:
-        secret = credentials.resolve(reference)
+        secret = credentials.resolve(bundle.credentials[name].api_key)
     except CredentialUnavailable as exc:
         raise gateway_error(
             f"PromptGate cannot use credential {name!r} for provider {provider}: {exc}"
@@ -222,7 +201,7 @@ class Attempt:
             project = self.bundle.projects[plan.project_id]
             rule = project.aliases[plan.alias][plan.rule]
             index = plan.order[number - 1]
-            target = rule_targets(rule)[index]
+            target = rule.targets[index]
         except (KeyError, ValueError, IndexError):
             # Only the exchange sets the plan; anything else is not ours to send.
             return self._refuse("this request has no valid attempt plan")

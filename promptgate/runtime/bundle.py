@@ -1,58 +1,67 @@
 """The runtime bundle, loaded once and indexed for the request path.
 
 The processor never reads YAML: it serves ``bundle.json`` as compiled by
-``promptgate compile``. Loading checks the format and the content hash, so
-a truncated or hand-edited bundle is refused and the old one keeps serving.
+``promptgate compile``, read through the typed contract of
+:mod:`promptgate.bundle` (which checks the format, the content hash and
+every field, so a truncated or hand-edited bundle is refused and the old
+one keeps serving). Loading then compiles what requests need fast (the
+model lists, the guardrails and the price table) and what spend watching
+takes on a reload (webhook subscriptions, anomaly settings), so a bundle
+that one of them refuses is refused before it replaces the old one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..compile.bundle import BUNDLE_FORMAT, canonical_json
+from ..bundle import (
+    BudgetSpec,
+    BundleError,
+    BundleSpec,
+    Credential,
+    GatewaySettings,
+    LoggingSettings,
+    Price,
+    ProjectSpec,
+    Provider,
+    Rule,
+    Token,
+    Webhook,
+)
 from ..guardrails import GuardrailConfigError, Guardrails, compile_guardrails
 from ..pricing import PriceTable, PriceTableError
+from ..spend import AnomalySettings, rules_from_subscriptions
+from ..webhooks import Subscription
 from .model_lists import ModelList
 
-
-class BundleError(Exception):
-    """The bundle cannot be served: unreadable, malformed or of another format."""
-
-
-@dataclass(frozen=True)
-class Token:
-    id: str
-    project_id: str
-    scopes: frozenset[str]
-    expires: date | None
-    revoked: bool
-
-
-@dataclass(frozen=True)
-class Provider:
-    name: str
-    schema: str
-    base_path: str
-    cluster: str
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "Project",
+    "Provider",
+    "Token",
+    "load_bundle",
+    "parse_bundle",
+    "served",
+]
 
 
 @dataclass(frozen=True)
 class Project:
+    """A :class:`ProjectSpec` as requests use it: model lists and guardrails compiled."""
+
     id: str
     name: str
     type: str
-    providers: dict[str, str | None]
-    tokens: dict[str, Token]
-    aliases: dict[str, list[dict[str, Any]]]
+    providers: Mapping[str, str | None]
+    tokens: Mapping[str, Token]
+    aliases: Mapping[str, tuple[Rule, ...]]
     allow_models: ModelList | None
     deny_models: ModelList
-    guardrails: dict[str, Any]
-    budgets: list[dict[str, Any]] = field(default_factory=list)
+    budgets: tuple[BudgetSpec, ...] = ()
     compiled_guardrails: Guardrails | None = field(default=None, repr=False)
 
     def provider_for(self, schema: str, bundle: Bundle) -> str | None:
@@ -71,97 +80,78 @@ class Project:
 
 @dataclass(frozen=True)
 class Bundle:
+    """The bundle being served: its checked ``spec``, indexed, with the policy's prices."""
+
     version: str
     projects: dict[str, Project]
-    providers: dict[str, Provider]
-    credentials: dict[str, dict[str, Any]]
-    prices: dict[str, dict[str, str]]
-    webhooks: list[dict[str, Any]]
-    logging: dict[str, Any]
-    gateway: dict[str, Any]
-    raw: dict[str, Any] = field(repr=False)
+    providers: Mapping[str, Provider]
+    credentials: Mapping[str, Credential]
+    prices: Mapping[str, Price]
+    webhooks: tuple[Webhook, ...]
+    logging: LoggingSettings
+    gateway: GatewaySettings
+    spec: BundleSpec = field(repr=False)
     price_table: PriceTable = field(default_factory=PriceTable.builtin, repr=False)
+    subscriptions: tuple[Subscription, ...] = ()
+    # Per receiver URL, for the webhooks that take anomaly events.
+    anomaly_rules: Mapping[str, AnomalySettings] = field(default_factory=dict)
 
 
-def parse_bundle(data: Any) -> Bundle:
-    """Build a :class:`Bundle` from decoded JSON, checking format and version."""
-    if not isinstance(data, dict):
-        raise BundleError("bundle is not a JSON object")
-    if data.get("format") != BUNDLE_FORMAT:
-        raise BundleError(
-            f"bundle format {data.get('format')!r} is not supported (expected {BUNDLE_FORMAT})"
-        )
-    body = {k: v for k, v in data.items() if k != "version"}
-    expected = "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
-    if data.get("version") != expected:
-        raise BundleError("bundle content does not match its version hash (edited or truncated?)")
+def served(spec: BundleSpec) -> Bundle:
+    """Index a checked bundle for requests: model lists, guardrails, prices."""
     try:
-        providers = {
-            name: Provider(name, p["schema"], p["base_path"], p["cluster"])
-            for name, p in data["providers"].items()
-        }
-        projects = {pid: _project(p) for pid, p in data["projects"].items()}
-        try:
-            price_table = PriceTable.builtin().with_overrides(data["prices"])
-        except PriceTableError as exc:
-            raise BundleError(f"bundle prices: {exc}") from None
-        return Bundle(
-            version=expected,
-            projects=projects,
-            providers=providers,
-            credentials=data["credentials"],
-            prices=data["prices"],
-            webhooks=data["webhooks"],
-            logging=data["logging"],
-            gateway=data["gateway"],
-            raw=data,
-            price_table=price_table,
+        price_table = PriceTable.builtin().with_overrides(
+            {model: price.rates() for model, price in spec.prices.items()}
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"bundle is malformed: {exc!r}") from None
+    except PriceTableError as exc:
+        raise BundleError(f"bundle prices: {exc}") from None
+    try:
+        subscriptions = tuple(Subscription.from_spec(hook) for hook in spec.webhooks)
+        anomaly_rules = rules_from_subscriptions(spec.webhooks)
+    except ValueError as exc:
+        raise BundleError(f"bundle webhooks: {exc}") from None
+    return Bundle(
+        version=spec.version,
+        projects={pid: _project(project) for pid, project in spec.projects.items()},
+        providers=spec.providers,
+        credentials=spec.credentials,
+        prices=spec.prices,
+        webhooks=spec.webhooks,
+        logging=spec.logging,
+        gateway=spec.gateway,
+        spec=spec,
+        price_table=price_table,
+        subscriptions=subscriptions,
+        anomaly_rules=anomaly_rules,
+    )
 
 
-def _project(data: dict[str, Any]) -> Project:
-    tokens = {
-        digest: Token(
-            id=t["id"],
-            project_id=data["id"],
-            scopes=frozenset(t["scopes"]),
-            expires=date.fromisoformat(t["expires"]) if t["expires"] else None,
-            revoked=bool(t["revoked"]),
-        )
-        for digest, t in data["tokens"].items()
-    }
-    models = data["models"]
-    spec = data["guardrails"]
+def _project(spec: ProjectSpec) -> Project:
     compiled = None
-    if any(spec.get(key) is not None for key in ("reversible_redaction", "secret_scanner")):
+    if spec.guardrails.enabled:
         try:
-            compiled = compile_guardrails(spec)
+            compiled = compile_guardrails(spec.guardrails.to_json())
         except GuardrailConfigError as exc:
-            raise BundleError(f"project {data['name']}: {exc}") from None
+            raise BundleError(f"project {spec.name}: {exc}") from None
+    allow = spec.models.allow
     return Project(
-        id=data["id"],
-        name=data["name"],
-        type=data["type"],
-        providers={name: spec["credential"] for name, spec in data["providers"].items()},
-        tokens=tokens,
-        aliases={name: spec["rules"] for name, spec in data["aliases"].items()},
-        allow_models=ModelList.of(models["allow"]) if models["allow"] is not None else None,
-        deny_models=ModelList.of(models["deny"]),
-        guardrails=spec,
-        budgets=data.get("budgets", []),
+        id=spec.id,
+        name=spec.name,
+        type=spec.type,
+        providers=spec.providers,
+        tokens=spec.tokens,
+        aliases=spec.aliases,
+        allow_models=ModelList.of(allow) if allow is not None else None,
+        deny_models=ModelList.of(spec.models.deny),
+        budgets=spec.budgets,
         compiled_guardrails=compiled,
     )
 
 
+def parse_bundle(data: Any) -> Bundle:
+    """Build a :class:`Bundle` from decoded JSON, checking format, version and fields."""
+    return served(BundleSpec.from_json(data))
+
+
 def load_bundle(path: Path) -> Bundle:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise BundleError(f"bundle {path} is not valid JSON: {exc}") from None
-    return parse_bundle(data)
+    return served(BundleSpec.load(path))

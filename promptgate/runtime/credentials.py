@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from ..bundle import SecretRef
 
 
 class CredentialUnavailable(Exception):
@@ -29,13 +30,13 @@ class CredentialResolver:
         self._environ = environ if environ is not None else os.environ
         self._files: dict[str, _Cached] = {}
 
-    def resolve(self, reference: dict[str, Any]) -> str:
-        if "env" in reference:
-            value = self._environ.get(reference["env"], "").strip()
+    def resolve(self, reference: SecretRef) -> str:
+        if reference.env is not None:
+            value = self._environ.get(reference.env, "").strip()
             if not value:
-                raise CredentialUnavailable(f"environment variable {reference['env']} is not set")
+                raise CredentialUnavailable(f"environment variable {reference.env} is not set")
             return value
-        return self._read_file(reference["file"])
+        return self._read_file(str(reference.file))
 
     def _read_file(self, name: str) -> str:
         path = Path(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -20,6 +20,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from envoy.type.v3 import http_status_pb2
 
+from ..bundle import GatewaySettings
 from .actions import Action, Forward, Reply
 from .attempts import ATTEMPT_STAGE, Attempt
 from .exchange import Exchange
@@ -43,9 +44,9 @@ _MIB = 1 << 20
 _PASS_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
 
 
-def body_timeout_ms(gateway: Mapping[str, Any], size: int) -> int:
+def body_timeout_ms(gateway: GatewaySettings, size: int) -> int:
     """How long the processor may take on a request body of `size` bytes."""
-    return int(gateway.get("processor_timeout_ms", 10_000)) + BODY_MS_PER_MIB * size // _MIB
+    return gateway.processor_timeout_ms + BODY_MS_PER_MIB * size // _MIB
 
 
 def _headers(message: Any) -> dict[str, str]:

@@ -31,7 +31,6 @@ from .attempts import (
     Plan,
     new_plan,
     plan_headers,
-    rule_targets,
     shape_for,
 )
 from .auth import authorize, identify
@@ -136,8 +135,8 @@ class Exchange:
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
-        self._keep_bodies = bool(bundle.logging.get("bodies", True))
-        self._body_limit = int(bundle.logging.get("max_body_kib", 0)) * 1024
+        self._keep_bodies = bundle.logging.bodies
+        self._body_limit = bundle.logging.max_body_kib * 1024
 
     # -- request -----------------------------------------------------------
 
@@ -312,7 +311,7 @@ class Exchange:
             self.record.alias, self.record.alias_rule = selection.alias, selection.rule_index
             # Savings are measured against the alias's default: what every
             # request would have cost without the cheaper rules.
-            self._baseline_model = outbound.project.aliases[selection.alias][-1]["model"]
+            self._baseline_model = outbound.project.aliases[selection.alias][-1].model
             if selection.provider is not None:
                 if selection.provider not in outbound.project.providers:
                     raise forbidden(
@@ -330,13 +329,13 @@ class Exchange:
             if selection.model != selection.alias:
                 swap_model(outbound, selection.model, self.record)
             rule = outbound.project.aliases[selection.alias][selection.rule_index]
-            if gateway and rule_targets(rule):
+            if gateway and rule.targets:
                 outbound.plan = new_plan(
                     self.fallbacks,
                     outbound.project.id,
                     selection.alias,
                     selection.rule_index,
-                    rule_targets(rule),
+                    rule.targets,
                 )
         self.record.model_sent = selection.model
 
@@ -367,14 +366,14 @@ class Exchange:
         them cannot take is a 400 before anything is sent.
         """
         rule = outbound.project.aliases[plan.alias][plan.rule]
-        for each in rule_targets(rule):
+        for each in rule.targets:
             shape_for(outbound.body, each, self.bundle.providers[each.provider].schema)
         return plan_headers(plan)
 
     def _answered_by(self, outbound: Outbound, plan: Plan, attempt: str | None) -> None:
         """Which target answered (the attempt's header), its transforms and every attempt."""
         rule = outbound.project.aliases[plan.alias][plan.rule]
-        targets = rule_targets(rule)
+        targets = rule.targets
         number, _, index = (attempt or "").partition(" ")
         outcomes = self.fallbacks.outcomes(plan.exchange)
         tried = int(number) if number.isdigit() else max(outcomes, default=0)
@@ -410,9 +409,8 @@ class Exchange:
         credential_name = outbound.project.providers.get(outbound.provider)
         if credential_name is None:
             return {}
-        reference = self.bundle.credentials[credential_name]["api_key"]
         try:
-            secret = self.credentials.resolve(reference)
+            secret = self.credentials.resolve(self.bundle.credentials[credential_name].api_key)
         except CredentialUnavailable as exc:
             raise gateway_error(
                 f"PromptGate cannot use credential {credential_name!r} for provider "

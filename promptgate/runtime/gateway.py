@@ -97,8 +97,8 @@ def models_body(project: Project) -> bytes:
     ids: dict[str, str] = {alias: "promptgate" for alias in project.aliases}
     for rules in project.aliases.values():
         for rule in rules:
-            if rule.get("provider"):
-                ids.setdefault(f"{rule['provider']}:{rule['model']}", rule["provider"])
+            if rule.provider:
+                ids.setdefault(f"{rule.provider}:{rule.model}", rule.provider)
     for model in sorted(project.allow_models.names if project.allow_models else ()):
         ids.setdefault(model, model.partition(":")[0] if ":" in model else "promptgate")
     data = [

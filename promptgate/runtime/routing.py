@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ..bundle import Condition
 from ..providers.base import WireSchema
 from .bundle import Project
 from .rejection import forbidden, invalid_request
@@ -61,28 +62,19 @@ class RequestFacts:
         return isinstance(tools, list) and len(tools) > 0
 
 
-def _bounds_hold(bounds: Mapping[str, int], tokens: int) -> bool:
-    return (
-        ("lt" not in bounds or tokens < bounds["lt"])
-        and ("lte" not in bounds or tokens <= bounds["lte"])
-        and ("gt" not in bounds or tokens > bounds["gt"])
-        and ("gte" not in bounds or tokens >= bounds["gte"])
-    )
-
-
-def rule_matches(when: Mapping[str, Any], facts: RequestFacts) -> bool:
-    if "input_tokens" in when and not _bounds_hold(when["input_tokens"], facts.input_tokens):
+def rule_matches(when: Condition, facts: RequestFacts) -> bool:
+    if when.input_tokens is not None and not when.input_tokens.holds(facts.input_tokens):
         return False
-    if "tools" in when and when["tools"] != facts.has_tools:
+    if when.tools is not None and when.tools != facts.has_tools:
         return False
-    if "stream" in when and when["stream"] != facts.stream:
+    if when.stream is not None and when.stream != facts.stream:
         return False
-    for name, value in (when.get("headers") or {}).items():
+    for name, value in (when.headers or {}).items():
         if facts.headers.get(name.lower()) != value:
             return False
     # Last: the only condition that costs a serialisation of the body.
-    return "conversation_tokens" not in when or _bounds_hold(
-        when["conversation_tokens"], facts.conversation_tokens
+    return when.conversation_tokens is None or when.conversation_tokens.holds(
+        facts.conversation_tokens
     )
 
 
@@ -93,9 +85,9 @@ def select_model(project: Project, model: str, facts: RequestFacts) -> Selection
     if rules is None:
         return Selection(None, model)
     for index, rule in enumerate(rules):
-        if rule_matches(rule["when"], facts):
-            check_access(project, rule["model"], via_alias=True)
-            return Selection(rule["provider"], rule["model"], model, index)
+        if rule_matches(rule.when, facts):
+            check_access(project, rule.model, via_alias=True)
+            return Selection(rule.provider, rule.model, model, index)
     # The compiler requires a final default, so this is a bundle we did not make.
     raise forbidden(f"no rule of alias {model!r} matches this request")
 

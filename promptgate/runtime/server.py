@@ -145,16 +145,16 @@ class Processor:
 
 def outbox_path(bundle: Bundle) -> Path:
     """The webhook outbox lives next to the access log (both embedded SQLite)."""
-    directory = Path(sqlite_path(bundle.logging["store"])).parent
+    directory = Path(sqlite_path(bundle.logging.store)).parent
     directory.mkdir(parents=True, exist_ok=True)
     return directory / "webhooks.db"
 
 
 def _sinks(bundle: Bundle) -> list[LogSink]:
-    retention = Retention(int(bundle.logging.get("retention_days", 0)))
-    sinks: list[LogSink] = [open_store(bundle.logging["store"], retention=retention)]
-    if bundle.logging.get("jsonl"):
-        sinks.append(JsonLinesSink(bundle.logging["jsonl"]))
+    retention = Retention(bundle.logging.retention_days)
+    sinks: list[LogSink] = [open_store(bundle.logging.store, retention=retention)]
+    if bundle.logging.jsonl:
+        sinks.append(JsonLinesSink(bundle.logging.jsonl))
     return sinks
 
 
@@ -231,17 +231,15 @@ def create_processor(
         raise OSError(f"cannot listen on {address}")
     mock = None
     if with_mock and index == 0 and "mock" in holder.current.providers:
-        port_for_mock = mock_port if mock_port is not None else holder.current.gateway["mock_port"]
-        mock = MockProvider(port=int(port_for_mock)).start()
+        port_for_mock = mock_port if mock_port is not None else holder.current.gateway.mock_port
+        mock = MockProvider(port=port_for_mock).start()
     status = None
     if serve_status and index == 0:
         status = StatusServer(
             exported_registry(metrics),
             lambda: process_status(holder.current.version, holder.refused),
-            lambda: holder.current.raw,
-            port=status_port
-            if status_port is not None
-            else int(holder.current.gateway["metrics_port"]),
+            lambda: holder.current.spec.to_json(),
+            port=status_port if status_port is not None else holder.current.gateway.metrics_port,
         ).start()
     store = next((s for s in sinks if isinstance(s, LogStore)), None)
     outbox = fleet_outbox(store) or SQLiteOutbox(outbox_path(holder.current))

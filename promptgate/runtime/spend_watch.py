@@ -38,7 +38,6 @@ from ..spend import (
     AnomalyDetector,
     Budget,
     BudgetTracker,
-    rules_from_subscriptions,
 )
 from ..spend._fleet import FleetSpendSeries
 from ..spend._series import MINUTE
@@ -56,7 +55,7 @@ _MONTH_REFRESH = timedelta(seconds=60)
 
 def _budgets(bundle: Bundle) -> list[Budget]:
     return [
-        Budget.from_dict(ProjectRef(project.id, project.name), entry)
+        Budget.from_spec(ProjectRef(project.id, project.name), entry)
         for project in bundle.projects.values()
         for entry in project.budgets
     ]
@@ -132,9 +131,9 @@ class SpendWatch:
 
     def reload(self, bundle: Bundle) -> None:
         """Take a bundle's subscriptions, budgets and tokens; spend counted so far stays."""
-        self._subscriptions = [Subscription.from_dict(w) for w in bundle.webhooks]
+        self._subscriptions = list(bundle.subscriptions)
         self.tracker.update_budgets(_budgets(bundle))
-        self.detector.update_rules(rules_from_subscriptions(bundle.webhooks))
+        self.detector.update_rules(bundle.anomaly_rules)
         self._projects = list(bundle.projects.values())
         self._seed()
 

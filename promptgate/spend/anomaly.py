@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..bundle import AnomalySpec, Webhook
 from ..webhooks import Event, ProjectRef, utc_now
 from ._series import (
     HOUR,
@@ -86,25 +87,29 @@ class AnomalySettings:
                 raise ValueError(f"anomaly.{name}: {value} is outside [{low:g}, {high:g}]")
 
     @classmethod
-    def from_dict(cls, entry: Mapping[str, Any] | None) -> AnomalySettings:
-        entry = dict(entry or {})
-        unknown = sorted(set(entry) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"anomaly: unknown keys {unknown}")
-        if "min_spend_usd" in entry:
-            entry["min_spend_usd"] = Decimal(str(entry["min_spend_usd"]))
-        return cls(**entry)
+    def from_spec(cls, spec: AnomalySpec | None) -> AnomalySettings:
+        """A webhook's settings as the bundle states them; no block takes the defaults."""
+        if spec is None:
+            return cls()
+        return cls(
+            sensitivity=spec.sensitivity,
+            window_minutes=spec.window_minutes,
+            min_spend_usd=spec.min_spend_usd,
+            min_requests=spec.min_requests,
+            cooldown_minutes=spec.cooldown_minutes,
+            baseline_minutes=spec.baseline_minutes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def rules_from_subscriptions(entries: Iterable[Mapping[str, Any]]) -> dict[str, AnomalySettings]:
+def rules_from_subscriptions(webhooks: Iterable[Webhook]) -> dict[str, AnomalySettings]:
     """`{url: settings}` for the bundle's webhooks that take anomaly events."""
     return {
-        entry["url"]: AnomalySettings.from_dict(entry.get("anomaly"))
-        for entry in entries
-        if ANOMALY_EVENTS & set(entry["events"])
+        hook.url: AnomalySettings.from_spec(hook.anomaly)
+        for hook in webhooks
+        if ANOMALY_EVENTS & set(hook.events)
     }
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from ..bundle import BudgetSpec
 from ..webhooks import Event, ProjectRef
 
 Period = Literal["day", "month"]
@@ -40,22 +41,9 @@ class Budget:
     token: str | None = None
 
     @classmethod
-    def from_dict(cls, project: ProjectRef, entry: Mapping[str, Any]) -> Budget:
-        """Read `{scope: project|token, token?: id, period: day|month, limit_usd}`."""
-        unknown = sorted(set(entry) - {"scope", "token", "period", "limit_usd"})
-        if unknown:
-            raise ValueError(f"budget: unknown keys {unknown}")
-        scope, period = entry.get("scope", "project"), entry["period"]
-        if scope not in ("project", "token"):
-            raise ValueError(f"budget.scope: {scope!r} is not 'project' or 'token'")
-        if period not in ("day", "month"):
-            raise ValueError(f"budget.period: {period!r} is not 'day' or 'month'")
-        if scope == "project" and entry.get("token") is not None:
-            raise ValueError("budget.token: only a budget with scope 'token' names a token")
-        limit = Decimal(str(entry["limit_usd"]))
-        if limit <= 0:
-            raise ValueError(f"budget.limit_usd: {limit} is not above zero")
-        return cls(project, scope, period, limit, entry.get("token"))
+    def from_spec(cls, project: ProjectRef, spec: BudgetSpec) -> Budget:
+        """A project's budget as the bundle states it (checked when the bundle loaded)."""
+        return cls(project, spec.scope, spec.period, spec.limit_usd, spec.token)
 
     def covers(self, token_id: str) -> bool:
         return self.scope == "project" or self.token in (None, token_id)

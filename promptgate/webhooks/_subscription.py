@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..bundle import Webhook
 from ._event import EVENT_TYPES, Event
 from ._signing import SecretRef
 
@@ -24,18 +25,35 @@ class Subscription:
 
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> Subscription:
-        """Read a bundle entry `{url, events, secret: {env}|{file}|null, projects?}`."""
-        events = frozenset(entry["events"])
+        """Read `{url, events, secret: {env}|{file}|null, projects?}` (tests, tools)."""
+        projects = entry.get("projects")
+        return cls._checked(
+            entry["url"],
+            frozenset(entry["events"]),
+            SecretRef.from_value(entry.get("secret")),
+            frozenset(projects) if projects is not None else None,
+        )
+
+    @classmethod
+    def from_spec(cls, hook: Webhook) -> Subscription:
+        """A bundle's webhook as a subscription."""
+        projects = frozenset(hook.projects) if hook.projects is not None else None
+        return cls._checked(
+            hook.url, frozenset(hook.events), SecretRef.from_value(hook.secret), projects
+        )
+
+    @classmethod
+    def _checked(
+        cls,
+        url: str,
+        events: frozenset[str],
+        secret: SecretRef | None,
+        projects: frozenset[str] | None,
+    ) -> Subscription:
         unknown = sorted(events - set(EVENT_TYPES))
         if unknown:
-            raise ValueError(f"webhook {entry['url']}: unknown event types {unknown}")
-        projects = entry.get("projects")
-        return cls(
-            url=entry["url"],
-            events=events,
-            secret=SecretRef.from_value(entry.get("secret")),
-            projects=frozenset(projects) if projects is not None else None,
-        )
+            raise ValueError(f"webhook {url}: unknown event types {unknown}")
+        return cls(url, events, secret, projects)
 
     def wants(self, event: Event) -> bool:
         if event.type not in self.events:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from promptgate.bundle import canonical_json
 from promptgate.compile import compile_policy
-from promptgate.compile.bundle import canonical_json
 from promptgate.config import Policy, validate_policy
 from tests.config.policies import fake_anthropic_key, fake_openai_key
 

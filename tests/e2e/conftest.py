@@ -70,7 +70,10 @@ class Harness:
         return f"{self.gateway.url}/api/{project}"
 
     def records(self, count: int = 1, timeout: float = 5.0, **match: Any) -> list[AccessLogRecord]:
-        """The newest ``count`` access-log records matching ``match``, waiting for them."""
+        """The newest ``count`` access-log records matching ``match``, waiting for them.
+
+        ``count`` 0 returns every matching record stored so far, without waiting.
+        """
         deadline = time.monotonic() + timeout
         found: list[AccessLogRecord] = []
         while time.monotonic() < deadline:
@@ -83,7 +86,7 @@ class Harness:
                     if all(getattr(e.record, k) == v for k, v in match.items())
                 ]
                 if len(found) >= count:
-                    return found[-count:]
+                    return found[-count:] if count else found
             time.sleep(0.05)
         raise AssertionError(f"expected {count} log records matching {match}, found {len(found)}")
 

@@ -44,11 +44,13 @@ def test_a_secret_blocks_once_then_the_resent_history_is_redacted(harness: Harne
     assert "send your message again" in caught.value.message
     assert key not in caught.value.message
     history += [{"role": "assistant", "content": "..."}, {"role": "user", "content": "go on"}]
+    # Earlier tests may have logged answered requests of this token: wait for one more.
+    answered_before = len(harness.records(0, token_id="erin", status=200))
     guarded(harness).messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=history)  # type: ignore[arg-type]
     assert key.encode() not in received(harness)
     sent = harness.fake.requests[-1].json()["messages"][0]["content"]  # type: ignore[index]
     assert sent == f"my .env has {MARKER}"
-    record = harness.records(token_id="erin", status=200)[-1]
+    record = harness.records(answered_before + 1, token_id="erin", status=200)[-1]
     assert [(f.rule, f.action) for f in record.guardrail_findings] == [
         ("aws-access-key-id", "redact")
     ]

@@ -120,11 +120,10 @@ def reload_harness(start_gateway: StartGateway) -> Iterator[tuple[Harness, Gatew
     harness = start_gateway()
     # Slow, many-event streams so that applies land in the middle of them.
     harness.fake.default = Reply(text="streaming " * 40, delta_sizes=(7,), write_pause=0.01)
-    gw = harness.policy["gateway"]
     second = GatewayInstance(
         harness.directory / "deploy",
-        InstancePorts.from_settings(
-            {**gw, "listen_host": "127.0.0.1"},
+        InstancePorts(
+            listen_host="127.0.0.1",
             listen_port=free_port(),
             admin_port=free_port(),
             processor_port=free_port(),

@@ -8,14 +8,18 @@ from typing import Any
 import pytest
 
 from promptgate.guardrails import (
+    BUILTIN_RULES,
     Abandoned,
+    SecretScanner,
     UnreadableBody,
+    _phone,
     apply_request_guardrails,
     compile_guardrails,
 )
-from promptgate.guardrails._budget import Budget
+from promptgate.guardrails._budget import PERSONAL_DATA, SECRETS, Budget
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
+BUILTIN_RULES_BY_ID = {rule.id: rule for rule in BUILTIN_RULES}
 GUARDRAILS = compile_guardrails(
     {"reversible_redaction": {"entities": ENTITIES}, "secret_scanner": {"mode": "block"}}
 )
@@ -41,15 +45,19 @@ def test_text_made_of_candidates_is_refused_in_bounded_time(unit: str) -> None:
     started = time.thread_time()
     with pytest.raises(UnreadableBody, match="more values to examine"):
         apply_request_guardrails("anthropic", body(text), GUARDRAILS)
-    # Measured ~0.1-0.25 s per MB on the shared 2-core machine; before the
-    # budget the phone case took ~8 s.
+    # Every candidate is counted before any is examined: measured ~15-25 ms
+    # per MB on the shared 2-core machine (0.1-0.5 s before counting came
+    # first; ~8 s before there was a budget).
     assert time.thread_time() - started < 1.5
 
 
 def test_an_access_log_with_an_address_on_every_line_is_redacted() -> None:
+    # One address per ~130-byte line: the allowance is one candidate per 128
+    # bytes (the common log format with a referrer; was 80-byte lines when the
+    # allowance was one per 50 bytes).
     lines = [
         f'10.{n % 200}.{n // 200 % 200}.{n % 9 + 1} - - [30/Nov/2026:03:45:44 +0000] "GET /api/'
-        f'items?id={n} HTTP/1.1" 200 512'
+        f'items?id={n:05d} HTTP/1.1" 200 512 "https://shop.example.com/cart?step=2" "curl/8.5"'
         for n in range(8000)
     ]
     text = "\n".join(lines)
@@ -103,3 +111,83 @@ def test_a_scan_the_caller_gave_up_on_stops_between_parts() -> None:
             "anthropic", {"model": "m", "messages": messages}, GUARDRAILS, stop=stop
         )
     assert len(asked) == 4
+
+
+def test_dense_text_is_refused_before_any_candidate_is_validated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    validated: list[str] = []
+    real = _phone._is_valid
+    monkeypatch.setattr(_phone, "_is_valid", lambda c: validated.append(c) or real(c))
+    _phone.valid_phone.cache_clear()
+    text = "".join(f"(415) 555-{n % 10_000:04d} " for n in range(20_000))
+    with pytest.raises(UnreadableBody, match="one per 128 bytes"):
+        apply_request_guardrails("anthropic", body(text), GUARDRAILS)
+    assert validated == []
+
+
+def test_text_at_the_allowance_is_accepted_and_just_past_it_refused() -> None:
+    step = PERSONAL_DATA.bytes_per_candidate
+    count = 2_000
+
+    def spaced(every: int) -> str:
+        return "".join(f"u{n}@ex.org".ljust(every - 1, "~") + " " for n in range(count))
+
+    outcome = apply_request_guardrails("anthropic", body(spaced(step)), GUARDRAILS)
+    redacted = outcome.body["messages"][0]["content"]
+    assert "u0@ex.org" not in redacted and f"[[EMAIL_{count:03d}]]" in redacted
+    # Four times as dense: 2,000 candidates in 64 KB, an allowance of ~756.
+    with pytest.raises(UnreadableBody):
+        apply_request_guardrails("anthropic", body(spaced(step // 4)), GUARDRAILS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password=Q1" + "a" * 1_000_000,
+        "-----BEGIN PRIVATE KEY-----\n" + "QUJD\n" * 200_000 + "-----END PRIVATE KEY-----",
+        "eyJhbGciOiJIUzI1NiJ9.eyJ" + "a" * 1_000_000 + ".sig_sig_sig",
+    ],
+)
+def test_one_match_as_long_as_the_body_is_checked_in_bounded_time(text: str) -> None:
+    started = time.thread_time()
+    apply_request_guardrails("anthropic", body(text), GUARDRAILS)
+    # Measured ~20-40 ms; the capture-group search and the value checks of a
+    # 1 MB match cost ~350 ms before they were bounded.
+    assert time.thread_time() - started < 0.3
+
+
+def test_past_the_capture_group_allowance_the_whole_match_is_the_secret() -> None:
+    scanner = SecretScanner([BUILTIN_RULES_BY_ID["generic-password"]])
+    value = "Zq8xW2vR7tY5"
+    budget = Budget(SECRETS)
+    assert [m.value for m in scanner.scan(f"password={value} ", budget)] == [value]
+    for size in (1 << 16, 1 << 8, 1):
+        while budget.extraction(size):
+            pass
+    found = scanner.scan(f"db password={value}Q ", budget)
+    assert [m.value for m in found] == [f"password={value}Q"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("from 10.1.2.3 via (10.4.5.6),10.7.8.9", ["10.1.2.3", "10.4.5.6", "10.7.8.9"]),
+        ("Chrome/120.0.0.0 v1.2.3.4 é10.1.2.3 x-10.1.2.3", []),
+        ("10.1.2.3", ["10.1.2.3"]),
+    ],
+)
+def test_addresses_glued_to_a_word_are_no_candidates(text: str, found: list[str]) -> None:
+    detector = GUARDRAILS.redaction.detector  # type: ignore[union-attr]
+    assert [m.value for m in detector.detect(text)] == found
+
+
+def test_a_user_agent_on_every_line_of_an_access_log_does_not_count() -> None:
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"
+    lines = [
+        f"10.{n % 200}.{n // 200 % 200}.{n % 9 + 1} - - [30/Nov/2026:03:45:44 +0000] "
+        f'"GET /i?id={n} HTTP/1.1" 200 512 "-" "{agent}"'
+        for n in range(6000)
+    ]
+    outcome = apply_request_guardrails("anthropic", body("\n".join(lines)), GUARDRAILS)
+    assert "Chrome/120.0.0.0" in outcome.body["messages"][0]["content"]

@@ -67,9 +67,8 @@ def _processor_bundle(tmp_path: Path, store: Path, budgets: bool) -> Path:
         tmp_path, standard_policy(Secrets()) + f'logging: {{store: "sqlite:///{store}"}}\n'
     )
     for project in data["projects"].values():
-        project["budgets"] = (
-            [{"scope": "token", "period": "month", "limit_usd": "1000"}] if budgets else []
-        )
+        budget = {"scope": "token", "token": None, "period": "month", "limit_usd": "1000"}
+        project["budgets"] = [budget] if budgets else []
     return write_bundle(tmp_path / "bundle.json", rehash(data))
 
 

@@ -76,3 +76,11 @@ def test_characters_are_counted_as_in_the_decoded_text(text: str) -> None:
     expected = math.ceil(ascii_chars / 4 + len(serialised) - ascii_chars)
     got = estimate_tokens(body, keys=("messages",), chars_per_token=4, media_cost=lambda _: None)
     assert got == expected
+
+
+def test_an_integer_past_64_bits_is_counted_not_raised() -> None:
+    from promptgate.providers.estimate import estimate_tokens
+
+    body = {"messages": [{"role": "user", "content": "hi", "n": 2**70}]}
+    got = estimate_tokens(body, keys=("messages",), chars_per_token=1, media_cost=lambda _: None)
+    assert got == len(f'{{"messages":[{{"role":"user","content":"hi","n":{2**70}}}]}}')

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from promptgate.providers._json import InvalidBody, load_request
 
@@ -64,3 +69,77 @@ def test_compact_json_comes_back_byte_for_byte() -> None:
 def test_bodies_the_gateway_cannot_read_safely_are_refused(raw: bytes, message: str) -> None:
     with pytest.raises(InvalidBody, match=message):
         load_request(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{\n  "model": "a",\n  "model": "b"\n}', "model"),
+        (b'{"a": {"b": [1, {"c": 1,\t"c": 2}]}}', "a.b[1].c"),
+        (b'{"a b": 1, "a b": 2}', "<key>"),
+        (b'{"a": 1, "\\u0061": 2}', "a"),
+    ],
+)
+def test_a_repeated_key_in_spaced_json_is_refused(raw: bytes, where: str) -> None:
+    with pytest.raises(InvalidBody) as error:
+        load_request(raw)
+    assert str(error.value) == f"request body repeats the key {where}"
+
+
+def test_keys_that_differ_only_in_spaces_are_not_repeats() -> None:
+    body, written = load_request(b'{"a b": 1, "ab": 2, "messages": [{"x y": "p q"}]}')
+    assert body == {"a b": 1, "ab": 2, "messages": [{"x y": "p q"}]}
+    assert written == b'{"a b":1,"ab":2,"messages":[{"x y":"p q"}]}'
+
+
+# An object as its list of (key, value) pairs, so a key may repeat.
+_KEYS = st.sampled_from(["a", "b", "a ", " a", "\u00e9", "c"])
+_PAIRS = st.recursive(
+    st.integers(0, 9) | st.sampled_from(["x", "x y", "é"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(st.tuples(_KEYS, inner), max_size=4).map(lambda pairs: ("object", pairs))
+    ),
+    max_leaves=12,
+)
+
+
+def _spaced(value: Any, space: str, escape: bool) -> str:
+    """JSON text of `value` with `space` between tokens; keys as `\\u` escapes if `escape`."""
+    if isinstance(value, tuple):
+        pairs = [
+            f"{_key(k, escape)}{space}:{space}{_spaced(v, space, escape)}" for k, v in value[1]
+        ]
+        return "{" + f",{space}".join(pairs) + "}"
+    if isinstance(value, list):
+        return "[" + f",{space}".join(_spaced(v, space, escape) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _key(key: str, escape: bool) -> str:
+    return '"' + "".join(f"\\u{ord(c):04x}" for c in key) + '"' if escape else json.dumps(key)
+
+
+def _repeats(value: Any) -> bool:
+    if isinstance(value, tuple):
+        keys = [k for k, _ in value[1]]
+        return len(set(keys)) < len(keys) or any(_repeats(v) for _, v in value[1])
+    return isinstance(value, list) and any(_repeats(v) for v in value)
+
+
+@given(
+    pairs=st.lists(st.tuples(_KEYS, _PAIRS), max_size=4),
+    space=st.sampled_from(["", " ", "\n  ", "\t", "\r\n"]),
+    escape=st.booleans(),
+)
+def test_any_repeated_key_at_any_depth_in_any_spacing_is_refused(
+    pairs: list[tuple[str, Any]], space: str, escape: bool
+) -> None:
+    document = ("object", pairs)
+    raw = _spaced(document, space, escape).encode()
+    if _repeats(document):
+        with pytest.raises(InvalidBody, match="repeats the key"):
+            load_request(raw)
+    else:
+        body, written = load_request(raw)
+        assert body == json.loads(raw) and json.loads(written) == body

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from promptgate.compile.bundle import canonical_json, compile_bundle
+from promptgate.bundle import canonical_json
+from promptgate.compile.bundle import compile_bundle
 from promptgate.config import Severity, validate_policy
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.bundle import Bundle, Project, Token, parse_bundle

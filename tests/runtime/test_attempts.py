@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from promptgate.bundle import Target
 from promptgate.runtime.attempts import (
     COOLDOWN_SECONDS,
     FAILURES_BEFORE_COOLDOWN,
     Fallbacks,
     Plan,
-    Target,
 )
 
 MAIN = Target("anthropic", "claude-haiku-4-5", "main", 3, 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from promptgate.compile.bundle import BUNDLE_FORMAT
+from promptgate.bundle import BUNDLE_FORMAT
 from promptgate.runtime.bundle import BundleError, load_bundle, parse_bundle
 from tests.runtime.bundles import (
     ANTHROPIC_ONLY,
@@ -67,7 +67,7 @@ def test_a_bundle_that_is_not_an_object_is_refused() -> None:
 def test_a_bundle_missing_a_section_is_refused_as_malformed(compiled: dict[str, Any]) -> None:
     data = edited(compiled)
     del data["providers"]
-    with pytest.raises(BundleError, match="malformed"):
+    with pytest.raises(BundleError, match=r"^bundle: missing providers$"):
         parse_bundle(rehash(data))
 
 
@@ -87,7 +87,7 @@ def test_a_bad_guardrail_setting_refuses_the_bundle_naming_the_project(
 def test_bad_prices_refuse_the_bundle(compiled: dict[str, Any]) -> None:
     data = edited(compiled)
     data["prices"] = {"my-model": {"input": "cheap", "output": "1"}}
-    with pytest.raises(BundleError, match=r"^bundle prices: "):
+    with pytest.raises(BundleError, match=r"^bundle prices\.my-model\.input: expected a decimal"):
         parse_bundle(rehash(data))
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from promptgate.bundle import GatewaySettings
 from promptgate.compile.envoy import BODY_MS_PER_MIB as COMPILED_MS_PER_MIB
+from promptgate.config.models import Gateway
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.envoy import BODY_MS_PER_MIB, ExternalProcessor, body_timeout_ms
 from promptgate.runtime.exchange import Outbound
@@ -26,7 +28,7 @@ def world(tmp_path: Path) -> World:
 
 
 def test_the_message_timeout_grows_by_a_quarter_second_per_mib() -> None:
-    gateway = {"processor_timeout_ms": 10_000}
+    gateway = GatewaySettings(**Gateway(processor_timeout_ms=10_000).model_dump())
     assert body_timeout_ms(gateway, 80_000) == 10_019
     assert body_timeout_ms(gateway, 30 * MIB) == 17_500
     assert COMPILED_MS_PER_MIB == BODY_MS_PER_MIB
@@ -34,13 +36,12 @@ def test_the_message_timeout_grows_by_a_quarter_second_per_mib() -> None:
 
 def test_envoy_allows_the_timeout_of_the_largest_body(tmp_path: Path) -> None:
     from promptgate.compile.envoy import ext_proc_filter
-    from promptgate.config.models import Gateway
 
     gateway = Gateway(max_request_mib=32, processor_timeout_ms=10_000)
     config = ext_proc_filter(gateway)["typed_config"]
     largest = (gateway.max_request_mib + 1) * MIB
     ceiling = float(config["max_message_timeout"].rstrip("s")) * 1000
-    assert ceiling >= body_timeout_ms(gateway.model_dump(), largest)
+    assert ceiling >= body_timeout_ms(GatewaySettings(**gateway.model_dump()), largest)
     assert yaml.safe_dump(config)
 
 

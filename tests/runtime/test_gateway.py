@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from promptgate.bundle import Condition, Rule
 from promptgate.runtime.bundle import Project
 from promptgate.runtime.gateway import CompletionTranslation, models_body, target
 from promptgate.runtime.model_lists import ModelList
@@ -19,10 +20,9 @@ def project(**changes: object) -> Project:
         "type": "ai_gateway",
         "providers": {"anthropic": "anthropic-main", "openai": "openai-main"},
         "tokens": {},
-        "aliases": {"smart": [{"when": {}, "provider": "anthropic", "model": "claude-haiku-4-5"}]},
+        "aliases": {"smart": (Rule(Condition(), "anthropic", "claude-haiku-4-5"),)},
         "allow_models": None,
         "deny_models": ModelList.of([]),
-        "guardrails": {},
     }
     return Project(**{**fields, **changes})  # type: ignore[arg-type]
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from promptgate.bundle import Condition
 from promptgate.providers import anthropic, openai
 from promptgate.runtime.bundle import Project
 from promptgate.runtime.rejection import Rejection
-from promptgate.runtime.routing import RequestFacts, Selection, rule_matches, select_model
+from promptgate.runtime.routing import RequestFacts, Selection, select_model
+from promptgate.runtime.routing import rule_matches as condition_holds
 from tests.corpus import load
 from tests.runtime.bundles import compile_policy
+
+
+def rule_matches(when: dict[str, Any], facts: RequestFacts) -> bool:
+    """Whether a rule's ``when``, written as the bundle has it, holds."""
+    return condition_holds(Condition.from_json(when, "when"), facts)
 
 
 def facts(
@@ -278,7 +287,8 @@ def test_a_bundle_alias_without_a_matching_rule_is_forbidden(tmp_path: Path) -> 
     # The compiler insists on a final default; a hand-made bundle may not have one.
     bundle = compile_policy(tmp_path, POLICY)
     project = next(p for p in bundle.projects.values() if p.name == "support")
-    project.aliases["support-default"].pop()
+    rules = project.aliases["support-default"][:-1]
+    project = replace(project, aliases={**project.aliases, "support-default": rules})
     with pytest.raises(Rejection) as caught:
         select_model(project, "support-default", facts(5000, {}, False))
     assert caught.value.status == 403 and "no rule" in caught.value.message

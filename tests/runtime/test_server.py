@@ -29,6 +29,7 @@ from tests.runtime.bundles import (
     ENG,
     Secrets,
     compile_dict,
+    rehash,
     standard_policy,
     write_bundle,
 )
@@ -186,7 +187,7 @@ def test_a_broken_bundle_is_refused_and_the_old_one_keeps_serving(
     holder: BundleHolder, tmp_path: Path
 ) -> None:
     serving = holder.current
-    replace_bundle(holder.path, json.dumps(serving.raw)[:-40])
+    replace_bundle(holder.path, json.dumps(serving.spec.to_json())[:-40])
     assert not holder.reload_if_changed()
     assert holder.current is serving
     assert holder.refused is not None and "not valid JSON" in holder.refused["error"]
@@ -198,12 +199,38 @@ def test_a_broken_bundle_is_refused_and_the_old_one_keeps_serving(
 
 
 def test_an_edited_bundle_is_refused_on_reload(holder: BundleHolder) -> None:
-    edited = json.loads(json.dumps(holder.current.raw))
+    edited = holder.current.spec.to_json()
     edited["projects"][ENG]["tokens"] = {}
     replace_bundle(holder.path, edited)
     assert not holder.reload_if_changed()
     assert holder.refused is not None and "version hash" in holder.refused["error"]
     assert holder.current.projects[ENG].tokens
+
+
+ANOMALY = {
+    "sensitivity": 0.1,
+    "window_minutes": 5,
+    "min_spend_usd": "1",
+    "min_requests": 20,
+    "cooldown_minutes": 30,
+    "baseline_minutes": 60,
+}
+
+
+def test_a_bundle_whose_webhooks_spend_watching_refuses_is_refused_on_reload(
+    holder: BundleHolder,
+) -> None:
+    serving = holder.current
+    taken: list[Bundle] = []
+    holder.on_reload(taken.append)
+    hook = {"url": "https://hooks.example.com/pager", "events": ["endpoint.anomaly"]}
+    document = serving.spec.to_json()
+    document["webhooks"] = [{**hook, "secret": None, "projects": None, "anomaly": ANOMALY}]
+    replace_bundle(holder.path, rehash(document))
+    assert not holder.reload_if_changed()
+    assert holder.current is serving and taken == []
+    assert holder.refused is not None
+    assert "webhooks: anomaly.sensitivity: 0.1 is outside" in holder.refused["error"]
 
 
 def test_a_processor_will_not_start_on_a_broken_bundle(tmp_path: Path) -> None:

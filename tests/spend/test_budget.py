@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from promptgate.bundle import BudgetSpec, BundleError
 from promptgate.spend import Budget, BudgetTracker, window
 from promptgate.webhooks import ProjectRef
 
@@ -15,7 +16,8 @@ NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 def budget(**entry: object) -> Budget:
-    return Budget.from_dict(PROJECT, entry)
+    spec = BudgetSpec.from_json({"scope": "project", "token": None, **entry}, "budget")
+    return Budget.from_spec(PROJECT, spec)
 
 
 def test_a_spent_daily_project_budget_blocks_until_midnight_utc() -> None:
@@ -136,15 +138,16 @@ def test_december_rolls_over_to_january() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"scope": "team", "period": "day", "limit_usd": 1}, "budget.scope: 'team'"),
-        ({"period": "week", "limit_usd": 1}, "budget.period: 'week'"),
-        ({"period": "day", "limit_usd": 0}, "budget.limit_usd: 0"),
-        ({"period": "day", "limit_usd": 1, "token": "x"}, "budget.token"),
+        ({"scope": "team", "period": "day", "limit_usd": "1"}, "budget.scope: .* got 'team'"),
+        ({"period": "week", "limit_usd": "1"}, "budget.period: .* got 'week'"),
+        ({"period": "day", "limit_usd": "0"}, "budget.limit_usd: 0 is not above zero"),
+        ({"period": "day", "limit_usd": 1}, "budget.limit_usd: expected a decimal string"),
+        ({"period": "day", "limit_usd": "1", "token": "x"}, "budget.token"),
     ],
 )
 def test_bad_budgets_name_the_key(entry: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        Budget.from_dict(PROJECT, entry)
+    with pytest.raises(BundleError, match=message):
+        budget(**entry)
 
 
 def test_the_budget_sample_matches_a_real_event() -> None:

@@ -8,15 +8,14 @@ the file next to an SQLite store).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TextIO
 
-from ...compile.bundle import compile_bundle, render_bundle
+from ...compile.bundle import bundle_spec
 from ...compile.deploy import BUNDLE_FILE
 from ...console import BundleSource, Console, ConsoleServer, create_app, serve
 from ...logstore import LogStoreError, open_store, sqlite_path
-from ...runtime.bundle import BundleError, parse_bundle
+from ...runtime.bundle import BundleError, served
 from ...runtime.spend_watch import fleet_outbox
 from ...webhooks import Outbox, SQLiteOutbox
 from ._policy import load_valid
@@ -33,9 +32,7 @@ def build(
             loaded = load_valid(policy, err, "not starting the console")
             if loaded is None:
                 return None
-            source = BundleSource(
-                parse_bundle(json.loads(render_bundle(compile_bundle(loaded[0]))))
-            )
+            source = BundleSource(served(bundle_spec(loaded[0])))
         else:
             bundle_path = deploy_dir / BUNDLE_FILE
             if not bundle_path.is_file():
@@ -45,7 +42,7 @@ def build(
     except BundleError as exc:
         err.write(f"error: {exc}\n")
         return None
-    url = store_url or str(source.current().logging["store"])
+    url = store_url or source.current().logging.store
     try:
         store = open_store(url, read_only=True)
     except LogStoreError as exc:

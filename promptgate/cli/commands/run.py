@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TextIO
 
+from ...bundle import BundleError, BundleSpec
 from ...compile.deploy import BUNDLE_FILE, deploy_files
 from ...console import ConsoleServer
 from ...deploy.directory import read_deployed
@@ -40,18 +40,22 @@ def run(
             f"error: {deploy_dir} holds no deployed policy; give a policy path or apply one\n"
         )
         return 1
-    bundle = json.loads(bundle_path.read_text())
+    try:
+        bundle = BundleSpec.load(bundle_path)
+    except BundleError as exc:
+        err.write(f"error: {exc}\n")
+        return 1
     instance = GatewayInstance(
         deploy_dir,
-        InstancePorts.from_settings(bundle["gateway"], **ports),
+        InstancePorts.from_settings(bundle.gateway, **ports),
         processors=processors or default_processes(),
     )
     beside: list[ConsoleServer] = []
 
     def announce() -> None:
-        out.write(f"PromptGate is listening on {instance.url}  (bundle {bundle['version'][:19]})\n")
-        for project_id, project in sorted(bundle["projects"].items()):
-            out.write(f"  project {project['name']}: {instance.url}/api/{project_id}\n")
+        out.write(f"PromptGate is listening on {instance.url}  (bundle {bundle.version[:19]})\n")
+        for project_id, project in sorted(bundle.projects.items()):
+            out.write(f"  project {project.name}: {instance.url}/api/{project_id}\n")
         out.write(
             f"  Envoy admin: {instance.admin_url}   metrics: {instance.status_url}/metrics\n"
             f"  {instance.processors} processor process(es); serving {deploy_dir}; "
@@ -59,7 +63,7 @@ def run(
         )
         # The console starts once the gateway is up: the processor has made the store.
         if console_port is not None:
-            host = str(ports.get("listen_host") or bundle["gateway"]["listen_host"])
+            host = str(ports.get("listen_host") or bundle.gateway.listen_host)
             server = console.start_beside(deploy_dir, host, console_port, err)
             if server is not None:
                 beside.append(server)

@@ -1,0 +1,134 @@
+"""Large subtrees read at once find exactly what a walk of every string finds."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import string
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promptgate.guardrails import (
+    UnreadableBody,
+    _request,
+    apply_request_guardrails,
+    compile_guardrails,
+)
+from promptgate.guardrails._request import GuardrailOutcome
+from tests.security.shapes import SHAPES, Shape
+from tests.security.strategies import planted_bodies
+
+ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
+# One compiled copy per settings and way of reading: each has its own caches.
+_COMPILED: dict[tuple[str, bool], Any] = {}
+
+
+def spec(mode: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "reversible_redaction": {"entities": ENTITIES, **extra},
+        "secret_scanner": {"mode": mode},
+    }
+
+
+def outcome(
+    schema: str, body: dict[str, Any], settings_: dict[str, Any], gather: bool
+) -> GuardrailOutcome | str:
+    """The outcome with large subtrees read at once (or never), on caches of its own."""
+    key = (json.dumps(settings_, sort_keys=True), gather)
+    guardrails = _COMPILED.get(key) or _COMPILED.setdefault(key, compile_guardrails(settings_))
+    saved = _request.GATHER_CHARS
+    _request.GATHER_CHARS = 0 if gather else 1 << 62
+    try:
+        return apply_request_guardrails(schema, copy.deepcopy(body), guardrails)  # type: ignore[arg-type]
+    except UnreadableBody as exc:
+        return f"refused: {exc}"
+    finally:
+        _request.GATHER_CHARS = saved
+
+
+def same(schema: str, body: dict[str, Any], settings_: dict[str, Any]) -> None:
+    walked = outcome(schema, body, settings_, gather=False)
+    gathered = outcome(schema, body, settings_, gather=True)
+    if isinstance(walked, str) or isinstance(gathered, str):
+        assert walked == gathered
+        return
+    assert gathered.body == walked.body
+    assert gathered.blocked == walked.blocked
+    assert sorted(gathered.findings, key=repr) == sorted(walked.findings, key=repr)
+    assert dict(gathered.placeholders) == dict(walked.placeholders)
+
+
+@settings(max_examples=200, deadline=None)
+@given(planted=planted_bodies(), mode=st.sampled_from(["block", "redact", "monitor"]))
+def test_a_planted_secret_is_found_alike(planted: Any, mode: str) -> None:
+    same(planted.schema, planted.body, spec(mode))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s.schema}: {s.name}")
+def test_every_hostile_shape_is_read_alike(shape: Shape) -> None:
+    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
+    for mode in ("block", "redact"):
+        same(shape.schema, shape.build(f"mail ada@example.org, key {key}"), spec(mode))
+
+
+def many_strings(planted: str, where: int, word: str = "w") -> dict[str, Any]:
+    tags = [f"{word}{n}" for n in range(5_000)]
+    tags[where] = planted
+    return {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "metadata": {"tags": tags, "data": "x", "nested": {"deep": [["a", tags[:50]]]}},
+    }
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "ada@example.org",
+        "AKIAQYLPMN5HFIQR7XZA",
+        "password=Zq8xW2vR7tY5",
+        "-----BEGIN PRIVATE KEY-----",
+        "data:text/plain;base64,QUtJQVFZTFBNTjVIRklRUjdYWkE=",
+        "CUST-123456",
+        "[[EMAIL_001]]",
+    ],
+)
+@pytest.mark.parametrize("where", [0, 1, 2_500, 4_999])
+def test_one_value_among_thousands_of_strings_is_found_alike(planted: str, where: int) -> None:
+    settings_ = spec("redact", custom_patterns=[{"name": "CUSTOMER", "regex": "CUST-[0-9]{6}"}])
+    same("anthropic", many_strings(planted, where), settings_)
+
+
+@pytest.mark.parametrize(
+    "regex", [r"^w42$", r"^w4", r"9$", r"(?m)^w1\d$", r"\bw7\b", r"w[0-9]+\s+w"]
+)
+def test_custom_patterns_with_anchors_are_found_alike(regex: str) -> None:
+    settings_ = spec("redact", custom_patterns=[{"name": "TAG", "regex": regex}])
+    same("anthropic", many_strings("w42", 42), settings_)
+
+
+@pytest.mark.parametrize("regex", [r"\Aw42\z", r"(?-m)^w42$"])
+def test_patterns_anchored_to_the_whole_text_are_walked(regex: str) -> None:
+    guardrails = compile_guardrails(spec("redact", custom_patterns=[{"name": "T", "regex": regex}]))
+    assert guardrails.redaction is not None and not guardrails.redaction.detector.joinable
+    same(
+        "anthropic",
+        many_strings("w42", 42),
+        spec("redact", custom_patterns=[{"name": "T", "regex": regex}]),
+    )
+
+
+@pytest.mark.parametrize("where", [0, 2_500, 4_999])
+def test_offsets_in_non_ascii_text_find_the_same_strings(where: int) -> None:
+    body = many_strings("naïve ☃ ada@example.org 10.1.2.3", where, word="wé☃")
+    same("anthropic", body, spec("redact"))
+
+
+@pytest.mark.parametrize("where", [0, 2_500])
+def test_a_long_string_among_many_is_found_alike(where: int) -> None:
+    long = "x " * 10_000 + "ada@example.org AKIAQYLPMN5HFIQR7XZA " + "y " * 10_000
+    same("anthropic", many_strings(long, where), spec("redact"))
