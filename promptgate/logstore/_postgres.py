@@ -242,7 +242,10 @@ class PostgresLogStore(LogStore):
 
     def _commit_handed_over(self) -> None:
         while (job := self._handoff.get()) is not None:
-            self._commit(*job)
+            try:
+                self._commit(*job)
+            except Exception as exc:  # the spool failed too: the thread must go on
+                self._lose(job[0], f"could not spool: {exc!r}")
 
     def _commit(self, items: list[Item], batch: Batch | None) -> None:
         """Store a prepared batch in PostgreSQL, else in the spool; count what is lost."""
