@@ -100,3 +100,41 @@ def metrics_directory() -> Path | None:
     """Where this process's metrics go when it is one of several, else None."""
     value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     return Path(value) if value else None
+
+
+def record_serving(version: str) -> None:
+    """Note the bundle this process serves, for process 0's /status (several processes)."""
+    directory = metrics_directory()
+    if directory is None:
+        return
+    path = directory / f"serving-{os.getpid()}"
+    scratch = path.with_suffix(".new")
+    scratch.write_text(version)
+    scratch.replace(path)
+
+
+def serving_versions() -> dict[int, str]:
+    """The bundle each live processor process of this instance serves, by pid."""
+    directory = metrics_directory()
+    if directory is None:
+        return {}
+    versions = {}
+    for path in directory.glob("serving-*"):
+        pid = int(path.name.removeprefix("serving-").partition(".")[0] or 0)
+        if path.suffix or not _alive(pid):
+            continue
+        try:
+            versions[pid] = path.read_text()
+        except OSError:
+            continue
+    return versions
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -35,7 +35,7 @@ from .exchange import Exchange, RequestStage
 from .guardrail_stage import guardrail_stage
 from .metrics import Metrics
 from .mockprovider import MockProvider
-from .processes import metrics_directory
+from .processes import metrics_directory, record_serving
 from .spend_watch import SpendWatch, fleet_outbox
 from .status import StatusServer, process_status
 from .unix_socket import prepare_private_directory
@@ -90,6 +90,7 @@ class BundleHolder:
             for listener in self._listeners:
                 listener(bundle)
             self.metrics.serving(bundle.version)
+            record_serving(bundle.version)
             self.metrics.bundle_reloads.labels("loaded").inc()
         return True
 
@@ -128,6 +129,8 @@ class Processor:
         self.bundle.on_reload(self.spend.reload)
         self.tasks.append(asyncio.create_task(self.bundle.watch()))
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        # Listening now: process 0's /status counts this process as serving.
+        record_serving(self.bundle.current.version)
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
         self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -237,7 +240,7 @@ def create_processor(
     if serve_status and index == 0:
         status = StatusServer(
             exported_registry(metrics),
-            lambda: process_status(holder.current.version, holder.refused),
+            lambda: process_status(holder.current.version, holder.refused, processes),
             lambda: holder.current.spec.to_json(),
             port=status_port if status_port is not None else holder.current.gateway.metrics_port,
         ).start()

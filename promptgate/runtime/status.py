@@ -17,6 +17,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from .processes import serving_versions
+
 
 class StatusServer:
     def __init__(
@@ -27,10 +29,20 @@ class StatusServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        routes: dict[str, Callable[[], tuple[str, bytes]]] = {
-            "/metrics": lambda: (CONTENT_TYPE_LATEST, generate_latest(registry)),
-            "/status": lambda: ("application/json", json.dumps(status()).encode()),
-            "/bundle": lambda: ("application/json", json.dumps(bundle(), sort_keys=True).encode()),
+        def status_route() -> tuple[str, bytes, int]:
+            # A readiness probe reads /status: not ready answers 503.
+            payload = status()
+            code = 200 if payload.get("ready", True) else 503
+            return ("application/json", json.dumps(payload).encode(), code)
+
+        routes: dict[str, Callable[[], tuple[str, bytes, int]]] = {
+            "/metrics": lambda: (CONTENT_TYPE_LATEST, generate_latest(registry), 200),
+            "/status": status_route,
+            "/bundle": lambda: (
+                "application/json",
+                json.dumps(bundle(), sort_keys=True).encode(),
+                200,
+            ),
         }
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +54,8 @@ class StatusServer:
                 if route is None:
                     self.send_error(404)
                     return
-                content_type, body = route()
-                self.send_response(200)
+                content_type, body, code = route()
+                self.send_response(code)
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
@@ -65,5 +77,22 @@ class StatusServer:
         self._server.server_close()
 
 
-def process_status(version: str, refused: dict[str, str] | None) -> dict[str, Any]:
-    return {"bundle_version": version, "refused": refused, "pid": os.getpid()}
+def process_status(
+    version: str, refused: dict[str, str] | None, processes: int = 1
+) -> dict[str, Any]:
+    """What /status says for the instance's `processes` processor processes.
+
+    With several, it is ready (200) only once every one serves, and names a
+    bundle only once every one serves that bundle: `promptgate apply`, the
+    pod's sync and its readiness probe read it, and answering for process 0
+    alone would let a request reach a sibling that is not up yet (a 503), or
+    still on the old bundle (a revoked token still valid).
+    """
+    status: dict[str, Any] = {"bundle_version": version, "refused": refused, "pid": os.getpid()}
+    if processes > 1:
+        siblings = serving_versions()
+        status["processes"] = {str(pid): served for pid, served in sorted(siblings.items())}
+        status["ready"] = len(siblings) >= processes
+        if not status["ready"] or any(served != version for served in siblings.values()):
+            status["bundle_version"] = None
+    return status

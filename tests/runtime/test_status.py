@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +71,29 @@ def test_other_paths_are_404(server: StatusServer) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         get(server, "/secrets")
     assert caught.value.code == 404
+
+
+def test_with_several_processes_status_names_a_bundle_only_once_all_serve_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from promptgate.runtime.processes import record_serving
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        record_serving("sha256:new")
+        (tmp_path / f"serving-{sibling.pid}").write_text("sha256:old")
+        (tmp_path / "serving-999999999").write_text("sha256:gone")  # no such process
+        status = process_status("sha256:new", None, 3)  # one of three is not up
+        assert status["bundle_version"] is None and status["ready"] is False
+        status = process_status("sha256:new", None, 2)
+        assert status["bundle_version"] is None and status["ready"] is True
+        assert set(status["processes"].values()) == {"sha256:new", "sha256:old"}
+        (tmp_path / f"serving-{sibling.pid}").write_text("sha256:new")
+        assert process_status("sha256:new", None, 2)["bundle_version"] == "sha256:new"
+    finally:
+        sibling.kill()
+        sibling.wait()
