@@ -13,6 +13,7 @@ the digests. Joining the chunks with "\\n\\n" gives the text back exactly.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 import zlib
@@ -78,9 +79,15 @@ def _cut(paragraphs: list[bytes]) -> list[bytes]:
 
 @dataclass
 class _Prefix:
-    """A text seen recently, up to where its last chunk starts: its chunks and digests."""
+    """A text seen recently and its chunks, up to where its last chunk starts.
 
-    data: bytes
+    `text` is the whole text, referenced rather than copied; `length` is how
+    many of its characters the chunks cover (the last chunk and the
+    separator before it are not covered: the next turn may extend them).
+    """
+
+    text: str
+    length: int
     chunks: list[bytes]
     digests: list[bytes]
 
@@ -100,76 +107,86 @@ class Chunker:
     usually starts with the previous turn's prompt. Chunk boundaries depend
     only on what precedes them since the last boundary, so everything up to
     where the previous prompt's last chunk began is cut the same way: those
-    chunks and digests are reused and only the rest is split and hashed.
-    Memory is bounded by `budget` bytes (remembered text and its chunks) and
-    the number of texts remembered. Not thread-safe: one per writer thread.
+    chunks and digests are reused and only the rest is encoded, split and
+    hashed. The match is found on the text itself (a new turn that starts
+    with the whole previous prompt is recognised without copying either),
+    so a long prompt costs one comparison plus its new part.
+    Memory is bounded by `budget` (characters of remembered text, counted
+    twice for their chunks) and the number of texts remembered. Not
+    thread-safe: one per writer thread.
     """
 
-    _TAIL = 32  # bytes before a prefix's end that, with its length, find it
-    # A lookup tries each remembered length once: bound their number too.
+    _TAIL = 32  # characters before a prefix's end that, with its length, find it
+    # A lookup tries each remembered length at most once: bound their number too.
     _MAX_PREFIXES = 256
 
     def __init__(self, budget: int = 16 << 20) -> None:
         self._budget = budget
         self._held = 0
-        self._prefixes: OrderedDict[tuple[int, bytes], _Prefix] = OrderedDict()
+        self._prefixes: OrderedDict[tuple[int, str], _Prefix] = OrderedDict()
         self._lengths: dict[int, int] = {}  # prefix length -> how many prefixes have it
+        self._sorted: list[int] = []  # the distinct lengths, ascending
 
     def split(self, text: str) -> Body:
         if not text:
             return Body()
-        data = _encode(text)
-        found = self._longest_prefix(data)
+        found = self._longest_prefix(text)
         body = Body()
         offset = 0
         if found is not None:
             body.chunks = list(found.chunks)
             body.digests = list(found.digests)
-            offset = len(found.data) + 2
+            offset = found.length + len(SEPARATOR)
             self._forget(found)  # the new text's prefix extends it
-        fresh = _cut(data[offset:].split(_SEPARATOR))
+        fresh = _cut(_encode(text[offset:]).split(_SEPARATOR))
         body.chunks += fresh
         body.digests += [digest(piece) for piece in fresh]
         if len(body.chunks) > 1:
-            end = len(data) - len(body.chunks[-1]) - 2
-            self._remember(_Prefix(data[:end], body.chunks[:-1], body.digests[:-1]))
+            last = len(body.chunks[-1].decode("utf-8", "surrogatepass"))
+            length = len(text) - last - len(SEPARATOR)
+            self._remember(_Prefix(text, length, body.chunks[:-1], body.digests[:-1]))
         return body
 
-    def _longest_prefix(self, data: bytes) -> _Prefix | None:
-        best: _Prefix | None = None
-        for length in self._lengths:
-            if best is not None and length <= len(best.data):
+    def _longest_prefix(self, text: str) -> _Prefix | None:
+        # Longest first: the first match is the one to use.
+        fits = bisect.bisect_right(self._sorted, len(text) - len(SEPARATOR))
+        for length in reversed(self._sorted[:fits]):
+            if not text.startswith(SEPARATOR, length):
                 continue
-            if data[length : length + 2] != _SEPARATOR:
+            candidate = self._prefixes.get((length, text[max(0, length - self._TAIL) : length]))
+            if candidate is None:
                 continue
-            candidate = self._prefixes.get((length, data[max(0, length - self._TAIL) : length]))
-            if candidate is not None and data.startswith(candidate.data):
-                best = candidate
-        return best
+            # Usually the text extends the whole earlier one: compared in place.
+            if text.startswith(candidate.text) or text.startswith(candidate.text[:length]):
+                return candidate
+        return None
 
     def _remember(self, prefix: _Prefix) -> None:
         key = self._key(prefix)
-        if 2 * len(prefix.data) > self._budget:
+        if 2 * len(prefix.text) > self._budget:
             return
         if key in self._prefixes:  # the same text, or another that looks alike: keep the newest
             self._forget(self._prefixes[key])
         self._prefixes[key] = prefix
-        self._lengths[key[0]] = self._lengths.get(key[0], 0) + 1
-        self._held += 2 * len(prefix.data)  # the text and its chunks
+        count = self._lengths.get(prefix.length, 0)
+        if not count:
+            bisect.insort(self._sorted, prefix.length)
+        self._lengths[prefix.length] = count + 1
+        self._held += 2 * len(prefix.text)  # the text and its chunks
         while self._held > self._budget or len(self._prefixes) > self._MAX_PREFIXES:
             self._forget(next(iter(self._prefixes.values())))
 
     def _forget(self, prefix: _Prefix) -> None:
-        key = self._key(prefix)
-        del self._prefixes[key]
-        self._held -= 2 * len(prefix.data)
-        self._lengths[key[0]] -= 1
-        if not self._lengths[key[0]]:
-            del self._lengths[key[0]]
+        del self._prefixes[self._key(prefix)]
+        self._held -= 2 * len(prefix.text)
+        self._lengths[prefix.length] -= 1
+        if not self._lengths[prefix.length]:
+            del self._lengths[prefix.length]
+            self._sorted.pop(bisect.bisect_left(self._sorted, prefix.length))
 
-    def _key(self, prefix: _Prefix) -> tuple[int, bytes]:
-        length = len(prefix.data)
-        return length, prefix.data[max(0, length - self._TAIL) :]
+    def _key(self, prefix: _Prefix) -> tuple[int, str]:
+        length = prefix.length
+        return length, prefix.text[max(0, length - self._TAIL) : length]
 
 
 def join(pieces: list[bytes]) -> str:
@@ -192,6 +209,20 @@ def split_digests(refs: bytes) -> list[bytes]:
 
 def compress(chunk: bytes) -> bytes:
     return _codec()[0].compress(chunk)
+
+
+def compress_all(chunks: list[bytes]) -> list[bytes]:
+    """`compress` of each chunk, in one call that holds the GIL only to start and end.
+
+    Other threads run meanwhile (zstd compresses while a writer waits on its
+    database); the frames are the same as `compress` makes.
+    """
+    if not chunks:
+        return []
+    # A compressor of its own: the calling thread may not be the writer's.
+    sources: list[bytes | bytearray | memoryview[int]] = list(chunks)
+    frames = zstandard.ZstdCompressor(level=_LEVEL).multi_compress_to_buffer(sources, threads=1)
+    return [frames[i].tobytes() for i in range(len(frames))]
 
 
 def decompress(data: bytes) -> bytes:

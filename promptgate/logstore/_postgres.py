@@ -1,12 +1,12 @@
 """The fleet store: one PostgreSQL database shared by every instance and process.
 
 Writes go through the same background writer as SQLite: one batch, one
-transaction. The batch is COPYed into a temporary table, inserted into the
-day-partitioned `access_log` (`ON CONFLICT DO NOTHING` on the row's `uid`),
-and the rows actually inserted are summed into `spend_hourly` (and their
-cost items, COPYed alongside, into `cost_item` and `spend_item_hourly`) by
-the same statement, so a replayed batch is never counted twice. Bodies are stored
-once per chunk (`_bodies`), as in SQLite.
+transaction (`_postgres_batch`): COPYed into temporary tables, inserted into
+the day-partitioned `access_log` in write order (`ON CONFLICT DO NOTHING` on
+the row's `uid`), and the rows actually inserted are summed into the hourly
+totals by the same statement, so a replayed batch is never counted twice.
+Bodies are stored once per chunk (`_bodies`), as in SQLite. The writer
+thread prepares a batch while a committer thread sends the one before.
 
 When PostgreSQL cannot be reached, a batch goes to the local spool
 (`_postgres_spool`) and a replay thread moves it over once the database
@@ -18,13 +18,13 @@ budgets add it to the fleet's totals.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,16 +35,22 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
 from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
-from ._columns import record_columns
+from ._postgres_batch import (
+    STAGING,
+    TOUCH_INTERVAL_US,
+    Batch,
+    Item,
+    prepare,
+    remember,
+    send,
+)
 from ._postgres_schema import (
     KEY_COLUMNS,
-    RECORD_COLUMNS,
     SCHEMA_VERSION,
     SUMS,
     Connection,
     NewerSchema,
     current_version,
-    day_of_us,
     ensure_partitions,
     migrate,
     partition_name,
@@ -62,7 +68,6 @@ from ._spend import (
     from_us,
     hour_start_us,
     hour_window,
-    items_of,
     to_nano,
     to_us,
 )
@@ -71,72 +76,21 @@ from ._writer import BackgroundWriter
 
 log = logging.getLogger("promptgate.logstore")
 
-_TOUCH_INTERVAL_US = HOUR_US
-_RECENT_CHUNKS = 100_000
 _PRUNE_BATCH = 5_000
 _REPLAY_BATCH = 500
 # After a failed attempt the writer spools without trying the database for
 # this long, so an unreachable host costs one connect timeout, not one per batch.
 _DOWN_BACKOFF = 1.0
 _CONNECT_TIMEOUT = 3
-
-_ITEM_COLUMNS = ("uid", "time_us", "dimension", "quantity", "cost_nusd")
-_STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS log_in ON COMMIT DELETE ROWS AS "
-    f"SELECT {', '.join(RECORD_COLUMNS)} FROM access_log WITH NO DATA",
-    "CREATE TEMP TABLE IF NOT EXISTS item_in ON COMMIT DELETE ROWS AS "
-    f"SELECT {', '.join(_ITEM_COLUMNS)} FROM cost_item WITH NO DATA",
-    "CREATE TEMP TABLE IF NOT EXISTS chunk_in ON COMMIT DELETE ROWS AS "
-    "SELECT digest, data, last_us FROM body_chunk WITH NO DATA",
-)
-# Binary: text COPY would escape every byte of compressed data in Python.
-_COPY_CHUNKS = "COPY chunk_in (digest, data, last_us) FROM STDIN (FORMAT BINARY)"
-# In digest order, so two writers storing the same chunks lock them in one order.
-_INSERT_CHUNKS = (
-    "INSERT INTO body_chunk SELECT digest, data, last_us FROM chunk_in ORDER BY digest "
-    "ON CONFLICT (digest) DO NOTHING"
-)
-_COPY_ITEMS = f"COPY item_in ({', '.join(_ITEM_COLUMNS)}) FROM STDIN"
-_SUMMED = ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in TOTAL_COLUMNS)
-_HOUR = f"new.time_us - new.time_us % {HOUR_US}"
-# Only what `new` returns (the rows inserted now, not replays) is counted.
-_INSERT = f"""
-WITH new AS (
-    INSERT INTO access_log ({", ".join(RECORD_COLUMNS)})
-    SELECT {", ".join(RECORD_COLUMNS)} FROM log_in
-    ON CONFLICT DO NOTHING
-    RETURNING *
-), totals AS (
-    INSERT INTO spend_hourly
-    SELECT time_us - time_us % {HOUR_US}, {KEY_COLUMNS}, {SUMS}
-    FROM new GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias)
-    DO UPDATE SET {_SUMMED}
-), items AS (
-    INSERT INTO cost_item
-    SELECT item_in.* FROM item_in JOIN new USING (uid)
-)
-INSERT INTO spend_item_hourly
-SELECT {_HOUR}, {KEY_COLUMNS}, item_in.dimension, sum(item_in.quantity)::bigint,
-    sum(item_in.cost_nusd)::bigint
-FROM item_in JOIN new USING (uid)
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-ON CONFLICT (hour_us, project_id, project_name, token_id, provider, model, alias, dimension)
-DO UPDATE SET quantity = spend_item_hourly.quantity + excluded.quantity,
-    cost_nusd = spend_item_hourly.cost_nusd + excluded.cost_nusd
-"""
 _TOTALS_SELECT = ", ".join(TOTAL_COLUMNS)
 _KEYS = "project_id, project_name, token_id, provider, model, alias"
 
+# Two writers that wait on each other's chunks and totals: one of them is
+# cancelled and its batch is simply tried again (up to _ATTEMPTS times).
+_RETRIED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+_ATTEMPTS = 5
+
 DatabaseDown = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
-
-
-@dataclass
-class _Item:
-    """A record on its way: its uid never changes, whichever path stores it."""
-
-    uid: uuid.UUID
-    record: AccessLogRecord
 
 
 def connect(url: str) -> Connection:
@@ -165,7 +119,14 @@ class PostgresLogStore(LogStore):
         self._retention = retention
         self._spool = spool
         self._recent: OrderedDict[bytes, int] = OrderedDict()
-        self._chunker = _bodies.Chunker()  # used under _insert_lock, like _recent
+        # One chunker per thread that prepares batches: the writer's, the replay's.
+        self._chunker = _bodies.Chunker()
+        self._replay_chunker = _bodies.Chunker()
+        self._handoff: queue.Queue[tuple[list[Item], Batch | None] | None] = queue.Queue(1)
+        self._committer = threading.Thread(
+            target=self._commit_handed_over, name="promptgate-logstore-commit", daemon=True
+        )
+        self._written = 0
         self._known_days: set[date] = set()
         self._stop = threading.Event()
         self._spend_lock = threading.Lock()
@@ -178,7 +139,7 @@ class PostgresLogStore(LogStore):
         self._leader_db: Connection | None = None
         self._leading = False
         self._threads: list[threading.Thread] = []
-        self._writer: BackgroundWriter[_Item] | None = None
+        self._writer: BackgroundWriter[Item] | None = None
         try:
             with connect(url) as connection:
                 if read_only:
@@ -216,6 +177,7 @@ class PostgresLogStore(LogStore):
             self._flush, name="promptgate-logstore:postgresql", queue_size=queue_size,
             batch_size=batch_size,
         )  # fmt: skip
+        self._committer.start()
         if spool is not None:
             self._start(self._replay_periodically, "promptgate-spool-replay")
         if retention is not None and retention.days > 0:
@@ -233,7 +195,7 @@ class PostgresLogStore(LogStore):
     @property
     def written(self) -> int:
         """Records committed to PostgreSQL or the spool by this process."""
-        return self._writer.written if self._writer else 0
+        return self._written
 
     @property
     def spool(self) -> Spool | None:
@@ -243,7 +205,7 @@ class PostgresLogStore(LogStore):
         if self._writer is None:
             raise LogStoreError(f"access log {_display(self.url)} was opened read-only")
         _count(self._queued, record, +1, self._spend_lock)
-        self._writer.submit(_Item(uuid.uuid4(), record))
+        self._writer.submit(Item(uuid.uuid4(), record))
 
     def unflushed_spend(self) -> dict[tuple[str, str], Decimal]:
         """Spend per (project id, token id) written here that PostgreSQL does not hold yet.
@@ -259,25 +221,76 @@ class PostgresLogStore(LogStore):
         return {key: from_nano(value) for key, value in sums.items() if value > 0}
 
     # -- writing ----------------------------------------------------------------
+    #
+    # Two stages, so that PostgreSQL's work and zstd's overlap the preparing
+    # of the next batch: the writer thread prepares a batch (columns, chunk
+    # digests: Python) and hands it to the committer thread, which sends it
+    # or spools it. At most one batch waits between them. (The committer
+    # needs the interpreter only briefly, between waits on the database and
+    # one zstd call per batch, so the two threads do not queue on it.)
 
-    def _flush(self, items: list[_Item]) -> None:
+    def _flush(self, items: list[Item]) -> None:
+        """The writer thread: prepare, then hand over (waits while the committer is busy)."""
+        batch = None
         if time.monotonic() >= self._down_until:
             try:
-                self._insert(items)
+                batch = prepare(items, self._chunker)
+            except Exception:
+                self._uncount(items)
+                raise  # the background writer drops the batch and says so
+        self._handoff.put((items, batch))
+
+    def _commit_handed_over(self) -> None:
+        while (job := self._handoff.get()) is not None:
+            try:
+                self._commit(*job)
+            except Exception as exc:  # the spool failed too: the thread must go on
+                self._lose(job[0], f"could not spool: {exc!r}")
+
+    def _commit(self, items: list[Item], batch: Batch | None) -> None:
+        """Store a prepared batch in PostgreSQL, else in the spool; count what is lost."""
+        for attempt in range(_ATTEMPTS):
+            if batch is None or time.monotonic() < self._down_until:
+                break
+            try:
+                with self._insert_lock:
+                    self._send_locked(batch)
+            except _RETRIED as exc:  # before DatabaseDown: psycopg makes them OperationalErrors
+                if attempt + 1 < _ATTEMPTS:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                self._lose(items, f"write failed {_ATTEMPTS} times: {exc!r}")
+                return
             except DatabaseDown as exc:
                 self._went_down(exc)
+            except Exception as exc:
+                # Refused by PostgreSQL: it would be refused again from the spool.
+                self._lose(items, f"write failed: {exc!r}")
+                return
             else:
-                for item in items:
-                    _count(self._queued, item.record, -1, self._spend_lock)
+                self._uncount(items)
+                self._written += len(items)
                 return
         if self._spool is None:
-            raise LogStoreError("PostgreSQL is unreachable and no spool is configured")
+            self._lose(items, "PostgreSQL is unreachable and no spool is configured")
+            return
         rows = [(item.uid.bytes, item.record.SerializeToString()) for item in items]
         with self._spend_lock:
             self._spool.put_records(rows)
             for item in items:
                 _count(self._queued, item.record, -1)
                 _count(self._spooled, item.record, +1)
+        self._written += len(items)
+
+    def _uncount(self, items: list[Item]) -> None:
+        with self._spend_lock:
+            for item in items:
+                _count(self._queued, item.record, -1)
+
+    def _lose(self, items: list[Item], reason: str) -> None:
+        self._uncount(items)
+        assert self._writer is not None
+        self._writer.report_dropped(len(items), reason)
 
     def _went_down(self, exc: Exception) -> None:
         log.warning("PostgreSQL store unreachable, spooling locally: %s", exc)
@@ -291,86 +304,29 @@ class PostgresLogStore(LogStore):
     def _connection(self) -> Connection:
         if self._writer_db is None or self._writer_db.closed:
             self._writer_db = connect(self.url)
-            for statement in _STAGING:
+            for statement in STAGING:
                 self._writer_db.execute(statement.encode())
         return self._writer_db
 
-    def _insert(self, items: list[_Item]) -> None:
-        # The writer and the replay thread share the connection and the chunk cache.
+    def _insert(self, items: list[Item]) -> None:
+        """Prepare and store `items` in one transaction, now (the spool's replay; tests)."""
+        batch = prepare(items, self._replay_chunker)
         with self._insert_lock:
-            self._insert_locked(items)
+            self._send_locked(batch)
 
-    def _insert_locked(self, items: list[_Item]) -> None:
+    def _send_locked(self, batch: Batch) -> None:
+        # The committer and the replay thread share the connection and the chunk cache.
         db = self._connection()
-        days = {day_of_us(item.record.time.ToMicroseconds()) for item in items}
-        if not days <= self._known_days:
-            ensure_partitions(db, list(days - self._known_days))
-            self._known_days |= days
-        rows, chunks = [], {}
-        costs: list[tuple[object, ...]] = []
-        latest: dict[bytes, int] = {}
-        for item in items:
-            row, pieces, time_us = _row(item, self._chunker)
-            rows.append(row)
-            costs += [(item.uid, time_us, *cost) for cost in items_of(item.record)]
-            for digest in pieces:
-                latest[digest] = max(latest.get(digest, 0), time_us)
-            chunks.update(pieces)
+        if not batch.days <= self._known_days:
+            ensure_partitions(db, list(batch.days - self._known_days))
+            self._known_days |= batch.days
         try:
             with db.transaction():
-                fresh = self._missing_chunks(db, chunks, latest)
-                with db.cursor() as cursor:
-                    if fresh:
-                        with cursor.copy(_COPY_CHUNKS) as copy:
-                            copy.set_types(["bytea", "bytea", "int8"])
-                            for chunk in fresh:
-                                copy.write_row(chunk)
-                        cursor.execute(_INSERT_CHUNKS)
-                    stored = {digest for digest, _, _ in fresh}
-                    # Sorted, so two writers touching the same chunks lock them in one order.
-                    touch = [
-                        (when, digest, when)
-                        for digest, when in sorted(latest.items())
-                        if digest not in stored
-                        and self._recent.get(digest, 0) + _TOUCH_INTERVAL_US <= when
-                    ]
-                    cursor.executemany(
-                        "UPDATE body_chunk SET last_us = %s WHERE digest = %s AND last_us < %s",
-                        touch,
-                    )
-                    columns = ", ".join(RECORD_COLUMNS)
-                    with cursor.copy(f"COPY log_in ({columns}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                    with cursor.copy(_COPY_ITEMS) as copy:
-                        for cost in costs:
-                            copy.write_row(cost)
-                    cursor.execute(_INSERT)
+                send(db, batch, self._recent)
         except BaseException:
             self._recent.clear()
             raise
-        for digest, when in latest.items():
-            self._remember(digest, when)
-
-    def _missing_chunks(
-        self, db: Connection, chunks: dict[bytes, bytes], latest: dict[bytes, int]
-    ) -> list[tuple[bytes, bytes, int]]:
-        candidates = sorted(d for d in chunks if d not in self._recent)
-        if not candidates:
-            return []
-        present = {
-            bytes(d)
-            for (d,) in db.execute(
-                "SELECT digest FROM body_chunk WHERE digest = ANY(%b)", (candidates,)
-            )
-        }
-        return [(d, _bodies.compress(chunks[d]), latest[d]) for d in candidates if d not in present]
-
-    def _remember(self, digest: bytes, when: int) -> None:
-        self._recent[digest] = max(when, self._recent.get(digest, 0))
-        self._recent.move_to_end(digest)
-        while len(self._recent) > _RECENT_CHUNKS:
-            self._recent.popitem(last=False)
+        remember(self._recent, batch.latest)
 
     def _replay_periodically(self) -> None:
         while not self._stop.wait(0.5):
@@ -385,7 +341,7 @@ class PostgresLogStore(LogStore):
             if not batch:
                 break
             items = [
-                _Item(uuid.UUID(bytes=uid), AccessLogRecord.FromString(data))
+                Item(uuid.UUID(bytes=uid), AccessLogRecord.FromString(data))
                 for _, uid, data in batch
             ]
             try:
@@ -580,7 +536,7 @@ class PostgresLogStore(LogStore):
             steps = (
                 ("spend_hourly", "ctid", "hour_us < %s", hour_start_us(cutoff_us)),
                 ("spend_item_hourly", "ctid", "hour_us < %s", hour_start_us(cutoff_us)),
-                ("body_chunk", "digest", "last_us < %s", cutoff_us - _TOUCH_INTERVAL_US),
+                ("body_chunk", "digest", "last_us < %s", cutoff_us - TOUCH_INTERVAL_US),
             )
             for table, key, condition, bound in steps:
                 sql = (
@@ -608,7 +564,11 @@ class PostgresLogStore(LogStore):
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._writer is not None:
-            self._writer.close(timeout)
+            deadline = time.monotonic() + timeout
+            self._writer.close(timeout)  # its last flush hands the last batch over
+            with suppress(queue.Full):
+                self._handoff.put(None, timeout=max(0.0, deadline - time.monotonic()))
+            self._committer.join(max(0.0, deadline - time.monotonic()) + 1.0)
         for thread in self._threads:
             thread.join(timeout)
         for db in (self._writer_db, self._leader_db):
@@ -636,16 +596,6 @@ def _count(
 
 def day_start_us(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 86_400_000_000
-
-
-def _row(
-    item: _Item, chunker: _bodies.Chunker
-) -> tuple[tuple[object, ...], dict[bytes, bytes], int]:
-    record = item.record
-    columns = record_columns(record, chunker)
-    rules = sorted({finding.rule for finding in record.guardrail_findings})
-    row = (item.uid, *columns.values, rules)
-    return row, columns.chunks, columns.time_us
 
 
 def _load_chunks(db: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[bytes, bytes]:

@@ -135,6 +135,10 @@ class BackgroundWriter(Generic[T]):
                 self._written += len(items)
             return True
 
+    def report_dropped(self, count: int, reason: str) -> None:
+        """Count items lost after `flush` handed them on (a sink that stores them later)."""
+        self._drop(count, reason)
+
     def _drain(self, reason: str) -> None:
         left = 0
         while True:

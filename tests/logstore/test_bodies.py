@@ -50,6 +50,14 @@ def test_compression_round_trips() -> None:
     assert _bodies.decompress(_bodies.compress(data)) == data
 
 
+def test_compressing_many_chunks_at_once_makes_the_same_frames() -> None:
+    pieces = [f"chunk {i} ".encode() * (i * 37 % 500 + 1) for i in range(50)]
+    frames = _bodies.compress_all(pieces)
+    assert frames == [_bodies.compress(piece) for piece in pieces]
+    assert [_bodies.decompress(frame) for frame in frames] == pieces
+    assert _bodies.compress_all([]) == []
+
+
 def test_cap_keeps_head_and_tail_and_says_how_much_went() -> None:
     text = "HEAD" + "m" * 10_000 + "TAIL"
     capped, cut = _bodies.cap_body(text, 1000)

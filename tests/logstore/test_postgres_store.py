@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,10 +21,12 @@ from promptgate.logstore import (
     SpendKey,
     SQLiteLogStore,
     UnsupportedStoreURL,
+    _postgres,
     open_store,
     postgres_url_problem,
 )
-from promptgate.logstore._postgres import PostgresLogStore, _Item, day_start_us
+from promptgate.logstore._postgres import PostgresLogStore, day_start_us
+from promptgate.logstore._postgres_batch import Batch, Item
 from promptgate.logstore._postgres_schema import (
     _V1,
     DAY_US,
@@ -155,7 +159,7 @@ def test_bodies_are_stored_once_per_chunk(
 def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None:
     store = PostgresLogStore(pg.new_database())
     rng = random.Random(5)
-    items = [_Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
+    items = [Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
     store._insert(items)
     store._insert(items)  # the spool replays what PostgreSQL already committed
     records = [i.record for i in items]
@@ -163,6 +167,94 @@ def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None
     assert store.item_totals(None, None) == brute_force_items(records, None, None)
     assert len(store.query()) == 50
     store.close()
+
+
+def test_ids_follow_write_order_within_a_batch(pg: PostgresServer) -> None:
+    """`logs` lists by id: a batch's records get ids in the order they were written.
+
+    Whatever their times (out of order, over three daily partitions) and
+    with already stored records replayed in the middle of the batch.
+    """
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(8)
+    items = []
+    for i in range(600):
+        record = with_bodies(rng, random_record(rng, i), i)
+        when = START + timedelta(days=rng.choice([0, 1, 2]), seconds=rng.uniform(0, 3600))
+        record.time.FromDatetime(when)
+        items.append(Item(uuid.uuid4(), record))
+    store._insert(items[100:200])
+    store._insert(items)  # replays 100..199: stored once, with their first ids
+    listed = [entry.record.request_id for entry in store.query(bodies=False)]
+    order = [*range(100, 200), *range(100), *range(200, 600)]
+    assert listed == [f"r{i}" for i in order]
+    store.close()
+
+
+def test_a_nul_in_a_text_field_loses_no_record(pg: PostgresServer) -> None:
+    """PostgreSQL text cannot hold NUL; a client-chosen model name can (JSON "\\u0000")."""
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(9)
+    records = [random_record(rng, i) for i in range(30)]
+    records[7].model_requested = "claude\x00-sonnet"
+    records[8].session_id = "\x00"
+    records[9].request_id = "r9\x00"
+    for record in records:
+        store.write(record)
+    store.close()
+    assert store.dropped == 0
+    reader = PostgresLogStore(store.url, read_only=True)
+    entries = reader.query()
+    assert [e.record for e in entries] == records  # the record keeps the original
+    assert sum(t.requests for t in reader.spend_totals(None, None).values()) == 30
+    (nul,) = reader.query(session="\ufffd")
+    assert nul.record.request_id == "r8"
+    reader.close()
+
+
+def test_a_deadlocked_batch_is_tried_again_and_a_refused_one_is_dropped_and_uncounted(
+    pg: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = _postgres.send
+    deadlocked: set[int] = set()
+
+    def failing(db: Any, batch: Batch, recent: Any) -> None:
+        ids = {row[3] for row in batch.rows}  # request_id
+        if ids & {f"r{i}" for i in range(10, 20)}:
+            raise psycopg.errors.DataError("refused")
+        if id(batch) not in deadlocked:  # every batch deadlocks once
+            deadlocked.add(id(batch))
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        real(db, batch, recent)
+
+    monkeypatch.setattr(_postgres, "send", failing)
+    rng = random.Random(12)
+    store = PostgresLogStore(pg.new_database(), batch_size=10)
+    first = [random_record(rng, i) for i in range(10)]
+    for record in first:
+        store.write(record)
+    wait_until(lambda: store.written == 10)  # each batch after one deadlock
+    second = [random_record(rng, i) for i in range(10, 20)]
+    for record in second:
+        store.write(record)
+    wait_until(lambda: store.dropped == 10)  # refused
+    assert store.unflushed_spend() == {}  # the lost batch's spend is not held for budgets
+    third = [random_record(rng, i) for i in range(20, 30)]
+    for record in third:
+        store.write(record)
+    store.close()
+    assert store.written == 20 and store.dropped == 10
+    reader = PostgresLogStore(store.url, read_only=True)
+    ids = [e.record.request_id for e in reader.query(bodies=False)]
+    assert ids == [r.request_id for r in first + third]
+    reader.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
@@ -201,7 +293,7 @@ def test_a_version_1_database_gains_cost_items_for_the_days_it_holds(pg: Postgre
     store = PostgresLogStore(url)
     record = random_record(random.Random(1), 0)
     record.time.FromDatetime(datetime(2026, 1, 5, 9, tzinfo=UTC))
-    store._insert([_Item(uuid.uuid4(), record)])
+    store._insert([Item(uuid.uuid4(), record)])
     assert store.item_totals(None, None) == brute_force_items([record], None, None)
     store.close()
     with psycopg.connect(url) as db:
@@ -219,7 +311,7 @@ def test_retention_drops_whole_days(pg: PostgresServer) -> None:
         for i in range(10):
             record = random_record(rng, i)
             record.time.FromDatetime(today - timedelta(days=days_ago, minutes=i))
-            items.append(_Item(uuid.uuid4(), record))
+            items.append(Item(uuid.uuid4(), record))
     store._insert(items)
     with psycopg.connect(store.url) as db:
         before = set(partitions(db))
