@@ -33,9 +33,9 @@ and prints its hottest functions.
 Targets (issue 16), added p50 over bare Envoy at c=1: 80 KB stream <= 1.0
 ms (nothing to restore), <= 2.0 ms (placeholders to restore); 1 KB request
 <= 0.8 ms. Processor CPU per small request <= 500 us; small requests/s at
-c=16 >= 2x the 1,031 measured before the change (a recorded number, not
-this run); against LiteLLM: >= 20x lower added p50 at c=1 and >= 15x its
-requests/s at c=16.
+c=16 >= 2x PromptGate as of ``--baseline REF`` in the same run (without
+one, the 1,031 recorded before the work); against LiteLLM: >= 20x lower
+added p50 at c=1 and >= 15x its requests/s at c=16.
 """
 
 from __future__ import annotations
