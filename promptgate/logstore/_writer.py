@@ -42,10 +42,13 @@ class BackgroundWriter(Generic[T]):
         queue_size: int = 10_000,
         batch_size: int = 500,
         transient: tuple[type[Exception], ...] = (),
+        linger: float = 0.0,
     ) -> None:
         self._flush = flush
         self._name = name
         self._batch_size = batch_size
+        self._linger = linger
+        self._last_flush = float("-inf")
         self._transient = transient
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
@@ -101,11 +104,20 @@ class BackgroundWriter(Generic[T]):
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < self._batch_size:
+            # Under a steady trickle (the last flush was less than `linger`
+            # ago) wait up to `linger` for more, so that each record is not
+            # its own transaction; after a quiet spell a record goes at once.
+            now = time.monotonic()
+            until = now + self._linger if now - self._last_flush < self._linger else now
+            while len(batch) < self._batch_size and batch[-1] is not _STOP:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    wait = until - time.monotonic()
+                    batch.append(
+                        self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
+            self._last_flush = time.monotonic()
             items = cast(list[T], [item for item in batch if item is not _STOP])
             stopping = len(items) != len(batch)
             if items and not self._flush_with_retry(items):

@@ -112,3 +112,35 @@ def test_records_written_after_close_are_counted() -> None:
     writer.submit(1)
 
     assert writer.dropped == 1
+
+
+def test_a_steady_trickle_is_gathered_for_the_linger_time() -> None:
+    batches: list[list[int]] = []
+    writer = BackgroundWriter(batches.append, name="test", linger=0.5)
+    for n in range(20):  # one every 10 ms: without a linger, each is flushed alone
+        writer.submit(n)
+        time.sleep(0.01)
+    started = time.monotonic()
+    writer.close(timeout=5)
+    assert time.monotonic() - started < 0.45  # close does not wait out the linger
+    assert [item for batch in batches for item in batch] == list(range(20))
+    assert len(batches) <= 3  # the first record at once, then the gathered rest
+
+
+def test_without_a_linger_a_trickle_is_flushed_record_by_record() -> None:
+    batches: list[list[int]] = []
+    writer = BackgroundWriter(batches.append, name="test")
+    for n in range(20):
+        writer.submit(n)
+        time.sleep(0.01)
+    writer.close(timeout=5)
+    assert len(batches) >= 10
+
+
+def test_a_record_after_a_quiet_spell_is_written_at_once() -> None:
+    flushed = threading.Event()
+    writer = BackgroundWriter(lambda _items: flushed.set(), name="test", linger=5.0)
+    started = time.monotonic()
+    writer.submit(1)
+    assert flushed.wait(2) and time.monotonic() - started < 1.0
+    writer.close(timeout=5)
