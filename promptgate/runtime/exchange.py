@@ -66,6 +66,9 @@ from .routing import RequestFacts, select_model
 from .transforms import ResponseTransform, StreamUsageFilter
 
 UPSTREAM_HEADER = "x-promptgate-upstream"
+# A JSON answer streamed through is held here until its end to read the
+# usage; past this size (no real answer comes near it) it is not held.
+MAX_JSON_ANSWER = 32 * 1024 * 1024
 SESSION_HEADER = "x-claude-code-session-id"
 # Headers a client may send that must never reach a provider: its own
 # credential for the gateway, and our routing header.
@@ -132,6 +135,7 @@ class Exchange:
         self._parser: SSEParser | None = None
         # A JSON answer nothing here changes arrives in chunks Envoy has already passed on.
         self._json_chunks: list[bytes] | None = None
+        self._json_held = 0
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
@@ -472,6 +476,14 @@ class Exchange:
                 self.finish()
             return Forward(body=out if out != chunk else None)
         if self._json_chunks is not None:
+            self._json_held += len(chunk)
+            if self._json_held > MAX_JSON_ANSWER:
+                # Larger than any real answer: hold no more of it, read no usage.
+                self._json_chunks.clear()
+                if end_of_stream:
+                    self.record.error = self.record.error or "answer too large to read usage"
+                    self.finish()
+                return Forward()
             if not end_of_stream:
                 self._json_chunks.append(chunk)
                 return Forward()

@@ -276,6 +276,22 @@ def test_a_json_answer_nothing_changes_is_streamed_on_and_read_for_usage_whole(
     assert Decimal(record.cost_usd) == Decimal("0.00044")
 
 
+def test_a_json_answer_past_the_limit_is_not_held_and_logged_without_usage(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("promptgate.runtime.exchange.MAX_JSON_ANSWER", 1000)
+    exchange = world.exchange()
+    send_request(exchange, headers(world, CHAT, bearer=True), openai_body())
+    assert exchange.on_response_headers(JSON_HEADERS, False) == Forward()
+    for _ in range(5):
+        assert exchange.on_response_body(b"x" * 400, False) == Forward()
+        assert sum(map(len, exchange._json_chunks or [])) <= 1000
+    assert exchange.on_response_body(b"}", True) == Forward()
+    record = only_record(world)
+    assert record.status == 200 and record.response_bytes == 2001
+    assert record.error == "answer too large to read usage" and not record.priced
+
+
 def test_the_record_carries_the_cost_broken_down_by_dimension(world: World) -> None:
     exchange = world.exchange()
     send_request(exchange, headers(world, CHAT, bearer=True), openai_body())
