@@ -378,10 +378,19 @@ def test_postgres_killed_and_restarted_under_load_loses_nothing(fleet: Fleet) ->
     assert len(sent) > 20
 
     wait_until(lambda: all(Spool(p).counts() == (0, 0) for p in fleet.spools), 30, "empty spools")
-    with fleet.reader() as reader:
-        prompts = [
-            e.record.prompt for e in reader.query(project=LOAD_PROJECT) if marker in e.record.prompt
-        ]
+
+    def stored_prompts() -> list[str]:
+        with fleet.reader() as reader:
+            return [
+                e.record.prompt
+                for e in reader.query(project=LOAD_PROJECT)
+                if marker in e.record.prompt
+            ]
+
+    # An empty spool is not the end: the last records may still be on their
+    # way from a writer's queue (it gathers a trickle for up to 50 ms).
+    wait_until(lambda: len(stored_prompts()) >= len(sent), 10, "every record stored")
+    prompts = stored_prompts()
     stored = {next(p for p in sent if p in prompt) for prompt in prompts}
     assert len(prompts) == len(sent) and stored == sent
     wait_until(lambda: len(delivered(fleet.receiver, "guardrail.blocked")) >= 2, 30, "events")
