@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..compile import write_atomically
 from ..compile.deploy import BUNDLE_FILE, CLUSTERS_FILE, ROUTES_FILE
+from ..runtime.processes import pid_alive
 
 SHARED_FILES = (BUNDLE_FILE, ROUTES_FILE, CLUSTERS_FILE)
 
@@ -43,16 +43,6 @@ def write_file(directory: Path, name: str, text: str) -> None:
     write_atomically(path, text)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def instances(directory: Path) -> list[Instance]:
     """Instances registered in ``directory``; registrations of dead local processes are dropped."""
     found = []
@@ -63,7 +53,7 @@ def instances(directory: Path) -> list[Instance]:
             instance = Instance(**{k: data[k] for k in Instance.__dataclass_fields__})
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if instance.host == here and not _alive(instance.pid):
+        if instance.host == here and not pid_alive(instance.pid):
             path.unlink(missing_ok=True)
             continue
         found.append(instance)

@@ -120,8 +120,10 @@ def serving_versions() -> dict[int, str]:
         return {}
     versions = {}
     for path in directory.glob("serving-*"):
-        pid = int(path.name.removeprefix("serving-").partition(".")[0] or 0)
-        if path.suffix or not _alive(pid):
+        if path.suffix:  # a `.new` file being written
+            continue
+        pid = int(path.name.removeprefix("serving-"))
+        if not pid_alive(pid):
             continue
         try:
             versions[pid] = path.read_text()
@@ -130,7 +132,8 @@ def serving_versions() -> dict[int, str]:
     return versions
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this host (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -202,10 +202,9 @@ def test_the_request_headers_answer_drops_client_routing_and_credentials(world: 
     assert not common.header_mutation.set_headers and not common.HasField("body_mutation")
 
 
-def test_a_json_answer_nothing_changes_is_passed_on_before_it_is_accounted(
-    world: World,
-) -> None:
-    answer = json.dumps(
+def json_answer() -> bytes:
+    """A whole Messages answer in JSON: 12 tokens in, 3 out."""
+    return json.dumps(
         {
             "id": "msg_1",
             "type": "message",
@@ -216,6 +215,12 @@ def test_a_json_answer_nothing_changes_is_passed_on_before_it_is_accounted(
             "usage": {"input_tokens": 12, "output_tokens": 3},
         }
     ).encode()
+
+
+def test_a_json_answer_nothing_changes_is_passed_on_before_it_is_accounted(
+    world: World,
+) -> None:
+    answer = json_answer()
     responses = process(
         world,
         [
@@ -366,17 +371,7 @@ def test_the_last_chunk_is_accounted_even_when_envoy_cancels_the_stream_on_its_a
 ) -> None:
     # Envoy closes the ext_proc stream once it has the answer to the last
     # chunk; grpc.aio may then cancel the write that delivered it.
-    answer = json.dumps(
-        {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-sonnet-4-5",
-            "content": [{"type": "text", "text": "Hi"}],
-            "stop_reason": "end_turn",
-            "usage": {"input_tokens": 12, "output_tokens": 3},
-        }
-    ).encode()
+    answer = json_answer()
 
     class CancelledOnLastWrite(FakeStream):
         async def write(self, response: pb.ProcessingResponse) -> None:
