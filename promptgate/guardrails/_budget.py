@@ -85,14 +85,22 @@ class Budget:
         """Candidates that may still be examined."""
         return max(int(self._candidates), 0)
 
+    def left_with(self, size: int) -> int:
+        """Candidates that may be examined once `size` more bytes are earned."""
+        return max(int(self._candidates + size / self._allowance.bytes_per_candidate), 0)
+
     def spend(self, count: int) -> None:
         """Spend `count` candidates; raises TooManyValues when that is more than is left."""
         self._candidates -= count
         if self._candidates < 0:
-            raise TooManyValues(
-                "it holds more values to examine than PromptGate checks for its size "
-                f"(one per {self._allowance.bytes_per_candidate} bytes)"
-            )
+            raise self.exceeded()
+
+    def exceeded(self) -> TooManyValues:
+        """The refusal of a request denser than this allowance."""
+        return TooManyValues(
+            "it holds more values to examine than PromptGate checks for its size "
+            f"(one per {self._allowance.bytes_per_candidate} bytes)"
+        )
 
     def validation(self) -> bool:
         """Spend one costly validation if any is left."""

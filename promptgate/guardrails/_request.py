@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, repeat
-from operator import add, attrgetter
+from operator import attrgetter
 from typing import Any, Literal
 
 import orjson
 
 from . import _anthropic, _openai
 from ._budget import PERSONAL_DATA, SECRETS, Budget, TooManyValues
+from ._jsonstrings import NotOrjsonOutput, joined_strings
 from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._patternset import JOIN
@@ -66,7 +65,8 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
 # Bodies with at least this many characters of new strings are read at once (`_wanted`).
 GATHER_CHARS = 4096
-LONG_CHARS = 16384
+# Strings this long (bytes of JSON) are scanned on their own, not joined.
+LONG_BYTES = 16384
 _RULE = attrgetter("rule")
 
 
@@ -229,57 +229,66 @@ def _hits(
             # Not JSON orjson writes (too deep, a lone surrogate): walk it uncached.
             key = None
         known.append((part, key, SUBTREES.get(key) if key is not None else None))
-    fresh_parts = [part for part, _, found in known if found is None]
+    fresh = [(part, key) for part, key, found in known if found is None]
     # Roughly the characters of new text: a small body is walked as it is.
     new_size = sum(
         len(part.text) if isinstance(part, Slot) else len(key[1]) if key else GATHER_CHARS
-        for part, key, found in known
-        if found is None
+        for part, key in fresh
     )
-    wanted = _wanted(parts, fresh_parts, guardrails, budgets) if new_size >= GATHER_CHARS else None
-    placed = iter(wanted[1] if wanted is not None else [None] * len(fresh_parts))
+    joint = (
+        _wanted(fresh, guardrails, budgets, _LAYOUTS[schema].decoded_keys)
+        if new_size >= GATHER_CHARS
+        else None
+    )
+    placed = iter(joint[1] if joint is not None else [None] * len(fresh))
     for part, key, found in known:
         if stop():
             raise Abandoned("the request was abandoned while it was scanned")
         if found is not None:
-            hits.extend(absolute(found, part.path))
+            assert isinstance(part, Subtree)
+            hits.extend(absolute(found, part.path, part.start))
             continue
         at = next(placed)
         if isinstance(part, Slot):
-            if wanted is None or at is None or at in wanted[0].indexes:
+            if joint is None or at is None or at[0] in joint[0].indexes:
                 hit = _hit(part, guardrails, seen, budgets)
                 if hit is not None:
                     hits.append(hit)
             continue
-        only = wanted[0] if wanted is not None and at is not None else None
-        fresh = [
-            h
-            for s in parts.slots(part, only)
-            if (h := _hit(s, guardrails, seen, budgets)) is not None
-        ]
+        if joint is None or at is None:
+            walked = parts.slots(part)
+        elif joint[0].holds(*at):
+            first, end = at
+            walked = parts.slots(part, joint[0].between(first, end), end - first)
+        else:
+            walked = []
+        fresh_hits = [h for s in walked if (h := _hit(s, guardrails, seen, budgets)) is not None]
         if key is not None:
-            SUBTREES.put(key, relative(fresh, part.path))
-        hits.extend(fresh)
+            SUBTREES.put(key, relative(fresh_hits, part.path, part.start))
+        hits.extend(fresh_hits)
     return hits
 
 
 def _wanted(
-    parts: BodyWalk,
-    fresh: list[Slot | Subtree],
+    fresh: list[tuple[Slot | Subtree, tuple[Any, bytes] | None]],
     guardrails: Guardrails,
     budgets: tuple[Budget, Budget],
-) -> tuple[Wanted, list[int | None]] | None:
+    decoded_keys: frozenset[str],
+) -> tuple[Wanted, list[tuple[int, int] | None]] | None:
     """The strings of `fresh` parts that need a walk and a scan of their own.
 
     Walking a string costs a few µs of Python, so a body of 100,000 short
-    strings would cost a second: the strings are read at once instead,
-    joined (`JOIN`), and every pattern runs over the whole. Each string a
-    match touches, and each the walk decodes, is then walked and scanned on
-    its own, as every string is otherwise; one that no match touches holds
-    nothing (see `PatternSet.joined_spans`). Also returns, per part, where
-    its strings start (None: walk it whole). None when everything is walked:
-    a small body, a pattern anchored to the whole text, or more matches
-    than the request allows.
+    strings would cost a second: the strings are read at once instead from
+    the parts' JSON (`_jsonstrings`), joined (`JOIN`), and every pattern
+    runs over the whole. Each string a match touches, and each the walk
+    decodes, is then walked and scanned on its own, as every string is
+    otherwise; one that no match touches holds nothing (see
+    `PatternSet.joined_spans`). Also returns, per part, the indexes of its
+    first string and of the one after its last (None: walk it whole). None
+    when everything is walked: a small body, or a pattern anchored to the
+    whole text. Raises TooManyValues when the strings hold more than twice
+    the matches the request allows examining (walking them all to count
+    exactly would cost ~300 ms per MB).
     """
     detectors = [d for d in (guardrails.secrets, guardrails.redaction) if d is not None]
     finders = [
@@ -288,47 +297,52 @@ def _wanted(
     ]
     if not all(finder.joinable for finder, _ in finders):
         return None
-    gathered, placed = parts.gather(fresh)
-    # A long string is scanned on its own anyway (its walk costs nothing
-    # next to its scan): it stays out of the joined text, not read twice.
-    long = list(compress(itertools.count(), map(LONG_CHARS.__le__, map(len, gathered.texts))))
-    texts = gathered.texts
-    if long:
-        texts = list(texts)
-        for i in long:
-            texts[i] = ""
-    joined = JOIN.join(texts)
-    if len(joined) < GATHER_CHARS:
+    values: list[tuple[Any, bytes]] = []
+    read: list[bool] = []
+    for part, key in fresh:
+        if isinstance(part, Slot):
+            values.append((part.text, b""))
+        elif key is not None:
+            values.append((part.value, key[1]))
+        read.append(isinstance(part, Slot) or key is not None)
+    try:
+        strings = joined_strings(values, LONG_BYTES)
+    except NotOrjsonOutput:
         return None
-    data = joined.encode("utf-8", "surrogatepass")
-    # Byte offsets where each string starts, counted in C.
-    encoded = (
-        texts
-        if len(data) == len(joined)
-        else map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass"))
-    )
-    steps = map(add, map(len, encoded), repeat(len(JOIN)))
-    starts = list(accumulate(steps, initial=0))
-    # Values the walk decodes, and `data:` URLs, are walked as before.
-    indexes = set(gathered.decoded)
-    indexes.update(long)
+    data = strings.data
+    if len(data) < GATHER_CHARS:
+        return None
+    count = len(strings.starts) - 1
+    text = len(data) + len(JOIN) - count * len(JOIN)
+    firsts = iter(itertools.pairwise(strings.firsts))
+    placed = [next(firsts) if was_read else None for was_read in read]
+    # A long string is scanned on its own anyway (its walk costs nothing next
+    # to its scan): it is left out of the joined text, not read twice. Values
+    # the walk may decode, and `data:` URLs, are walked as before.
+    indexes = set(strings.long)
+    for name in decoded_keys:
+        indexes.update(i + 1 for i in strings.equal_to(name.encode()) if i + 1 < count)
     lowered = data.lower()
     at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
     while at >= 0:
-        indexes.add(bisect_right(starts, at + 1) - 1)
+        indexes.add(strings.string_at(at + 1))
         at = lowered.find(b"\ndata:", at + 1)
     for finder, budget in finders:
-        spans = finder.joined_spans(data, budget.left)
+        # The strings' own scans then spend the allowance as a walk would;
+        # only text far denser than it allows is refused before they run.
+        spans = finder.joined_spans(data, 2 * budget.left_with(text))
         if spans is None:
-            return None
+            raise budget.exceeded()
         for start, end in spans:
-            first = bisect_right(starts, start) - 1
-            last = bisect_right(starts, max(end - 1, start)) - 1
-            indexes.update(range(first, last + 1))
-    skipped = len(data) - sum(starts[i + 1] - starts[i] for i in indexes)
+            indexes.update(
+                range(strings.string_at(start), strings.string_at(max(end - 1, start)) + 1)
+            )
+    starts = strings.starts
+    # What the strings no walk reads earn, as their scans would (not the joins).
+    skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
     for budget in budgets:
         budget.earn(skipped)
-    return Wanted(indexes, gathered), placed
+    return Wanted(indexes), placed
 
 
 def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[Budget]:

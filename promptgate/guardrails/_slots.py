@@ -28,10 +28,14 @@ import binascii
 import json
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
+from itertools import accumulate
 from typing import Any, NamedTuple
 
+import orjson
+
+from ._jsonstrings import string_count
 from ._placeholders import dumps_json
 
 Path = tuple[Any, ...]
@@ -155,92 +159,30 @@ class Layout(NamedTuple):
     decoded_keys: frozenset[str]
 
 
-class Gathered(NamedTuple):
-    """Every key and string of a subtree in walk order, without paths.
+class Wanted:
+    """The strings a walk must visit: indexes into a part's keys and strings in walk order.
 
-    `ranges` maps each container (by identity) to the slice of `texts` it
-    holds, `starts` to where each of its items begins there; `decoded` holds
-    the indexes of values the walk may decode.
+    Where each item of a container begins in that order is counted when the
+    walk reaches the container (`_layout`), from the serialized items before
+    it: only containers that hold a wanted string are laid out.
     """
 
-    texts: list[str]
-    ranges: dict[int, tuple[int, int]]
-    decoded: list[int]
-    starts: dict[int, list[int]]
+    def __init__(self, indexes: Iterable[int]) -> None:
+        self.indexes = set(indexes)
+        self.sorted = sorted(self.indexes)
 
-
-# Values a walk passes over: nothing in them to read.
-_SCALARS = frozenset({int, float, bool, type(None)})
-
-
-class _Gather:
-    """Collects a subtree's strings; gives up where the walk would refuse."""
-
-    def __init__(self, decoded_keys: frozenset[str]) -> None:
-        self.decoded_keys = decoded_keys
-        self.texts: list[str] = []
-        self.ranges: dict[int, tuple[int, int]] = {}
-        self.decoded: list[int] = []
-        self.starts: dict[int, list[int]] = {}
-
-    def container(self, value: dict[str, Any] | list[Any], depth: int) -> bool:
-        # One level short of the walk's limit, so the walk alone decides TooDeep;
-        # a container seen twice (shared in a body built in Python) has no one range.
-        if depth >= MAX_DEPTH - 1 or id(value) in self.ranges:
-            return False
-        texts, begin = self.texts, len(self.texts)
-        # Where the strings of each item begin in `texts`.
-        starts: list[int] = []
-        if isinstance(value, dict):
-            decoded = not self.decoded_keys.isdisjoint(value)
-            for key, item in value.items():
-                starts.append(len(texts))
-                texts.append(key)
-                kind = type(item)
-                if kind is str:
-                    if decoded and key in self.decoded_keys:
-                        self.decoded.append(len(texts))
-                    texts.append(item)
-                elif kind not in _SCALARS and not self.item(item, depth):
-                    return False
-        else:
-            for item in value:
-                starts.append(len(texts))
-                kind = type(item)
-                if kind is str:
-                    texts.append(item)
-                elif kind not in _SCALARS and not self.item(item, depth):
-                    return False
-        self.ranges[id(value)] = (begin, len(texts))
-        self.starts[id(value)] = starts
-        return True
-
-    def item(self, item: Any, depth: int) -> bool:
-        if isinstance(item, dict | list):
-            return self.container(item, depth + 1)
-        # A subclass of `str` (a body built in Python): let the walk read it.
-        return not isinstance(item, str)
-
-
-class Wanted:
-    """The indexes (into `Gathered.texts`) of the strings a walk must visit."""
-
-    def __init__(self, indexes: set[int], gathered: Gathered) -> None:
-        self.indexes = indexes
-        self.sorted = sorted(indexes)
-        self.ranges = gathered.ranges
-        self.starts = gathered.starts
-
-    def within(self, container: Any) -> bool:
-        """Whether `container` (gathered) holds a wanted string."""
-        begin, end = self.ranges[id(container)]
+    def holds(self, begin: int, end: int) -> bool:
+        """Whether a wanted string lies in `[begin, end)`."""
         at = bisect_left(self.sorted, begin)
         return at < len(self.sorted) and self.sorted[at] < end
 
-    def items(self, container: Any) -> list[int]:
-        """The items of `container` (by position) that hold a wanted string, in order."""
-        begin, end = self.ranges[id(container)]
-        starts = self.starts[id(container)]
+    def between(self, begin: int, end: int) -> Wanted:
+        """The wanted strings in `[begin, end)`, counted from `begin`."""
+        inside = self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]
+        return Wanted(i - begin for i in inside)
+
+    def items(self, starts: list[int], begin: int, end: int) -> list[int]:
+        """The items (by position) that hold a wanted string, of a container in `[begin, end)`."""
         found: list[int] = []
         for at in self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]:
             # Items without strings begin where the next one does: the last wins.
@@ -248,6 +190,27 @@ class Wanted:
             if not found or found[-1] != index:
                 found.append(index)
         return found
+
+
+def _strings_in(item: Any) -> int:
+    if isinstance(item, str):
+        return 1
+    if isinstance(item, dict | list):
+        return string_count(orjson.dumps(item))
+    return 0
+
+
+def _layout(value: dict[str, Any] | list[Any], begin: int) -> list[int]:
+    """Where each item of `value` begins among its keys and strings, counted from `begin`.
+
+    The last item is never serialized: where it ends is known from the parent,
+    so a chain of nested single items costs nothing.
+    """
+    items = list(value.values()) if isinstance(value, dict) else value
+    counts = map(_strings_in, items[:-1])
+    if isinstance(value, dict):
+        counts = map((1).__add__, counts)
+    return list(accumulate(counts, initial=begin)) if items else []
 
 
 class _Walk:
@@ -267,13 +230,16 @@ class _Walk:
         block: str | None,
         pii: bool,
         fixed: bool,
+        begin: int = 0,
+        end: int = 0,
     ) -> None:
+        """Walk `value`; with `wanted` set, `[begin, end)` are its keys and strings."""
         if depth > MAX_DEPTH:
             raise TooDeep(f"the body nests deeper than {MAX_DEPTH} levels")
         if depth <= 2 and _spelled(path) in self.system:
             pii = self.include_system
         if self.wanted is not None and isinstance(value, dict | list):
-            self.visit(value, path, depth, block, pii, fixed, self.wanted)
+            self.visit(value, path, depth, block, pii, fixed, self.wanted, begin, end)
         elif isinstance(value, dict):
             kind = value.get("type")
             if isinstance(kind, str):
@@ -302,32 +268,41 @@ class _Walk:
         pii: bool,
         fixed: bool,
         wanted: Wanted,
+        begin: int,
+        end: int,
+        shift: int = 0,
     ) -> None:
-        """`value` as above, but only its items that hold a wanted string."""
-        indexes, starts = wanted.indexes, wanted.starts[id(value)]
+        """`value` as above, but only its items that hold a wanted string.
+
+        `shift` is added to list positions in paths (a run of a longer list).
+        """
+        starts = _layout(value, begin)
         if isinstance(value, list):
-            for index in wanted.items(value):
-                item = value[index]
+            for index in wanted.items(starts, begin, end):
+                item, where = value[index], Step(path, index + shift)
                 if isinstance(item, str):
-                    self.string(item, Step(path, index), depth + 1, Handling.CONTENT, pii, fixed)
+                    self.string(item, where, depth + 1, Handling.CONTENT, pii, fixed)
                 else:
-                    self.value(item, Step(path, index), depth + 1, block, pii, fixed)
+                    last = starts[index + 1] if index + 1 < len(starts) else end
+                    self.value(item, where, depth + 1, block, pii, fixed, starts[index], last)
             return
         kind = value.get("type")
         if isinstance(kind, str):
             block = kind
         items = list(value.items())
-        for index in wanted.items(value):
+        for index in wanted.items(starts, begin, end):
             key, item = items[index]
-            if starts[index] in indexes:
+            first = starts[index]
+            if first in wanted.indexes:
                 self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
             if isinstance(item, str):
-                if starts[index] + 1 in indexes:
+                if first + 1 in wanted.indexes:
                     handling = self.layout.classify(block, value, key, item)
                     prose = pii and key not in MACHINE_FIELDS
                     self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
             else:
-                self.value(item, Step(path, key), depth + 1, block, pii, fixed)
+                last = starts[index + 1] if index + 1 < len(starts) else end
+                self.value(item, Step(path, key), depth + 1, block, pii, fixed, first + 1, last)
 
     def string(
         self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
@@ -368,16 +343,43 @@ class _Walk:
 
 
 class Subtree(NamedTuple):
-    """A top-level value, or an element of a top-level array, walked as one part.
+    """A top-level value, or a run of a top-level array's elements, walked as one part.
 
     `context` holds everything besides the subtree's own JSON that decides
     what its walk finds (depth, inherited block type, whether personal data
     is redacted there): with equal bytes and context, the slots are equal.
+    A run (`start` set) is `value`, a slice of the array at `path` whose
+    first element is element `start`.
     """
 
     path: Path
     value: Any
     context: tuple[Any, ...]
+    start: int | None = None
+
+
+# Elements of a top-level array per run, at most: one part (one cache entry,
+# one lookup) for up to this many, where a part per element would cost µs
+# of bookkeeping each, and a body of 30,000 tiny messages ~100 ms per MB.
+RUN = 64
+
+
+def runs(length: int) -> list[tuple[int, int]]:
+    """(start, size) of the runs an array of `length` elements is cut into.
+
+    Runs of `RUN` elements, then the rest in aligned runs of falling powers
+    of two: as a conversation grows by a turn, only its last few runs are
+    new, and a run of `RUN` is new once per `RUN` elements.
+    """
+    cut: list[tuple[int, int]] = []
+    start = 0
+    while start < length:
+        size = RUN
+        while size > length - start:
+            size //= 2
+        cut.append((start, size))
+        start += size
+    return cut
 
 
 class BodyWalk:
@@ -409,60 +411,43 @@ class BodyWalk:
                     # Strings only (stop sequences): one part, not one per string.
                     self.parts.append(Subtree(path, item, (1, block, pii, path in system, ())))
                     continue
-                for index, element in enumerate(item):
-                    where = (key, index)
-                    if isinstance(element, str):
-                        self.parts.extend(self._strings(element, where, Handling.CONTENT, pii))
-                    elif isinstance(element, dict | list):
-                        context = (2, block, pii, where in system)
-                        self.parts.append(Subtree(where, element, context))
+                marked = sorted(p[1] for p in system if len(p) == 2 and p[0] == key)
+                for start, size in runs(len(item)):
+                    inside = tuple(i - start for i in marked if start <= i < start + size)
+                    context = ("run", block, pii, inside)
+                    self.parts.append(Subtree(path, item[start : start + size], context, start))
 
     def _strings(self, value: str, path: Path, handling: Handling, pii: bool) -> list[Slot]:
         self._walk.slots = []
         self._walk.string(value, path, len(path), handling, pii, False)
         return [located(slot) for slot in self._walk.slots]
 
-    def slots(self, subtree: Subtree, wanted: Wanted | None = None) -> list[Unplaced]:
+    def slots(self, subtree: Subtree, wanted: Wanted | None = None, end: int = 0) -> list[Unplaced]:
         """Every string of `subtree`, or only the `wanted` ones; raises TooDeep.
 
+        With `wanted`, `end` is how many keys and strings the subtree holds.
         `located` spells out the path of a string that matters.
         """
-        _, block, pii = subtree.context[:3]
-        self._walk.slots = []
-        if wanted is not None and not wanted.within(subtree.value):
-            return []
-        self._walk.wanted = wanted
+        block, pii = subtree.context[1:3]
+        walk, path, start = self._walk, subtree.path, subtree.start
+        walk.slots = []
+        walk.wanted = wanted
         try:
-            self._walk.value(subtree.value, subtree.path, len(subtree.path), block, pii, False)
-        finally:
-            self._walk.wanted = None
-        return self._walk.slots
-
-    def gather(self, parts: list[Slot | Subtree]) -> tuple[Gathered, list[int | None]]:
-        """Every key and string of `parts` in walk order, read without a walk.
-
-        For each part, the index of its text (a slot) or None where a
-        subtree could not be gathered (it nests near the depth limit or
-        holds a container twice: the walk reads it). Values the walk may
-        decode are named in `decoded`; a `data:` URL is the caller's to spot
-        in the joined text.
-        """
-        collect = _Gather(self._walk.layout.decoded_keys)
-        placed: list[int | None] = []
-        for part in parts:
-            mark = len(collect.texts)
-            if isinstance(part, Slot):
-                collect.texts.append(part.text)
-                placed.append(mark)
-            elif isinstance(part.value, dict | list) and collect.container(
-                part.value, len(part.path)
-            ):
-                placed.append(mark)
+            if start is None:
+                walk.value(subtree.value, path, len(path), block, pii, False, 0, end)
+            elif wanted is not None:
+                walk.visit(subtree.value, path, len(path), block, pii, False, wanted, 0, end, start)
             else:
-                del collect.texts[mark:]
-                collect.decoded = [i for i in collect.decoded if i < mark]
-                placed.append(None)
-        return Gathered(collect.texts, collect.ranges, collect.decoded, collect.starts), placed
+                for index, element in enumerate(subtree.value, start):
+                    if isinstance(element, str):
+                        walk.string(
+                            element, Step(path, index), len(path) + 1, Handling.CONTENT, pii, False
+                        )
+                    else:
+                        walk.value(element, Step(path, index), len(path) + 1, block, pii, False)
+        finally:
+            walk.wanted = None
+        return walk.slots
 
 
 def _strict_json(text: str) -> Any:

@@ -4,8 +4,8 @@ Clients re-send the whole conversation on every turn, and Claude Code sends
 the same ~64 KB of tool definitions on every request. Walking every string
 of that again costs milliseconds in Python; serialising a subtree with
 orjson and looking its bytes up costs microseconds. So the body is cut into
-subtrees (each element of a top-level array, such as one message or one
-tool, else each top-level value) and the strings with findings in a subtree
+subtrees (runs of a top-level array's elements, such as messages or
+tools, else each top-level value; see `_slots.runs`) and the strings with findings in a subtree
 are remembered under its exact bytes: identical bytes parse to an identical
 subtree, so the walk and every detector would find the same again.
 
@@ -91,10 +91,22 @@ class SubtreeCache:
 SUBTREES = SubtreeCache()
 
 
-def relative(hits: list[Hit], prefix: Path) -> Hits:
+def relative(hits: list[Hit], prefix: Path, start: int | None = None) -> Hits:
+    """`hits` with paths from `prefix`; a run's element positions counted from `start`."""
     cut = len(prefix)
-    return tuple(h._replace(slot=h.slot._replace(path=h.slot.path[cut:])) for h in hits)
+    if start is None:
+        return tuple(h._replace(slot=h.slot._replace(path=h.slot.path[cut:])) for h in hits)
+    return tuple(
+        h._replace(slot=h.slot._replace(path=(h.slot.path[cut] - start, *h.slot.path[cut + 1 :])))
+        for h in hits
+    )
 
 
-def absolute(hits: Hits, prefix: Path) -> list[Hit]:
-    return [h._replace(slot=h.slot._replace(path=(*prefix, *h.slot.path))) for h in hits]
+def absolute(hits: Hits, prefix: Path, start: int | None = None) -> list[Hit]:
+    """`hits` stored by `relative`, with paths from the body's root again."""
+    if start is None:
+        return [h._replace(slot=h.slot._replace(path=(*prefix, *h.slot.path))) for h in hits]
+    return [
+        h._replace(slot=h.slot._replace(path=(*prefix, h.slot.path[0] + start, *h.slot.path[1:])))
+        for h in hits
+    ]

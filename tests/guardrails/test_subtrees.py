@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 import string
 from typing import Any
 
+import pytest
+
 from promptgate.guardrails import SecretMemory, apply_request_guardrails, compile_guardrails
+from promptgate.guardrails._slots import RUN, runs
 from promptgate.guardrails._subtrees import SUBTREES, SubtreeCache
 
 
@@ -106,11 +110,24 @@ def test_the_cache_forgets_the_oldest_beyond_its_byte_budget() -> None:
 
 def test_re_sent_history_is_found_in_the_cache() -> None:
     guardrails = compile_guardrails(spec())
-    apply_request_guardrails("anthropic", conversation(3), guardrails)
+    apply_request_guardrails("anthropic", conversation(40), guardrails)
     before = len(SUBTREES)
-    apply_request_guardrails("anthropic", conversation(4), guardrails)
-    # Only the two new messages are new subtrees.
-    assert len(SUBTREES) - before == 2
+    apply_request_guardrails("anthropic", conversation(41), guardrails)
+    # 80 messages were runs [0, 64) and [64, 80); the two new ones are run [80, 82).
+    assert len(SUBTREES) - before == 1
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 63, 64, 65, 100, 130, 1000])
+def test_an_array_is_cut_into_aligned_runs_that_cover_it(length: int) -> None:
+    cut = runs(length)
+    assert [start for start, _ in cut] == list(
+        itertools.accumulate((size for _, size in cut[:-1]), initial=0)
+    )
+    assert sum(size for _, size in cut) == length
+    for start, size in cut:
+        assert size <= RUN and size & (size - 1) == 0 and start % size == 0
+    # Growing by one element keeps every run but the last few.
+    assert len(set(cut) - set(runs(length + 1))) <= 1 + (length + 1).bit_length()
 
 
 def test_the_cache_holds_exact_size_keys_so_its_bound_is_a_memory_bound() -> None:
