@@ -140,18 +140,18 @@ def _from_texts(
 def _from_json(
     data: bytes, long_bytes: int, long: list[int], first: int
 ) -> tuple[bytes, list[int]]:
-    pieces = data.split(b'"')
-    # A piece before an escaped quote ends in a backslash (so does one before
-    # an escaped backslash and a closing quote): split again with both masked.
-    masked = any(map(bytes.endswith, pieces, repeat(b"\\")))
-    if masked:
-        pieces = _masked(data).split(b'"')
-    strings = pieces[1::2]
-    for i in compress(count(), map(long_bytes.__le__, map(len, strings))):
-        strings[i] = b""
-        long.append(first + i)
-    if not masked and b"\\" not in data:
-        return _JOIN.join(strings), list(map(len, strings))
+    escapes = b"\\" in data
+    # Only `\"` and `\\` hide or fake a quote: mask them when there are any.
+    masked = escapes and (b'\\"' in data or b"\\\\" in data)
+    strings = (_masked(data) if masked else data).split(b'"')[1::2]
+    raw = list(map(len, strings))
+    if raw and max(raw) >= long_bytes:
+        for i in compress(count(), map(long_bytes.__le__, raw)):
+            strings[i] = b""
+            raw[i] = 0
+            long.append(first + i)
+    if not escapes:
+        return _JOIN.join(strings), raw
     escaped = _JOIN_ESCAPED.join(strings)
     if masked:
         escaped = escaped.replace(_BACKSLASH, b"\\\\").replace(_QUOTE, b'\\"')
