@@ -64,6 +64,34 @@ def re2_problem(pattern: str) -> str | None:
     return None
 
 
+# What RE2's zero-width assertions (`^`, `$`, `\A`, `\z`, `\b`, `\B`) can tell
+# apart on either side of a position: the end of the text, a word character,
+# another character, a newline. An empty match depends on nothing else.
+_SIDES = ("", "a", " ", "\n")
+
+
+def matches_empty(pattern: str) -> bool:
+    """Whether a valid RE2 ``pattern`` matches the empty string at some position of some text."""
+    compiled = re2.compile(pattern, options=_RE2_OPTIONS)
+    return any(
+        compiled.fullmatch(before + after, len(before), len(before)) is not None
+        for before in _SIDES
+        for after in _SIDES
+    )
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why a detector's ``pattern`` cannot be used: not RE2, or it matches nothing at all."""
+    if problem := re2_problem(pattern):
+        return problem
+    if matches_empty(pattern):
+        return (
+            "regex can match the empty string, so it would be tried at every byte of every "
+            "request (~1 s per MB) and find nothing: make it need a character (`x+`, not `x*`)"
+        )
+    return None
+
+
 def check_policy(
     policy: Policy, origins: Origins, *, today: date | None = None
 ) -> list[Diagnostic]:
@@ -309,7 +337,7 @@ def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:
             if pattern.name in _BUILTIN_ENTITY_NAMES or pattern.name in names:
                 report.error((*path, "name"), f"placeholder name {pattern.name!r} is already taken")
             names.add(pattern.name)
-            if problem := re2_problem(pattern.regex):
+            if problem := _pattern_problem(pattern.regex):
                 report.error((*path, "regex"), problem)
     scanner = project.guardrails.secret_scanner
     if scanner is not None:
@@ -319,11 +347,17 @@ def _check_guardrails(name: str, project: Project, report: _Reporter) -> None:
             if rule.id in ids:
                 report.error((*path, "id"), f"rule id {rule.id!r} is used twice")
             ids.add(rule.id)
-            if problem := re2_problem(rule.regex):
+            if problem := _pattern_problem(rule.regex):
                 report.error((*path, "regex"), problem)
         for index, allowed in enumerate(scanner.allowlist):
             if problem := re2_problem(allowed):
                 report.error((*base, "secret_scanner", "allowlist", index), problem)
+            elif matches_empty(allowed):
+                report.error(
+                    (*base, "secret_scanner", "allowlist", index),
+                    "regex can match the empty string, so it would allow every secret: "
+                    "make it need a character (`x+`, not `x*`)",
+                )
 
 
 def _check_model_lists(name: str, project: Project, report: _Reporter) -> None:

@@ -183,8 +183,9 @@ def _matches(finder: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
             found.append(span)
             pos = stop
         else:
-            # An empty match is no value. A custom pattern that can match
-            # the empty string (`x*`) is tried at every byte: ~1 s per MB.
+            # An empty match is no value. `promptgate validate` refuses a
+            # pattern that can match the empty string (`x*`): it would be
+            # tried at every byte, ~1 s per MB.
             pos = start + 1
             if pos > end:
                 break

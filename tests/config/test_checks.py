@@ -52,6 +52,86 @@ def test_custom_pattern_that_is_not_re2_names_the_construct(
     assert at(diagnostic) == (str(path), *position(path, f"'{regex}'"))
 
 
+@pytest.mark.parametrize(
+    "regex", ["x*", "[0-9]{0,6}", "CUST-|", r"\b", r"\B", "(?m)^", "$", "(?:)", "a?b?"]
+)
+def test_a_custom_pattern_that_can_match_nothing_is_refused_where_it_is(
+    tmp_path: Path, regex: str
+) -> None:
+    path = project(
+        tmp_path,
+        f"""
+        type: agent_proxy
+        providers:
+          anthropic: {{credential: anthropic-main}}
+        guardrails:
+          reversible_redaction:
+            custom_patterns:
+              - name: CUSTOMER
+                regex: '{regex}'
+        """,
+    )
+    diagnostic = only(validate(path))
+    assert diagnostic.message.startswith("regex can match the empty string")
+    assert "`x+`" in diagnostic.message
+    assert diagnostic.key_path == (
+        "projects.eng.guardrails.reversible_redaction.custom_patterns[0].regex"
+    )
+    assert at(diagnostic) == (str(path), *position(path, f"'{regex}'"))
+
+
+@pytest.mark.parametrize("regex", ["x+", "CUST-[0-9]{6}", r"\bID\b", "(?m)^id:", "a?b"])
+def test_a_custom_pattern_that_needs_a_character_is_accepted(tmp_path: Path, regex: str) -> None:
+    path = project(
+        tmp_path,
+        f"""
+        type: agent_proxy
+        providers:
+          anthropic: {{credential: anthropic-main}}
+        guardrails:
+          reversible_redaction:
+            custom_patterns:
+              - name: CUSTOMER
+                regex: '{regex}'
+          secret_scanner:
+            extra_rules:
+              - {{id: acme, regex: '{regex}'}}
+            allowlist: ['{regex}']
+        """,
+    )
+    assert validate(path).diagnostics == []
+
+
+def test_scanner_rules_and_allowlist_entries_that_match_nothing_are_refused(
+    tmp_path: Path,
+) -> None:
+    path = project(
+        tmp_path,
+        r"""
+        type: agent_proxy
+        providers:
+          anthropic: {credential: anthropic-main}
+        guardrails:
+          secret_scanner:
+            extra_rules:
+              - {id: acme, regex: 'acme_[a-z]*|'}
+            allowlist: ['test.*', '(?i)x*']
+        """,
+    )
+    diagnostics = validate(path).diagnostics
+    assert [(d.key_path, d.message.split(",")[0]) for d in diagnostics] == [
+        (
+            "projects.eng.guardrails.secret_scanner.extra_rules[0].regex",
+            "regex can match the empty string",
+        ),
+        (
+            "projects.eng.guardrails.secret_scanner.allowlist[1]",
+            "regex can match the empty string",
+        ),
+    ]
+    assert "allow every secret" in diagnostics[1].message
+
+
 def test_scanner_rule_and_allowlist_regexes_must_be_re2(tmp_path: Path) -> None:
     path = project(
         tmp_path,
