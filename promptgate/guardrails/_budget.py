@@ -15,15 +15,19 @@ before any is examined: text denser than the allowance is refused
 (`TooManyValues`, a 400) after part 2 alone. Letting the rest through
 unexamined would leak it; examining it all would hold a core.
 
-- Secrets: one candidate per `SECRETS.bytes_per_candidate` bytes (about
-  1,000 per MB) plus `SECRETS.base`. The densest real text measured, this
-  repository's `git log -p` with its test keys, has ~300 per MB; Claude
-  Code's own requests ~40.
 - Personal data: one candidate per `PERSONAL_DATA.bytes_per_candidate`
-  bytes (~7,800 per MB) plus its base: a web server's access log with an
-  address on every line (~4,100 per MB) stays inside; an sshd log with an
-  address on every 107-byte line (~9,300 per MB) does not past ~100 KB, nor
-  a contact list with an email and a phone number on every 40-byte row.
+  bytes (~6,250 per MB) plus its base: a web server's access log with an
+  address on every line (~4,100-4,900 per MB) stays inside; an sshd log
+  with an address on every 107-byte line (~9,300 per MB) does not past
+  ~100 KB, nor a contact list with an email and a phone number on every
+  40-byte row.
+- Secrets: a candidate costs `SECRETS.bytes_per_candidate` /
+  `PERSONAL_DATA.bytes_per_candidate` (6) of those, as its checks cost
+  that much more: one per 1,000 bytes in text of nothing else. Both
+  detectors draw on one pool (`request_budgets`), so text dense in both is
+  allowed the work of one. The densest real text measured, this
+  repository's `git log -p` with its test keys, has ~100-300 secret and
+  ~200 personal-data candidates per MB; Claude Code's own requests ~40.
 - `VALIDATIONS_PER_BYTE`: one phone validation per 16 KB (about 60 per MB,
   ~10 ms), plus `BASE_VALIDATIONS`. Past that, a candidate of the right
   shape is taken as the entity without validation: it is redacted
@@ -33,8 +37,8 @@ unexamined would leak it; examining it all would hold a core.
   `BASE_EXTRACTION` (the search costs ~40-120 ns a byte); past that the
   whole match is the secret.
 
-At those rates the densest input accepted costs ~20-55 ms of CPU per MB on
-the shared 2-core machine (`benchmarks/bench_scan.py` prints the worst
+At those rates the densest input accepted costs ~20-40 ms of CPU per MB on
+the shared 2-core machine when it is quiet (`benchmarks/bench_scan.py` prints the worst
 inputs tried). The allowance is per request, not per string, so many small
 strings cannot multiply it.
 """
@@ -52,7 +56,7 @@ class Allowance(NamedTuple):
 
 
 SECRETS = Allowance(base=256, bytes_per_candidate=1000)
-PERSONAL_DATA = Allowance(base=256, bytes_per_candidate=128)
+PERSONAL_DATA = Allowance(base=256, bytes_per_candidate=160)
 VALIDATIONS_PER_BYTE = 1 / 16384
 BASE_VALIDATIONS = 32
 EXTRACTION_PER_BYTE = 1 / 16
@@ -63,43 +67,66 @@ class TooManyValues(ValueError):
     """A request holds more candidate values than its size allows examining."""
 
 
+class _Pool:
+    """Candidates left, counted in personal-data candidates (a secret candidate weighs more)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: float) -> None:
+        self.left = left
+
+
 class Budget:
-    """The detector work left for one request (for personal data unless told)."""
+    """The detector work left for one request (for personal data unless told).
 
-    __slots__ = ("_allowance", "_candidates", "_extraction", "_validations")
+    Budgets made by `request_budgets` draw candidates from one pool: text
+    dense in both secrets and personal data is allowed the work of one
+    detector, not the sum.
+    """
 
-    def __init__(self, allowance: Allowance = PERSONAL_DATA) -> None:
+    __slots__ = ("_allowance", "_earns", "_extraction", "_pool", "_validations", "_weight")
+
+    def __init__(
+        self, allowance: Allowance = PERSONAL_DATA, pool: _Pool | None = None, earns: bool = True
+    ) -> None:
         self._allowance = allowance
-        self._candidates = float(allowance.base)
+        # What one of this detector's candidates costs in pool units.
+        self._weight = allowance.bytes_per_candidate / PERSONAL_DATA.bytes_per_candidate
+        self._pool = pool or _Pool(allowance.base * self._weight)
+        # With a shared pool only one budget earns for the bytes both scan.
+        self._earns = earns
         self._validations = float(BASE_VALIDATIONS)
         self._extraction = float(BASE_EXTRACTION)
 
     def earn(self, size: int) -> None:
         """Add the allowance of `size` more bytes of text about to be scanned."""
-        self._candidates += size / self._allowance.bytes_per_candidate
+        if self._earns:
+            self._pool.left += size / PERSONAL_DATA.bytes_per_candidate
         self._validations += size * VALIDATIONS_PER_BYTE
         self._extraction += size * EXTRACTION_PER_BYTE
 
     @property
     def left(self) -> int:
         """Candidates that may still be examined."""
-        return max(int(self._candidates), 0)
+        return max(int(self._pool.left / self._weight), 0)
 
     def left_with(self, size: int) -> int:
         """Candidates that may be examined once `size` more bytes are earned."""
-        return max(int(self._candidates + size / self._allowance.bytes_per_candidate), 0)
+        earned = size / PERSONAL_DATA.bytes_per_candidate
+        return max(int((self._pool.left + earned) / self._weight), 0)
 
     def spend(self, count: int) -> None:
         """Spend `count` candidates; raises TooManyValues when that is more than is left."""
-        self._candidates -= count
-        if self._candidates < 0:
+        self._pool.left -= count * self._weight
+        if self._pool.left < 0:
             raise self.exceeded()
 
     def exceeded(self) -> TooManyValues:
-        """The refusal of a request denser than this allowance."""
+        """The refusal of a request denser than its allowance."""
         return TooManyValues(
-            "it holds more values to examine than PromptGate checks for its size "
-            f"(one per {self._allowance.bytes_per_candidate} bytes)"
+            "it holds more values to examine than PromptGate checks for its size (one per "
+            f"{PERSONAL_DATA.bytes_per_candidate} bytes, a possible secret counting as "
+            f"{SECRETS.bytes_per_candidate // PERSONAL_DATA.bytes_per_candidate})"
         )
 
     def validation(self) -> bool:
@@ -115,3 +142,19 @@ class Budget:
             return False
         self._extraction -= size
         return True
+
+
+def request_budgets(secrets: bool) -> tuple[Budget, Budget]:
+    """The secret scanner's and the personal-data detector's budgets for one request.
+
+    One pool: the secret scanner reads every string, so it earns for the
+    text when it is on; the detector earns when it runs alone.
+    """
+    pool = _Pool(
+        max(
+            SECRETS.base * SECRETS.bytes_per_candidate,
+            PERSONAL_DATA.base * PERSONAL_DATA.bytes_per_candidate,
+        )
+        / PERSONAL_DATA.bytes_per_candidate
+    )
+    return Budget(SECRETS, pool, earns=secrets), Budget(PERSONAL_DATA, pool, earns=not secrets)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import PERSONAL_DATA, SECRETS, Budget, TooManyValues
+from ._budget import Budget, TooManyValues, request_budgets
 from ._jsonstrings import NotOrjsonOutput, joined_strings
 from ._mask import SecretMask
 from ._memory import SecretMemory
@@ -212,9 +212,7 @@ def _hits(
     # Keys and short values repeat a lot ("type", "description"): one
     # lookup per distinct string instead of one per occurrence.
     seen: dict[tuple[str, bool], Hit | None] = {}
-    # One allowance per detector: a scanner that found nothing does not
-    # leave its share to the other.
-    budgets = (Budget(SECRETS), Budget(PERSONAL_DATA))
+    budgets = request_budgets(guardrails.secrets is not None)
     known: list[tuple[Slot | Subtree, Any, tuple[Hit, ...] | None]] = []
     for part in parts.parts:
         if isinstance(part, Slot):

@@ -52,14 +52,15 @@ def test_text_made_of_candidates_is_refused_in_bounded_time(unit: str) -> None:
 
 
 def test_an_access_log_with_an_address_on_every_line_is_redacted() -> None:
-    # One address per ~130-byte line: the allowance is one candidate per 128
-    # bytes (the common log format with a referrer; was 80-byte lines when the
-    # allowance was one per 50 bytes).
+    # One address per ~165-byte line (the common log format with a referrer
+    # and a short user agent); the allowance is one candidate per 160 bytes.
     lines = [
         f'10.{n % 200}.{n // 200 % 200}.{n % 9 + 1} - - [30/Nov/2026:03:45:44 +0000] "GET /api/'
-        f'items?id={n:05d} HTTP/1.1" 200 512 "https://shop.example.com/cart?step=2" "curl/8.5"'
+        f'items?id={n:05d}&page=1 HTTP/1.1" 200 512 "https://shop.example.com/cart?step=2" '
+        f'"curl/8.5.0 (x86_64-pc-linux)"'
         for n in range(8000)
     ]
+    assert 160 < len("\n".join(lines)) / len(lines) < 170
     text = "\n".join(lines)
     outcome = apply_request_guardrails("anthropic", body(text), GUARDRAILS)
     assert outcome.blocked is None
@@ -121,14 +122,14 @@ def test_dense_text_is_refused_before_any_candidate_is_validated(
     monkeypatch.setattr(_phone, "_is_valid", lambda c: validated.append(c) or real(c))
     _phone.valid_phone.cache_clear()
     text = "".join(f"(415) 555-{n % 10_000:04d} " for n in range(20_000))
-    with pytest.raises(UnreadableBody, match="one per 128 bytes"):
+    with pytest.raises(UnreadableBody, match="one per 160 bytes"):
         apply_request_guardrails("anthropic", body(text), GUARDRAILS)
     assert validated == []
 
 
 def test_text_at_the_allowance_is_accepted_and_just_past_it_refused() -> None:
     step = PERSONAL_DATA.bytes_per_candidate
-    count = 2_000
+    count = 4_000
 
     def spaced(every: int) -> str:
         return "".join(f"u{n}@ex.org".ljust(every - 1, "~") + " " for n in range(count))
@@ -136,7 +137,7 @@ def test_text_at_the_allowance_is_accepted_and_just_past_it_refused() -> None:
     outcome = apply_request_guardrails("anthropic", body(spaced(step)), GUARDRAILS)
     redacted = outcome.body["messages"][0]["content"]
     assert "u0@ex.org" not in redacted and f"[[EMAIL_{count:03d}]]" in redacted
-    # Four times as dense: 2,000 candidates in 64 KB, an allowance of ~756.
+    # Four times as dense: 4,000 candidates in 160 KB, an allowance of ~2,600.
     with pytest.raises(UnreadableBody):
         apply_request_guardrails("anthropic", body(spaced(step // 4)), GUARDRAILS)
 
@@ -191,3 +192,28 @@ def test_a_user_agent_on_every_line_of_an_access_log_does_not_count() -> None:
     ]
     outcome = apply_request_guardrails("anthropic", body("\n".join(lines)), GUARDRAILS)
     assert "Chrome/120.0.0.0" in outcome.body["messages"][0]["content"]
+
+
+def log_lines(addresses: bool, passwords: bool) -> str:
+    """~1 MB of 240-byte lines: an address on each, a password on every sixth."""
+    lines = []
+    for n in range(4_200):
+        host = f"10.{n % 200}.{n // 200 % 200}.{n % 9 + 1}" if addresses else "web"
+        secret = f" password={n * 7919:x}Q{n}z" if passwords and n % 6 == 0 else ""
+        lines.append(f"{host} GET /item/{n}{secret} ".ljust(239, "-"))
+    return "\n".join(lines)
+
+
+def test_text_dense_in_secrets_and_personal_data_shares_one_allowance() -> None:
+    guardrails = compile_guardrails(
+        {"reversible_redaction": {"entities": ["ip_address"]}, "secret_scanner": {"mode": "redact"}}
+    )
+    # Each alone takes a little over half the allowance ...
+    for addresses, passwords in ((True, False), (False, True)):
+        outcome = apply_request_guardrails(
+            "anthropic", body(log_lines(addresses, passwords)), guardrails
+        )
+        assert outcome.changed
+    # ... so both together are refused, not allowed twice the work.
+    with pytest.raises(UnreadableBody, match="a possible secret counting as 6"):
+        apply_request_guardrails("anthropic", body(log_lines(True, True)), guardrails)
