@@ -37,7 +37,9 @@ def _system_paths(body: dict[str, Any]) -> frozenset[Path]:
     )
 
 
-LAYOUT = Layout(_classify, _system_paths, frozenset({"arguments", "data"}))
+LAYOUT = Layout(
+    _classify, _system_paths, frozenset({"arguments", "data"}), frozenset({"arguments"})
+)
 
 
 def restore_response(body: dict[str, Any], placeholders: PlaceholderMap) -> dict[str, Any] | None:

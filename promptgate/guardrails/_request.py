@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +33,14 @@ import orjson
 
 from . import _anthropic, _openai
 from ._budget import Budget, TooManyValues, request_budgets
-from ._jsonstrings import NotOrjsonOutput, joined_strings
+from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings
 from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._patternset import JOIN
+from ._pii import PiiDetector
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
+from ._secrets import SecretScanner
 from ._slots import (
     BASE64_TEXT,
     JSON_TEXT,
@@ -68,6 +71,7 @@ GATHER_CHARS = 4096
 # Strings this long (bytes of JSON) are scanned on their own, not joined.
 LONG_BYTES = 16384
 _RULE = attrgetter("rule")
+_SPACE = b" \t\n\r"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +238,7 @@ def _hits(
         for part, key in fresh
     )
     joint = (
-        _wanted(fresh, guardrails, budgets, _LAYOUTS[schema].decoded_keys)
-        if new_size >= GATHER_CHARS
-        else None
+        _wanted(fresh, guardrails, budgets, _LAYOUTS[schema]) if new_size >= GATHER_CHARS else None
     )
     placed = iter(joint[1] if joint is not None else [None] * len(fresh))
     for part, key, found in known:
@@ -271,7 +273,7 @@ def _wanted(
     fresh: list[tuple[Slot | Subtree, tuple[Any, bytes] | None]],
     guardrails: Guardrails,
     budgets: tuple[Budget, Budget],
-    decoded_keys: frozenset[str],
+    layout: Layout,
 ) -> tuple[Wanted, list[tuple[int, int] | None]] | None:
     """The strings of `fresh` parts that need a walk and a scan of their own.
 
@@ -314,12 +316,37 @@ def _wanted(
     text = len(data) + len(JOIN) - count * len(JOIN)
     firsts = iter(itertools.pairwise(strings.firsts))
     placed = [next(firsts) if was_read else None for was_read in read]
-    # A long string is scanned on its own anyway (its walk costs nothing next
-    # to its scan): it is left out of the joined text, not read twice. Values
-    # the walk may decode, and `data:` URLs, are walked as before.
+    indexes = _touched(strings, finders, text, layout)
+    starts = strings.starts
+    # What the strings no walk reads earn, as their scans would (not the joins).
+    skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
+    for budget in budgets:
+        budget.earn(skipped)
+    return Wanted(indexes), placed
+
+
+Finder = SecretScanner | PiiDetector
+
+
+def _touched(
+    strings: JoinedStrings, finders: list[tuple[Finder, Budget]], text: int, layout: Layout
+) -> set[int]:
+    """The indexes of the strings a walk must read: what a match touches, and more.
+
+    A long string is scanned on its own anyway (its walk costs nothing next
+    to its scan): it is left out of the joined text, not read twice. Values
+    the walk may decode, and `data:` URLs, are walked too, except JSON that
+    is read here the same way and holds nothing (`_json_touched`).
+    """
+    data, count = strings.data, len(strings.starts) - 1
     indexes = set(strings.long)
-    for name in decoded_keys:
-        indexes.update(i + 1 for i in strings.equal_to(name.encode()) if i + 1 < count)
+    after = {
+        name: [i + 1 for i in strings.equal_to(name.encode()) if i + 1 < count]
+        for name in layout.decoded_keys
+    }
+    for name, found in after.items():
+        if name not in layout.json_keys:
+            indexes.update(found)
     lowered = data.lower()
     at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
     while at >= 0:
@@ -335,12 +362,53 @@ def _wanted(
             indexes.update(
                 range(strings.string_at(start), strings.string_at(max(end - 1, start)) + 1)
             )
-    starts = strings.starts
-    # What the strings no walk reads earn, as their scans would (not the joins).
-    skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
-    for budget in budgets:
-        budget.earn(skipped)
-    return Wanted(indexes), placed
+    json_values = sorted({i for name in layout.json_keys for i in after[name]} - indexes)
+    if json_values:
+        indexes.update(_json_touched(strings, json_values, finders, layout))
+    return indexes
+
+
+def _json_touched(
+    strings: JoinedStrings,
+    candidates: list[int],
+    finders: list[tuple[Finder, Budget]],
+    layout: Layout,
+) -> list[int]:
+    """Which of the `candidates` (strings the walk decodes as JSON) need that walk.
+
+    OpenAI sends each tool call's arguments as JSON text: an agent's
+    history holds thousands, and a walk of each costs ~60 µs. JSON that
+    orjson writes back as it was but for whitespace (so no key repeats) has
+    its strings read and scanned here, joined, like the body's; only those with a match
+    (or something to decode) are walked. Anything else is walked as before.
+    """
+    walked: list[int] = []
+    values: list[tuple[Any, bytes]] = []
+    sources: list[int] = []
+    data, starts = strings.data, strings.starts
+    for index in candidates:
+        raw = data[starts[index] : starts[index + 1] - len(JOIN)]
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            walked.append(index)
+            continue
+        if not isinstance(value, dict | list):
+            # Not a container: the walk scans the text as it stands, as here.
+            continue
+        written = orjson.dumps(value)
+        if written != raw and written.translate(None, _SPACE) != raw.translate(None, _SPACE):
+            # Equal but for whitespace, no key can repeat (see `load_request`).
+            walked.append(index)
+            continue
+        values.append((value, written))
+        sources.append(index)
+    if values:
+        inner = joined_strings(values, LONG_BYTES)
+        text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
+        touched = _touched(inner, finders, text, layout)
+        walked.extend(sources[bisect_right(inner.firsts, i) - 1] for i in touched)
+    return walked
 
 
 def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[Budget]:

@@ -156,6 +156,8 @@ class Layout(NamedTuple):
     system_paths: Callable[[dict[str, Any]], frozenset[Path]]
     # The only keys whose values `classify` may decode (JSON, base64).
     decoded_keys: frozenset[str]
+    # Of those, the keys whose string values `classify` always reads as JSON.
+    json_keys: frozenset[str] = frozenset()
 
 
 class Wanted:
@@ -181,17 +183,32 @@ class Wanted:
         return Wanted(i - begin for i in inside)
 
 
-# A container's items are counted in this many slices, each slice again, down
-# to single items: finding one wanted string among n items serializes about
-# n items' bytes in ~8 log8(n) calls, not one call per item.
-_FANOUT = 8
+# A container's items are counted in halves, each half again, down to single
+# items: finding one wanted string among n items serializes about n items'
+# bytes in ~log2(n) calls, not one call per item. A few small items are
+# counted in Python instead.
+_FEW = 4
 
 
 def _strings_in(items: list[Any], keyed: bool) -> int:
     """How many keys and strings `items` (values of an object if `keyed`) hold."""
-    if len(items) == 1 and isinstance(items[0], str):
-        return 1 + keyed
-    return string_count(orjson.dumps(items)) + keyed * len(items)
+    if len(items) > _FEW:
+        return string_count(orjson.dumps(items)) + keyed * len(items)
+    # A few items: counted in Python, serializing only what nests deeper.
+    count = keyed * len(items)
+    for item in items:
+        if isinstance(item, str):
+            count += 1
+        elif isinstance(item, dict):
+            count += len(item)
+            for inner in item.values():
+                if isinstance(inner, str):
+                    count += 1
+                elif isinstance(inner, dict | list):
+                    count += string_count(orjson.dumps(inner))
+        elif isinstance(item, list):
+            count += string_count(orjson.dumps(item))
+    return count
 
 
 def _holding(
@@ -214,7 +231,7 @@ def _holding(
         if high - low == 1:
             found.append((low, first, last))
             continue
-        step = -(-(high - low) // _FANOUT)
+        step = -(-(high - low) // 2)
         at = first
         cut: list[tuple[int, int, int, int]] = []
         for start in range(low, high, step):
@@ -512,40 +529,37 @@ def rewrite(body: dict[str, Any], changes: Sequence[tuple[Path, str]]) -> dict[s
     """A copy of `body` with the strings at the given paths replaced.
 
     Values are replaced first and keys renamed last, deepest first, so every
-    path still names the original keys when it is applied.
+    path still names the original keys when it is applied. Text encoded in a
+    string (JSON, base64, JSON inside that JSON) is rewritten the same way
+    and encoded again.
     """
-    fresh: set[int] = set()
-    root = _writable(body, fresh)
-    encoded: dict[Path, tuple[Any, Any]] = {}
+    return _rewritten(body, changes, set())  # type: ignore[no-any-return]
+
+
+def _rewritten(node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int]) -> Any:
+    root = _writable(node, fresh)
+    encoded: dict[Path, tuple[Any, list[tuple[Path, str]]]] = {}
     renames: list[tuple[Path, str]] = []
     for path, text in changes:
         cut = next((i for i, part in enumerate(path) if part in _DECODED), None)
         if cut is not None:
-            field, marker, inner = path[:cut], path[cut], path[cut + 1 :]
-            if field not in encoded:
-                original = _get(body, field)
-                decoded = json.loads(original) if marker is JSON_TEXT else original
-                encoded[field] = (marker, decoded)
-            marker, decoded = encoded[field]
-            if marker is BASE64_TEXT:
-                encoded[field] = (marker, _encode_base64_text(_get(body, field), text))
-            else:
-                encoded[field] = (marker, _apply(decoded, inner, text, fresh))
+            inner = encoded.setdefault(path[:cut], (path[cut], []))[1]
+            inner.append((path[cut + 1 :], text))
         elif path and isinstance(path[-1], Key):
             renames.append((path, text))
         else:
             root = _set(root, path, text, fresh)
-    for field, (marker, value) in encoded.items():
-        root = _set(root, field, dumps_json(value) if marker is JSON_TEXT else value, fresh)
+    for field, (marker, inner) in encoded.items():
+        original = _get(node, field)
+        if marker is BASE64_TEXT:
+            # The decoded text is one string: the whole of it is the new text.
+            value = _encode_base64_text(original, inner[-1][1])
+        else:
+            value = dumps_json(_rewritten(json.loads(original), inner, fresh))
+        root = _set(root, field, value, fresh)
     for path, text in sorted(renames, key=lambda change: -len(change[0])):
         root = _rename(root, path[:-1], path[-1].name, text, fresh)
-    return root  # type: ignore[no-any-return]
-
-
-def _apply(root: Any, path: Path, text: str, fresh: set[int]) -> Any:
-    if path and isinstance(path[-1], Key):
-        return _rename(root, path[:-1], path[-1].name, text, fresh)
-    return _set(root, path, text, fresh)
+    return root
 
 
 def _get(node: Any, path: Path) -> Any:

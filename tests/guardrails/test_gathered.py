@@ -132,3 +132,48 @@ def test_offsets_in_non_ascii_text_find_the_same_strings(where: int) -> None:
 def test_a_long_string_among_many_is_found_alike(where: int) -> None:
     long = "x " * 10_000 + "ada@example.org AKIAQYLPMN5HFIQR7XZA " + "y " * 10_000
     same("anthropic", many_strings(long, where), spec("redact"))
+
+
+def tool_calls(arguments: list[str]) -> dict[str, Any]:
+    """An OpenAI history of one tool call per message, each with its arguments text."""
+    messages = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{n}",
+                    "type": "function",
+                    "function": {"name": "read", "arguments": text},
+                }
+            ],
+        }
+        for n, text in enumerate(arguments)
+    ]
+    return {"model": "gpt-4o", "messages": messages}
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        '{"path":"a.py","token":"AKIAQYLPMN5HFIQR7XZA"}',
+        '{"path": "a.py", "to": "ada@example.org"}',
+        '{"note":"x","note":"ada@example.org"}',
+        '{"v": NaN, "to": "ada@example.org"}',
+        '{"arguments":"{\\"to\\":\\"ada@example.org\\"}"}',
+        '{"img":"data:text/plain;base64,QUtJQVFZTFBNTjVIRklRUjdYWkE="}',
+        '{"to":"ada\\u0040example.org"}',
+        '["ada@example.org"]',
+        '"ada@example.org"',
+        "not json ada@example.org",
+    ],
+)
+@pytest.mark.parametrize("where", [0, 700, 1_499])
+def test_tool_call_arguments_read_at_once_find_what_a_walk_finds(planted: str, where: int) -> None:
+    arguments = [
+        json.dumps({"path": f"src/m{n}.py", "n": n}, separators=(",", ":") if n % 2 else None)
+        for n in range(1_500)
+    ]
+    arguments[where] = planted
+    same("openai", tool_calls(arguments), spec("redact"))
+    same("openai", tool_calls(arguments), spec("block"))

@@ -45,6 +45,20 @@ def test_tool_call_arguments_are_redacted_inside_the_json(policy: dict[str, Any]
     }
 
 
+def test_json_inside_arguments_and_keys_there_are_redacted_too(policy: dict[str, Any]) -> None:
+    inner = json.dumps({"to": "bob@example.com"})
+    arguments = json.dumps({"arguments": inner, "carol@example.com": {"cc": "dan@example.com"}})
+    call = {"id": "c1", "type": "function", "function": {"name": "send", "arguments": arguments}}
+    body = {"messages": [{"role": "assistant", "content": None, "tool_calls": [call]}]}
+    outcome = apply_request_guardrails("openai", body, policy)
+    new_arguments = outcome.body["messages"][0]["tool_calls"][0]["function"]["arguments"]
+    # A value under a renamed key and JSON two levels deep: both rewritten.
+    assert json.loads(new_arguments) == {
+        "arguments": json.dumps({"to": "[[EMAIL_001]]"}, separators=(",", ":")),
+        "[[EMAIL_002]]": {"cc": "[[EMAIL_003]]"},
+    }
+
+
 def test_arguments_that_are_not_json_are_redacted_as_text(policy: dict[str, Any]) -> None:
     call = {"function": {"name": "f", "arguments": "{broken alice@example.com"}}
     body = {"messages": [{"role": "assistant", "tool_calls": [call]}]}
