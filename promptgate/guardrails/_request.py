@@ -33,7 +33,7 @@ import orjson
 
 from . import _anthropic, _openai
 from ._budget import Budget, TooManyValues, request_budgets
-from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings
+from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings, string_count
 from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._patternset import JOIN
@@ -404,10 +404,15 @@ def _json_touched(
         values.append((value, written))
         sources.append(index)
     if values:
-        inner = joined_strings(values, LONG_BYTES)
+        # All of them as one JSON array: one read, not one per value.
+        together = [value for value, _ in values]
+        inner = joined_strings(
+            [(together, b"[" + b",".join(written for _, written in values) + b"]")], LONG_BYTES
+        )
+        firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
         touched = _touched(inner, finders, text, layout)
-        walked.extend(sources[bisect_right(inner.firsts, i) - 1] for i in touched)
+        walked.extend(sources[bisect_right(firsts, i) - 1] for i in touched)
     return walked
 
 
