@@ -7,9 +7,9 @@ keeps key order, lists in order, and escapes only `"`, `\\` and control
 characters), so splitting on those quotes lists them in C: mask the two
 escapes that hold a quote or a backslash, split, decode what is left.
 That costs ~10 passes over the bytes, more than collecting a few long
-strings in Python: a value with fewer than one string or container per
-`SPARSE_BYTES` is collected in Python instead, which then costs at most
-~0.5 µs per 32 bytes.
+strings in Python: a value with fewer than one string per `SPARSE_BYTES`
+is collected in Python instead, which gives up (and costs at most ~0.3 µs
+per 32 bytes) past one container per `SPARSE_BYTES`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def string_count(data: bytes) -> int:
     return _masked(data).count(b'"') // 2
 
 
-# A value with fewer strings and containers than one per this many bytes
+# A value with fewer strings, and containers, than one per this many bytes
 # of its JSON is collected in Python.
 SPARSE_BYTES = 32
 
@@ -88,8 +88,8 @@ def joined_strings(values: list[tuple[Any, bytes]], long_bytes: int) -> JoinedSt
     firsts = [0]
     long: list[int] = []
     for value, data in values:
-        if isinstance(value, str) or _sparse(data):
-            texts = [value] if isinstance(value, str) else _collected(value, [])
+        texts = [value] if isinstance(value, str) else _collected(value, data)
+        if texts is not None:
             joined, sizes = _from_texts(texts, long_bytes, long, firsts[-1])
         else:
             joined, sizes = _from_json(data, long_bytes, long, firsts[-1])
@@ -101,26 +101,41 @@ def joined_strings(values: list[tuple[Any, bytes]], long_bytes: int) -> JoinedSt
     return JoinedStrings(_JOIN.join(datas), starts, firsts, long)
 
 
-def _sparse(data: bytes) -> bool:
-    items = data.count(b'"') // 2 + data.count(b"{") + data.count(b"[")
-    return items * SPARSE_BYTES < len(data)
+class _Dense(Exception):
+    """More containers than the Python collection is allowed."""
 
 
-def _collected(value: Any, into: list[str]) -> list[str]:
+def _collected(value: Any, data: bytes) -> list[str] | None:
+    """The strings of a sparse value, collected in Python; None for a dense one."""
+    items = len(data) // SPARSE_BYTES
+    if data.count(b'"') // 2 > items:
+        return None
+    into: list[str] = []
+    try:
+        _collect(value, into, [items])
+    except _Dense:
+        # Giving up costs at most the Python work the limit allows.
+        return None
+    return into
+
+
+def _collect(value: Any, into: list[str], left: list[int]) -> None:
+    left[0] -= 1
+    if left[0] < 0:
+        raise _Dense
     if isinstance(value, dict):
         for key, item in value.items():
             into.append(key)
             if isinstance(item, str):
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collected(item, into)
+                _collect(item, into, left)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, str):
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collected(item, into)
-    return into
+                _collect(item, into, left)
 
 
 def _from_texts(

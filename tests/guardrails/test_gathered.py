@@ -177,3 +177,26 @@ def test_tool_call_arguments_read_at_once_find_what_a_walk_finds(planted: str, w
     arguments[where] = planted
     same("openai", tool_calls(arguments), spec("redact"))
     same("openai", tool_calls(arguments), spec("block"))
+
+
+@pytest.mark.parametrize("where", [0, 63, 64, 127, 128, 191, 199])
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "mail ada@example.org",
+        {"type": "text", "text": "key AKIAQYLPMN5HFIQR7XZA"},
+        {"type": "document", "source": {"type": "text", "data": "ada@example.org"}},
+        {"type": "tool_use", "id": "t", "name": "n", "input": {"ada@example.org": [1, "x"]}},
+    ],
+)
+def test_a_value_in_a_long_chat_of_short_messages_is_found_alike(
+    planted: str | dict[str, Any], where: int
+) -> None:
+    # 200 messages are runs [0, 64), [64, 128), [128, 192), [192, 200).
+    messages: list[dict[str, Any]] = [
+        {"role": "user" if n % 2 else "assistant", "content": f"ok {n}"} for n in range(200)
+    ]
+    messages[where]["content"] = planted if isinstance(planted, str) else [planted]
+    body = {"model": "m", "system": "be brief", "messages": messages}
+    for mode in ("block", "redact"):
+        same("anthropic", body, spec(mode))

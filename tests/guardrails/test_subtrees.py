@@ -148,3 +148,17 @@ def test_the_cache_holds_exact_size_keys_so_its_bound_is_a_memory_bound() -> Non
         tracemalloc.stop()
     # 200 keys of ~8 KB: well under 2x their length (orjson's own buffers are ~8x).
     assert held < 2 * 200 * 8100
+
+
+def test_a_run_found_again_at_another_position_is_placed_there() -> None:
+    guardrails = compile_guardrails(spec("redact"))
+    messages = [{"role": "user", "content": f"note {n}"} for n in range(128)]
+    messages[70]["content"] = "mail ada@ex.org"
+    apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, guardrails)
+    before = len(SUBTREES)
+    # The history lost its first 64 messages: run [64, 128) is now run [0, 64).
+    trimmed = {"model": "m", "messages": messages[64:]}
+    outcome = apply_request_guardrails("anthropic", trimmed, guardrails)
+    assert len(SUBTREES) == before
+    assert outcome.body["messages"][6]["content"] == "mail [[EMAIL_001]]"
+    assert [f.location for f in outcome.findings] == ["messages[6].content"]
