@@ -4,10 +4,12 @@ Clients re-send the whole conversation on every turn, and Claude Code sends
 the same ~64 KB of tool definitions on every request. Walking every string
 of that again costs milliseconds in Python; serialising a subtree with
 orjson and looking its bytes up costs microseconds. So the body is cut into
-subtrees (runs of a top-level array's elements, such as messages or
-tools, else each top-level value; see `_slots.runs`) and the strings with findings in a subtree
-are remembered under its exact bytes: identical bytes parse to an identical
-subtree, so the walk and every detector would find the same again.
+subtrees (runs of up to 64 elements of a top-level array, such as messages
+or tools, see `_slots.runs`; else each top-level value) and the strings
+with findings in a subtree are remembered under its exact bytes: identical
+bytes parse to an identical subtree, so the walk and every detector would
+find the same again. A run's findings are kept relative to its first
+element, so the same run found at another position is placed there.
 
 Only strings that hold something are kept, with their matches; the caller
 still hands out placeholders and decides block or redact per request, in
