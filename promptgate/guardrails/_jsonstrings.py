@@ -57,69 +57,72 @@ class JoinedStrings(NamedTuple):
 
     `starts[i]` is where string `i` begins in `data` (`starts[-1]` the end);
     `firsts[v]` the index of the first string of value `v`; `long` the
-    strings left out (empty in `data`) because they are `long_bytes` or more.
+    strings left out (empty in `data`) because they are `long_bytes` or more;
+    `under[key]` the string values of the object keys asked for.
     """
 
     data: bytes
     starts: list[int]
     firsts: list[int]
     long: list[int]
+    under: dict[str, list[int]]
 
     def string_at(self, offset: int) -> int:
         """The string at byte `offset` of `data` (a `JOIN` belongs to the string before)."""
         return bisect_right(self.starts, offset) - 1
 
-    def equal_to(self, text: bytes) -> list[int]:
-        """The indexes of the strings equal to `text` (not left out)."""
-        found: list[int] = []
-        whole = _JOIN + text + _JOIN
-        data = _JOIN + self.data + _JOIN
-        at = data.find(whole)
-        while at >= 0:
-            found.append(self.string_at(at))
-            at = data.find(whole, at + 1)
-        return found
 
+def joined_strings(
+    values: list[tuple[Any, bytes]], long_bytes: int, keys: frozenset[str] = frozenset()
+) -> JoinedStrings:
+    """The keys and strings of each (value, its JSON as orjson writes it).
 
-def joined_strings(values: list[tuple[Any, bytes]], long_bytes: int) -> JoinedStrings:
-    """The keys and strings of each (value, its JSON as orjson writes it)."""
+    Also finds the string values of the object `keys` named (in `under`).
+    """
     datas: list[bytes] = []
     lengths: list[int] = []
     firsts = [0]
     long: list[int] = []
+    under: dict[str, list[int]] = {key: [] for key in keys}
     for value, data in values:
-        texts = [value] if isinstance(value, str) else _collected(value, data)
+        first = firsts[-1]
+        texts = [value] if isinstance(value, str) else _collected(value, data, under, first)
         if texts is not None:
-            joined, sizes = _from_texts(texts, long_bytes, long, firsts[-1])
+            joined, sizes = _from_texts(texts, long_bytes, long, first)
         else:
-            joined, sizes = _from_json(data, long_bytes, long, firsts[-1])
+            joined, sizes = _from_json(data, long_bytes, long, first, under)
         if sizes:
             datas.append(joined)
             lengths.extend(sizes)
         firsts.append(len(lengths))
     starts = list(accumulate(map(add, lengths, repeat(len(_JOIN))), initial=0))
-    return JoinedStrings(_JOIN.join(datas), starts, firsts, long)
+    return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under)
 
 
 class _Dense(Exception):
     """More containers than the Python collection is allowed."""
 
 
-def _collected(value: Any, data: bytes) -> list[str] | None:
+def _collected(
+    value: Any, data: bytes, under: dict[str, list[int]], first: int
+) -> list[str] | None:
     """The strings of a sparse value, collected in Python; None for a dense one."""
     items = len(data) // SPARSE_BYTES
     if data.count(b'"') // 2 > items:
         return None
     into: list[str] = []
+    found: dict[str, list[int]] = {key: [] for key in under}
     try:
-        _collect(value, into, [items])
+        _collect(value, into, [items], found)
     except _Dense:
         # Giving up costs at most the Python work the limit allows.
         return None
+    for key, indexes in found.items():
+        under[key].extend(first + i for i in indexes)
     return into
 
 
-def _collect(value: Any, into: list[str], left: list[int]) -> None:
+def _collect(value: Any, into: list[str], left: list[int], under: dict[str, list[int]]) -> None:
     left[0] -= 1
     if left[0] < 0:
         raise _Dense
@@ -127,15 +130,17 @@ def _collect(value: Any, into: list[str], left: list[int]) -> None:
         for key, item in value.items():
             into.append(key)
             if isinstance(item, str):
+                if key in under:
+                    under[key].append(len(into))
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collect(item, into, left)
+                _collect(item, into, left, under)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, str):
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collect(item, into, left)
+                _collect(item, into, left, under)
 
 
 def _from_texts(
@@ -153,12 +158,22 @@ def _from_texts(
 
 
 def _from_json(
-    data: bytes, long_bytes: int, long: list[int], first: int
+    data: bytes, long_bytes: int, long: list[int], first: int, under: dict[str, list[int]]
 ) -> tuple[bytes, list[int]]:
     escapes = b"\\" in data
     # Only `\"` and `\\` hide or fake a quote: mask them when there are any.
     masked = escapes and (b'\\"' in data or b"\\\\" in data)
-    strings = (_masked(data) if masked else data).split(b'"')[1::2]
+    quoted = _masked(data) if masked else data
+    for key in under:
+        # `"key":"` outside a string: inside one its quotes would be escaped.
+        needle = b'"' + key.encode() + b'":"'
+        at, seen, quotes = quoted.find(needle), 0, 0
+        while at >= 0:
+            quotes += quoted.count(b'"', seen, at)
+            seen = at
+            under[key].append(first + quotes // 2 + 1)
+            at = quoted.find(needle, at + 1)
+    strings = quoted.split(b'"')[1::2]
     raw = list(map(len, strings))
     if raw and max(raw) >= long_bytes:
         for i in compress(count(), map(long_bytes.__le__, raw)):
@@ -171,10 +186,12 @@ def _from_json(
     if masked:
         escaped = escaped.replace(_BACKSLASH, b"\\\\").replace(_QUOTE, b'\\"')
     joined = orjson.loads(b'"' + escaped + b'"').encode("utf-8")
-    lengths = list(map(len, joined.split(_JOIN)))
-    if len(lengths) != len(strings):
-        # A string holds `JOIN` itself. Counted per string instead: an
-        # escape left (`\n`, `\u001f`) decodes to one byte.
+    if b"\\u0000" not in data:
+        # No string holds a NUL, so none holds a piece of `JOIN`.
+        lengths = list(map(len, joined.split(_JOIN)))
+    else:
+        # Counted per string instead: an escape left (`\n`, `\u001f`)
+        # decodes to one byte.
         lengths = list(
             map(
                 sub,

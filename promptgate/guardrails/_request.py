@@ -53,6 +53,7 @@ from ._slots import (
     TooDeep,
     Unplaced,
     Wanted,
+    decode_base64_text,
     located,
     rewrite,
 )
@@ -72,6 +73,7 @@ GATHER_CHARS = 4096
 LONG_BYTES = 16384
 _RULE = attrgetter("rule")
 _SPACE = b" \t\n\r"
+Finder = SecretScanner | PiiDetector
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +308,7 @@ def _wanted(
             values.append((part.value, key[1]))
         read.append(isinstance(part, Slot) or key is not None)
     try:
-        strings = joined_strings(values, LONG_BYTES)
+        strings = joined_strings(values, LONG_BYTES, layout.decoded_keys)
     except NotOrjsonOutput:
         return None
     data = strings.data
@@ -325,28 +327,19 @@ def _wanted(
     return Wanted(indexes), placed
 
 
-Finder = SecretScanner | PiiDetector
-
-
 def _touched(
     strings: JoinedStrings, finders: list[tuple[Finder, Budget]], text: int, layout: Layout
 ) -> set[int]:
     """The indexes of the strings a walk must read: what a match touches, and more.
 
     A long string is scanned on its own anyway (its walk costs nothing next
-    to its scan): it is left out of the joined text, not read twice. Values
-    the walk may decode, and `data:` URLs, are walked too, except JSON that
-    is read here the same way and holds nothing (`_json_touched`).
+    to its scan): it is left out of the joined text, not read twice. String
+    values of the keys the walk may decode, and `data:` URLs, are walked
+    too, except JSON that is read here the same way and holds nothing
+    (`_json_touched`).
     """
-    data, count = strings.data, len(strings.starts) - 1
+    data = strings.data
     indexes = set(strings.long)
-    after = {
-        name: [i + 1 for i in strings.equal_to(name.encode()) if i + 1 < count]
-        for name in layout.decoded_keys
-    }
-    for name, found in after.items():
-        if name not in layout.json_keys:
-            indexes.update(found)
     lowered = data.lower()
     at = 0 if lowered.startswith(b"data:") else lowered.find(b"\ndata:")
     while at >= 0:
@@ -362,10 +355,47 @@ def _touched(
             indexes.update(
                 range(strings.string_at(start), strings.string_at(max(end - 1, start)) + 1)
             )
-    json_values = sorted({i for name in layout.json_keys for i in after[name]} - indexes)
-    if json_values:
-        indexes.update(_json_touched(strings, json_values, finders, layout))
+    for key, found in strings.under.items():
+        candidates = sorted(set(found) - indexes)
+        if not candidates:
+            continue
+        if key in layout.json_keys:
+            indexes.update(_json_touched(strings, candidates, finders, layout))
+        else:
+            indexes.update(_base64_touched(strings, candidates, finders, layout))
     return indexes
+
+
+def _base64_touched(
+    strings: JoinedStrings,
+    candidates: list[int],
+    finders: list[tuple[Finder, Budget]],
+    layout: Layout,
+) -> list[int]:
+    """Which of the `candidates` (strings the walk may decode as base64) need that walk.
+
+    Base64 that holds UTF-8 text is decoded here and its text scanned,
+    joined; only text with a match is walked. What is not base64 is
+    scanned as it stands in the joined text already, and binary holds
+    nothing a text rule can read.
+    """
+    texts: list[tuple[Any, bytes]] = []
+    sources: list[int] = []
+    data, starts = strings.data, strings.starts
+    for index in candidates:
+        raw = data[starts[index] : starts[index + 1] - len(JOIN)]
+        try:
+            text = decode_base64_text(raw.decode("utf-8"))
+        except ValueError:
+            continue
+        if text is not None:
+            texts.append((text, b""))
+            sources.append(index)
+    if not texts:
+        return []
+    inner = joined_strings(texts, LONG_BYTES)
+    size = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
+    return [sources[i] for i in _touched(inner, finders, size, layout)]
 
 
 def _json_touched(
@@ -407,7 +437,9 @@ def _json_touched(
         # All of them as one JSON array: one read, not one per value.
         together = [value for value, _ in values]
         inner = joined_strings(
-            [(together, b"[" + b",".join(written for _, written in values) + b"]")], LONG_BYTES
+            [(together, b"[" + b",".join(written for _, written in values) + b"]")],
+            LONG_BYTES,
+            layout.decoded_keys,
         )
         firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)

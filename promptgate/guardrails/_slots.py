@@ -177,6 +177,10 @@ class Wanted:
         at = bisect_left(self.sorted, begin)
         return at < len(self.sorted) and self.sorted[at] < end
 
+    def count(self, begin: int, end: int) -> int:
+        """How many wanted strings lie in `[begin, end)`."""
+        return bisect_left(self.sorted, end) - bisect_left(self.sorted, begin)
+
     def between(self, begin: int, end: int) -> Wanted:
         """The wanted strings in `[begin, end)`, counted from `begin`."""
         inside = self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]
@@ -230,6 +234,16 @@ def _holding(
             continue
         if high - low == 1:
             found.append((low, first, last))
+            continue
+        if wanted.count(first, last) * 4 >= high - low:
+            # Wanted strings in most items: counting each item is cheaper than halving.
+            at = first
+            each: list[tuple[int, int, int, int]] = []
+            for index in range(low, high):
+                after = last if index == high - 1 else at + _strings_in([items[index]], keyed)
+                each.append((index, index + 1, at, after))
+                at = after
+            segments.extend(reversed(each))
             continue
         step = -(-(high - low) // 2)
         at = first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import random
@@ -198,5 +199,38 @@ def test_a_value_in_a_long_chat_of_short_messages_is_found_alike(
     ]
     messages[where]["content"] = planted if isinstance(planted, str) else [planted]
     body = {"model": "m", "system": "be brief", "messages": messages}
+    for mode in ("block", "redact"):
+        same("anthropic", body, spec(mode))
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        {"type": "base64", "media_type": "text/plain", "data": b64("mail ada@example.org")},
+        {"type": "base64", "media_type": "application/pdf", "data": b64("AKIAQYLPMN5HFIQR7XZA")},
+        {"type": "base64", "media_type": "text/plain", "data": "not base64 ada@example.org"},
+        {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        {"type": "text", "media_type": "text/plain", "data": b64("ada@example.org")},
+    ],
+)
+@pytest.mark.parametrize("where", [0, 500, 999])
+def test_base64_documents_read_at_once_find_what_a_walk_finds(
+    planted: dict[str, Any], where: int
+) -> None:
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "text/plain", "data": b64(f"page {n}")},
+        }
+        for n in range(1_000)
+    ]
+    blocks[where] = {"type": "document", "source": planted}
+    # A key named `data` elsewhere, with values that are not base64 at all.
+    blocks[1]["data"] = "x"
+    body = {"model": "m", "messages": [{"role": "user", "content": blocks}]}
     for mode in ("block", "redact"):
         same("anthropic", body, spec(mode))

@@ -71,10 +71,22 @@ def test_every_key_and_string_is_read_in_walk_order(
         assert string_count(orjson.dumps(value)) == len(walked(value, []))
 
 
-def test_strings_equal_to_a_text_are_found_whole() -> None:
-    value = {"data": "data", "x": ["metadata", "data", "datas"]}
-    strings = joined_strings([(value, orjson.dumps(value))], 1 << 20)
-    assert strings.equal_to(b"data") == [0, 1, 4]
+@pytest.mark.parametrize("sparse", [1, 1 << 30])
+def test_the_string_values_of_the_keys_asked_for_are_found(sparse: int) -> None:
+    value = {
+        "data": "data",
+        "x": ["data", {"data": 'q"data":"', "n": {"data": 1}}, {"metadata": "y", "data": ""}],
+    }
+    saved = _jsonstrings.SPARSE_BYTES
+    _jsonstrings.SPARSE_BYTES = sparse
+    try:
+        strings = joined_strings(
+            [("s", b""), (value, orjson.dumps(value))], 1 << 20, frozenset({"data"})
+        )
+    finally:
+        _jsonstrings.SPARSE_BYTES = saved
+    # Strings: s, data, data, x, data, data, q"data":", n, data, metadata, y, data, "".
+    assert strings.under == {"data": [2, 6, 12]}
 
 
 def test_a_string_holding_the_join_itself_is_counted_per_string() -> None:
