@@ -5,7 +5,9 @@ thread (best of N), so other load on the machine moves them little. Prints:
 
 - the strict request reader on the 80 KB Claude Code body: compact (written
   back byte for byte), with spaces (equal to the written bytes once
-  whitespace is removed), and with `\\u` escapes (the duplicate-key parse);
+  whitespace is removed), as Python's `json.dumps` writes it by default
+  (spaced, `\\u` escapes: what `requests` sends), and with one key spelled
+  with an escape (the strict duplicate-key parse);
 - MB/s of each detector on ~1 MB of source-like text;
 - the 80 KB Claude Code body (`dataplane_bodies.py`) and real captured ones
   (`tests/corpus/claude_code`) seen for the first time and re-sent, a 1 KB
@@ -459,8 +461,15 @@ def main() -> None:
     )
     escaped = json.dumps(real).encode()
     line(
-        f"spaced, non-ASCII as \\u escapes {len(escaped) // 1000} KB (duplicate-key parse)",
+        f"as json.dumps writes it, spaced, \\u escapes {len(escaped) // 1000} KB",
         cpu(50, lambda: escaped, load_request),
+    )
+    # `\\u0061` for one `a`: the body differs from what is written back in more
+    # than whitespace, so only the strict parse can tell whether a key repeats.
+    strict = escaped.replace(b'"model"', b'"mod\\u0065l"', 1)
+    line(
+        f"the same, one key escaped {len(strict) // 1000} KB (duplicate-key parse)",
+        cpu(50, lambda: strict, load_request),
     )
 
     print("== detectors on 1 MB of unseen source text")

@@ -41,10 +41,11 @@ def load_request(raw: bytes) -> tuple[dict[str, Any], bytes]:
     invalid UTF-8, lone surrogates, a root that is not an object and nesting
     deeper than 254 levels.
 
-    Most clients send compact JSON that orjson writes back byte for byte, or
-    JSON that differs from it only in whitespace; then no key can repeat
-    (the written object would have fewer keys) and the strict, slower parse
-    that looks for repeats is skipped.
+    Most clients send compact JSON that orjson writes back byte for byte,
+    JSON exactly as Python's `json.dumps` writes it, or JSON that differs
+    from orjson's only in whitespace; then no key can repeat (the written
+    object would have fewer keys) and the strict, slower parse that looks
+    for repeats is skipped.
     """
     try:
         value = orjson.loads(raw)
@@ -56,9 +57,24 @@ def load_request(raw: bytes) -> tuple[dict[str, Any], bytes]:
         written = orjson.dumps(value)
     except orjson.JSONEncodeError:
         raise InvalidBody("request body nests deeper than 254 levels") from None
-    if written != raw and _without_whitespace(written) != _without_whitespace(raw):
+    if (
+        written != raw
+        and not _as_python_writes_it(value, raw)
+        and _without_whitespace(written) != _without_whitespace(raw)
+    ):
         _refuse_repeated_keys(raw)
     return value, written
+
+
+def _as_python_writes_it(value: dict[str, Any], raw: bytes) -> bool:
+    """Whether `raw` is `value` as Python's `json.dumps` writes it by default (~0.27 ms per 80 KB).
+
+    What the Python SDKs send: `", "` and `": "`, non-ASCII as `\\u`
+    escapes. If the body is exactly that, every object of it has as many
+    keys as its decoded dict, so none repeats; the strict parse (~0.9 ms
+    per 80 KB) is skipped. Only an ASCII body can be that.
+    """
+    return raw.isascii() and json.dumps(value).encode() == raw
 
 
 def _without_whitespace(data: bytes) -> bytes:

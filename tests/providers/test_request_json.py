@@ -143,3 +143,26 @@ def test_any_repeated_key_at_any_depth_in_any_spacing_is_refused(
     else:
         body, written = load_request(raw)
         assert body == json.loads(raw) and json.loads(written) == body
+
+
+def test_a_body_as_python_json_dumps_writes_it_skips_the_strict_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from promptgate.providers import _json
+
+    def strict(raw: bytes) -> None:
+        raise AssertionError("the strict parse ran")
+
+    body = {"model": "m", "messages": [{"role": "user", "content": 'héllo ☃ "q" \n'}]}
+    raw = json.dumps(body).encode()
+    assert b"\\u00e9" in raw and b'": "' in raw
+    monkeypatch.setattr(_json, "_refuse_repeated_keys", strict)
+    decoded, written = load_request(raw)
+    assert decoded == body
+    assert written == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_a_repeated_key_written_as_python_writes_json_is_refused() -> None:
+    raw = b'{"model": "m", "messages": [{"role": "user", "content": "\\u00e9"}], "model": "n"}'
+    with pytest.raises(InvalidBody, match="repeats the key model"):
+        load_request(raw)
