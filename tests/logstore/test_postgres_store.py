@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from promptgate.logstore import (
+    Bodies,
     ItemTotals,
     LogStoreNotFound,
     SpendKey,
@@ -159,7 +160,7 @@ def test_bodies_are_stored_once_per_chunk(
 def test_a_replayed_batch_is_stored_and_counted_once(pg: PostgresServer) -> None:
     store = PostgresLogStore(pg.new_database())
     rng = random.Random(5)
-    items = [Item(uuid.uuid4(), random_record(rng, i)) for i in range(50)]
+    items = [Item(uuid.uuid4(), *Bodies.apart(random_record(rng, i))) for i in range(50)]
     store._insert(items)
     store._insert(items)  # the spool replays what PostgreSQL already committed
     records = [i.record for i in items]
@@ -182,7 +183,7 @@ def test_ids_follow_write_order_within_a_batch(pg: PostgresServer) -> None:
         record = with_bodies(rng, random_record(rng, i), i)
         when = START + timedelta(days=rng.choice([0, 1, 2]), seconds=rng.uniform(0, 3600))
         record.time.FromDatetime(when)
-        items.append(Item(uuid.uuid4(), record))
+        items.append(Item(uuid.uuid4(), *Bodies.apart(record)))
     store._insert(items[100:200])
     store._insert(items)  # replays 100..199: stored once, with their first ids
     listed = [entry.record.request_id for entry in store.query(bodies=False)]
@@ -293,7 +294,7 @@ def test_a_version_1_database_gains_cost_items_for_the_days_it_holds(pg: Postgre
     store = PostgresLogStore(url)
     record = random_record(random.Random(1), 0)
     record.time.FromDatetime(datetime(2026, 1, 5, 9, tzinfo=UTC))
-    store._insert([Item(uuid.uuid4(), record)])
+    store._insert([Item(uuid.uuid4(), *Bodies.apart(record))])
     assert store.item_totals(None, None) == brute_force_items([record], None, None)
     store.close()
     with psycopg.connect(url) as db:
@@ -311,7 +312,7 @@ def test_retention_drops_whole_days(pg: PostgresServer) -> None:
         for i in range(10):
             record = random_record(rng, i)
             record.time.FromDatetime(today - timedelta(days=days_ago, minutes=i))
-            items.append(Item(uuid.uuid4(), record))
+            items.append(Item(uuid.uuid4(), *Bodies.apart(record)))
     store._insert(items)
     with psycopg.connect(store.url) as db:
         before = set(partitions(db))
