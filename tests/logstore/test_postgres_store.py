@@ -6,7 +6,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +26,9 @@ from promptgate.logstore import (
     open_store,
     postgres_url_problem,
 )
+from promptgate.logstore._bodies import Chunker
 from promptgate.logstore._postgres import PostgresLogStore, day_start_us
-from promptgate.logstore._postgres_batch import Batch, Item
+from promptgate.logstore._postgres_batch import Batch, Item, compress_early, prepare
 from promptgate.logstore._postgres_schema import (
     _V1,
     DAY_US,
@@ -64,9 +65,12 @@ def filled(
     sqlite = SQLiteLogStore(tmp_path_factory.mktemp("sqlite") / "log.db")
     store = open_store(pg.new_database())
     assert isinstance(store, PostgresLogStore)
-    for record in records:
-        store.write(record)
-        sqlite.write(record)
+    # Half handed over as the processor does (bodies beside the record), half
+    # whole, the other way round in each store.
+    for i, record in enumerate(records):
+        apart = Bodies.apart(record)
+        store.write(*apart) if i % 2 else store.write(record)
+        sqlite.write(record) if i % 2 else sqlite.write(*apart)
     store.close()
     sqlite.close()
     reader = open_store(store.url, read_only=True)
@@ -144,6 +148,17 @@ def test_answers_match_the_sqlite_store(
         )
     slim = store.query(limit=3, bodies=False)
     assert all(not e.record.prompt for e in slim)
+
+
+def test_records_come_back_whole_with_their_bodies(
+    filled: tuple[PostgresLogStore, SQLiteLogStore, list[AccessLogRecord]],
+) -> None:
+    store, sqlite, records = filled
+    written = sorted(r.SerializeToString(deterministic=True) for r in records)
+    for reader in (store, sqlite):
+        entries = reader.query()
+        assert len(entries) == len(records)
+        assert sorted(e.record.SerializeToString(deterministic=True) for e in entries) == written
 
 
 def test_bodies_are_stored_once_per_chunk(
@@ -278,6 +293,38 @@ def test_instances_starting_together_migrate_once(pg: PostgresServer) -> None:
     with psycopg.connect(url) as db:
         versions = db.execute("SELECT version FROM promptgate_schema ORDER BY 1").fetchall()
     assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+
+
+def test_chunks_are_kept_as_they_come_not_compressed_again(pg: PostgresServer) -> None:
+    store = PostgresLogStore(pg.new_database())
+    store.close()
+    with psycopg.connect(store.url) as db:
+        storage = db.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'body_chunk'::regclass AND attname = 'data'"
+        ).fetchone()
+        options = db.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'body_chunk'::regclass"
+        ).fetchone()
+    assert storage == ("e",)  # EXTERNAL: out of line when large, never pglz
+    assert options == (["toast_tuple_target=8160"],)
+
+
+def test_chunks_the_early_compression_skipped_are_stored_at_send(pg: PostgresServer) -> None:
+    # A batch prepared while its chunks were believed stored (so none were
+    # compressed early) but sent after a failure cleared that belief.
+    store = PostgresLogStore(pg.new_database())
+    rng = random.Random(5)
+    records = [with_bodies(rng, random_record(rng, i), i) for i in range(5)]
+    batch = prepare([Item(uuid.uuid4(), *Bodies.apart(r)) for r in records], Chunker())
+    compress_early(batch, OrderedDict.fromkeys(batch.chunks, 0))
+    assert batch.compressing is not None and batch.compressing.digests == []
+    store._send_locked(batch)
+    got = {e.record.request_id: e.record for e in store.query()}
+    assert [(got[r.request_id].prompt, got[r.request_id].response) for r in records] == [
+        (r.prompt, r.response) for r in records
+    ]
+    store.close()
 
 
 def test_a_version_1_database_gains_cost_items_for_the_days_it_holds(pg: PostgresServer) -> None:

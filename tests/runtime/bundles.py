@@ -181,6 +181,8 @@ class World:
 
     def log(self, record: AccessLogRecord, bodies: Bodies) -> None:
         """The exchange's sink: each record is kept with its bodies put into it."""
+        # The processor hands bodies beside the record, never inside it.
+        assert not record.prompt and not record.response
         self.records.append(bodies.joined(record))
 
     def exchange(
