@@ -172,9 +172,9 @@ def compress_early(batch: Batch, recent: OrderedDict[bytes, int]) -> None:
 def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
     """Write `batch` in the caller's transaction; `recent` holds digests already stored.
 
-    The chunks not in `recent` are compressed on another thread while the
-    records are sent and inserted (zstd runs without the GIL, PostgreSQL on
-    its own processes), then the ones PostgreSQL lacks are sent. The caller
+    The chunks not in `recent` are compressed on another thread (zstd runs
+    without the GIL), most of them since `compress_early`, while the records
+    are sent and inserted; then the ones PostgreSQL lacks are sent. The caller
     remembers `batch.latest` in `recent` (`remember`) once the transaction
     has committed.
     """
