@@ -7,6 +7,7 @@ fleet shares one PostgreSQL database (`postgresql://user@host/db`).
 """
 
 from ._base import (
+    Bodies,
     LogEntry,
     LogSink,
     LogStore,
@@ -23,6 +24,7 @@ from ._url import is_postgres, open_store, postgres_url_problem, sqlite_path
 
 __all__ = [
     "DIMENSIONS",
+    "Bodies",
     "Dimension",
     "ItemTotals",
     "JsonLinesSink",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
+from ._base import Bodies
 from ._spend import to_nano
 
 
@@ -23,19 +24,21 @@ class RecordColumns:
     time_us: int
 
 
-def record_columns(record: AccessLogRecord, chunker: _bodies.Chunker) -> RecordColumns:
-    """Columns from `time_us` to `session_id`, as both stores' INSERTs list them."""
+def record_columns(
+    record: AccessLogRecord, bodies: Bodies, chunker: _bodies.Chunker
+) -> RecordColumns:
+    """Columns from `time_us` to `session_id`, as both stores' INSERTs list them.
+
+    `record` holds no prompt or response (`Bodies.apart`): it is stored as
+    it is, and `bodies` go to the chunks.
+    """
     time_us = record.time.ToMicroseconds()
     chunks: dict[bytes, bytes] = {}
     refs: list[bytes | None] = []
-    for text in (record.prompt, record.response):
+    for text in (bodies.prompt, bodies.response):
         body = chunker.split(text)
         chunks.update(zip(body.digests, body.chunks, strict=True))
         refs.append(b"".join(body.digests) if body.digests else None)
-    slim = AccessLogRecord()
-    slim.CopyFrom(record)
-    slim.ClearField("prompt")
-    slim.ClearField("response")
     values = (
         time_us,
         record.request_id,
@@ -54,7 +57,7 @@ def record_columns(record: AccessLogRecord, chunker: _bodies.Chunker) -> RecordC
         record.cache_read_input_tokens,
         record.cost_usd,
         record.requested_model_cost_usd,
-        slim.SerializeToString(),
+        record.SerializeToString(),
         record.estimated_input_tokens,
         to_nano(record.cost_usd) if record.priced else None,
         to_nano(record.requested_model_cost_usd),

@@ -34,12 +34,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
-from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._base import Bodies, LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
 from ._postgres_batch import (
     STAGING,
     TOUCH_INTERVAL_US,
     Batch,
     Item,
+    compress_early,
     prepare,
     remember,
     send,
@@ -206,11 +207,13 @@ class PostgresLogStore(LogStore):
     def spool(self) -> Spool | None:
         return self._spool
 
-    def write(self, record: AccessLogRecord) -> None:
+    def write(self, record: AccessLogRecord, bodies: Bodies | None = None) -> None:
         if self._writer is None:
             raise LogStoreError(f"access log {_display(self.url)} was opened read-only")
+        if bodies is None:
+            record, bodies = Bodies.apart(record)
         _count(self._queued, record, +1, self._spend_lock)
-        self._writer.submit(Item(uuid.uuid4(), record))
+        self._writer.submit(Item(uuid.uuid4(), record, bodies))
 
     def unflushed_spend(self) -> dict[tuple[str, str], Decimal]:
         """Spend per (project id, token id) written here that PostgreSQL does not hold yet.
@@ -240,6 +243,7 @@ class PostgresLogStore(LogStore):
         if time.monotonic() >= self._down_until:
             try:
                 batch = prepare(items, self._chunker)
+                compress_early(batch, self._recent)
             except Exception:
                 self._uncount(items)
                 raise  # the background writer drops the batch and says so
@@ -279,7 +283,10 @@ class PostgresLogStore(LogStore):
         if self._spool is None:
             self._lose(items, "PostgreSQL is unreachable and no spool is configured")
             return
-        rows = [(item.uid.bytes, item.record.SerializeToString()) for item in items]
+        # The spool keeps whole records, bodies included.
+        rows = [
+            (item.uid.bytes, item.bodies.joined(item.record).SerializeToString()) for item in items
+        ]
         with self._spend_lock:
             self._spool.put_records(rows)
             for item in items:
@@ -346,7 +353,7 @@ class PostgresLogStore(LogStore):
             if not batch:
                 break
             items = [
-                Item(uuid.UUID(bytes=uid), AccessLogRecord.FromString(data))
+                Item(uuid.UUID(bytes=uid), *Bodies.apart(AccessLogRecord.FromString(data)))
                 for _, uid, data in batch
             ]
             try:

@@ -23,6 +23,7 @@ from typing import cast
 
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
+from ._base import Bodies
 from ._columns import record_columns
 from ._postgres_schema import KEY_COLUMNS, RECORD_COLUMNS, SUMS, Connection, day_of_us
 from ._spend import HOUR_US, TOTAL_COLUMNS, items_of
@@ -69,13 +70,19 @@ _SUMMED = ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in TOTAL_COLU
 _HOUR = f"new.time_us - new.time_us % {HOUR_US}"
 # Ids come from the sequence as rows reach the INSERT, so `ORDER BY ord`
 # gives them in write order. Only what `new` returns (the rows inserted now,
-# not replays) is counted.
+# not replays) is counted; it returns only what the sums read (not the
+# record's blob and chunk refs).
+_RETURNED = (
+    "uid, time_us, project_id, project_name, token_id, provider, model_requested, model_sent, "
+    "alias, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, "
+    "cost_nusd, baseline_nusd"
+)
 _INSERT = f"""
 WITH new AS (
     INSERT INTO access_log ({_COLUMNS})
     SELECT {_COLUMNS} FROM log_in ORDER BY ord
     ON CONFLICT DO NOTHING
-    RETURNING *
+    RETURNING {_RETURNED}
 ), totals AS (
     INSERT INTO spend_hourly
     SELECT time_us - time_us % {HOUR_US}, {KEY_COLUMNS}, {SUMS}
@@ -102,7 +109,8 @@ class Item:
     """A record on its way: its uid never changes, whichever path stores it."""
 
     uid: uuid.UUID
-    record: AccessLogRecord
+    record: AccessLogRecord  # without its bodies
+    bodies: Bodies
 
 
 @dataclass
@@ -114,6 +122,7 @@ class Batch:
     chunks: dict[bytes, bytes] = field(default_factory=dict)  # digest -> uncompressed
     latest: dict[bytes, int] = field(default_factory=dict)  # digest -> newest record time
     days: set[date] = field(default_factory=set)
+    compressing: _Compressing | None = None  # started by `compress_early`
 
 
 def prepare(items: list[Item], chunker: _bodies.Chunker) -> Batch:
@@ -122,7 +131,7 @@ def prepare(items: list[Item], chunker: _bodies.Chunker) -> Batch:
     times: list[tuple[int, dict[bytes, bytes]]] = []
     for ord_, item in enumerate(items):
         record = item.record
-        columns = record_columns(record, chunker)
+        columns = record_columns(record, item.bodies, chunker)
         rules = sorted({finding.rule for finding in record.guardrail_findings})
         batch.rows.append((ord_, item.uid, *_without_nul(columns.values), rules))
         batch.costs += [
@@ -149,21 +158,31 @@ def _without_nul(values: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(v.replace("\0", "\ufffd") if type(v) is str else v for v in values)
 
 
+def compress_early(batch: Batch, recent: OrderedDict[bytes, int]) -> None:
+    """Start compressing the chunks `recent` lacks, while the batch waits for the committer.
+
+    Called on the writer's thread as soon as the batch is prepared, so zstd
+    (which runs without the GIL) has the whole previous transaction's time.
+    `recent` may change before `send` (a batch commits, or a failure clears
+    it); `send` compresses whatever is missing by then.
+    """
+    batch.compressing = _compress(batch, sorted(d for d in batch.chunks if d not in recent))
+
+
 def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
     """Write `batch` in the caller's transaction; `recent` holds digests already stored.
 
-    The chunks not in `recent` are compressed on another thread while the
-    records are sent and inserted (zstd runs without the GIL, PostgreSQL on
-    its own processes), then the ones PostgreSQL lacks are sent. The caller
+    The chunks not in `recent` are compressed on another thread (zstd runs
+    without the GIL), most of them since `compress_early`, while the records
+    are sent and inserted; then the ones PostgreSQL lacks are sent. The caller
     remembers `batch.latest` in `recent` (`remember`) once the transaction
     has committed.
     """
-    candidates = sorted(d for d in batch.chunks if d not in recent)
-    compressing = _Compressing([batch.chunks[d] for d in candidates])
-    if len(candidates) >= _THREAD_FROM:
-        compressing.start()
-    else:  # a trickle of records: a thread would cost more than it saves
-        compressing.run()
+    early = batch.compressing
+    known = set(early.digests) if early is not None else set()
+    late = _compress(batch, sorted(d for d in batch.chunks if d not in recent and d not in known))
+    parts = [late] if early is None else [early, late]
+    candidates = [digest for part in parts for digest in part.digests]
     try:
         with db.cursor() as cursor:
             with cursor.copy(_COPY_RECORDS) as copy:
@@ -177,7 +196,7 @@ def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
                         copy.write_row(cost)
             cursor.execute(_INSERT)
             present = _present(db, candidates)
-            frames = compressing.result()
+            frames = [frame for part in parts for frame in part.result()]
             fresh = [
                 (digest, frame, batch.latest[digest])
                 for digest, frame in zip(candidates, frames, strict=True)
@@ -199,15 +218,27 @@ def send(db: Connection, batch: Batch, recent: OrderedDict[bytes, int]) -> None:
             if touch:
                 cursor.executemany(_TOUCH, touch)
     finally:
-        if compressing.is_alive():
-            compressing.join()
+        for part in parts:
+            if part.is_alive():
+                part.join()
+
+
+def _compress(batch: Batch, digests: list[bytes]) -> _Compressing:
+    """`digests`' chunks being compressed: on a thread of their own when there are many."""
+    compressing = _Compressing(digests, [batch.chunks[d] for d in digests])
+    if len(digests) >= _THREAD_FROM:
+        compressing.start()
+    else:  # a trickle of records: a thread would cost more than it saves
+        compressing.run()
+    return compressing
 
 
 class _Compressing(threading.Thread):
     """Chunks being compressed in the background (one zstd call for all of them)."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, digests: list[bytes], chunks: list[bytes]) -> None:
         super().__init__(name="promptgate-logstore-compress", daemon=True)
+        self.digests = digests
         self._chunks = chunks
         self._frames: list[bytes] = []
         self._error: BaseException | None = None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..proto.access_log_pb2 import AccessLogRecord
 from . import _bodies
-from ._base import LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
+from ._base import Bodies, LogEntry, LogStore, LogStoreError, LogStoreNotFound, Retention
 from ._columns import record_columns
 from ._spend import (
     HOUR_US,
@@ -116,7 +116,7 @@ class SQLiteLogStore(LogStore):
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._read_lock = threading.Lock()
-        self._writer: BackgroundWriter[AccessLogRecord] | None = None
+        self._writer: BackgroundWriter[tuple[AccessLogRecord, Bodies]] | None = None
         self._recent: OrderedDict[bytes, int] = OrderedDict()
         self._chunker = _bodies.Chunker()  # the writer thread's
         self._retention = retention
@@ -163,11 +163,13 @@ class SQLiteLogStore(LogStore):
         """Records committed to the database by this process."""
         return self._writer.written if self._writer else 0
 
-    def write(self, record: AccessLogRecord) -> None:
+    def write(self, record: AccessLogRecord, bodies: Bodies | None = None) -> None:
         if self._writer is None:
             raise LogStoreError(f"access log {self.path} was opened read-only")
+        if bodies is None:
+            record, bodies = Bodies.apart(record)
         self._unflushed.add((record,))
-        self._writer.submit(record)
+        self._writer.submit((record, bodies))
 
     def unflushed_spend(self) -> dict[tuple[str, str], Decimal]:
         """Spend per (project id, token id) written here and not committed yet."""
@@ -411,8 +413,9 @@ class SQLiteLogStore(LogStore):
                 found[digest] = _bodies.decompress(data)
         return found
 
-    def _insert(self, records: list[AccessLogRecord]) -> None:
-        prepared = [self._prepare(record) for record in records]
+    def _insert(self, queued: list[tuple[AccessLogRecord, Bodies]]) -> None:
+        records = [record for record, _ in queued]
+        prepared = [self._prepare(record, bodies) for record, bodies in queued]
         fresh = self._missing_chunks(prepared)
         touch = self._chunks_to_touch(prepared)
         totals: dict[tuple[int, SpendKey], SpendTotals] = defaultdict(SpendTotals)
@@ -492,8 +495,8 @@ class SQLiteLogStore(LogStore):
         for digest, when in touch:
             self._remember(digest, when)
 
-    def _prepare(self, record: AccessLogRecord) -> _Prepared:
-        columns = record_columns(record, self._chunker)
+    def _prepare(self, record: AccessLogRecord, bodies: Bodies) -> _Prepared:
+        columns = record_columns(record, bodies, self._chunker)
         row, chunks, time_us = columns.values, columns.chunks, columns.time_us
         rules = {finding.rule for finding in record.guardrail_findings}
         return _Prepared(row, chunks, time_us, rules)

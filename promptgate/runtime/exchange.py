@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..logstore import cap_body
+from ..logstore import Bodies, cap_body
 from ..pricing import format_usd, request_cost
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..providers._json import InvalidBody, load_request
@@ -114,7 +114,7 @@ class Exchange:
         bundle: Bundle,
         credentials: CredentialResolver,
         stages: list[RequestStage],
-        sink: Callable[[AccessLogRecord], None],
+        sink: Callable[[AccessLogRecord, Bodies], None],
         clock: Callable[[], float] = time.monotonic,
         over_budget: Callable[[Project, Token], str | None] = lambda _p, _t: None,
         fallbacks: Fallbacks | None = None,
@@ -140,6 +140,8 @@ class Exchange:
         self._baseline_model: str | None = None
         self._finished = False
         self._keep_bodies = bundle.logging.bodies
+        # Handed to the sink beside the record, not put into it (see `Bodies`).
+        self._prompt = self._response = ""
         self._body_limit = bundle.logging.max_body_kib * 1024
 
     # -- request -----------------------------------------------------------
@@ -263,7 +265,7 @@ class Exchange:
         if self._keep_bodies:
             # The prompt as the provider receives it: redacted values stay redacted.
             seen = outbound.schema.inspect_request(outbound.body) if outbound.changed else info
-            record.prompt, record.prompt_cut_bytes = cap_body(
+            self._prompt, record.prompt_cut_bytes = cap_body(
                 self._masked(seen.prompt_text), self._body_limit
             )
         extra = self._translate(outbound) if outbound.project.type == "ai_gateway" else {}
@@ -515,7 +517,7 @@ class Exchange:
             error = f"{usage.error_type or 'error'}: {usage.error_message}"
             record.error = self._masked(error)[:1000]
         if self._keep_bodies:
-            record.response, record.response_cut_bytes = cap_body(
+            self._response, record.response_cut_bytes = cap_body(
                 self._masked(usage.response_text), self._body_limit
             )
 
@@ -567,4 +569,4 @@ class Exchange:
                     cost_usd=format_usd(item.cost),
                     detail=item.detail,
                 )
-        self.sink(self.record)
+        self.sink(self.record, Bodies(self._prompt, self._response))

@@ -24,7 +24,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry, multiprocess
 
-from ..logstore import JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
+from ..logstore import Bodies, JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..webhooks import SQLiteOutbox
 from .attempts import Attempt, Fallbacks
@@ -115,9 +115,9 @@ class Processor:
     status: StatusServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def write(self, record: AccessLogRecord) -> None:
+    def write(self, record: AccessLogRecord, bodies: Bodies) -> None:
         for sink in self.sinks:
-            sink.write(record)
+            sink.write(record, bodies)
         self.metrics.observe(record)
         self.spend.account(record)
         self.metrics.log_dropped.set(sum(sink.dropped for sink in self.sinks))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promptgate.logstore import JsonLinesSink, record_to_dict
+from promptgate.logstore import Bodies, JsonLinesSink, record_to_dict
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 
 
@@ -46,6 +46,20 @@ def test_each_record_is_one_parseable_line_in_a_file(tmp_path: Path) -> None:
     assert first["prompt"] == 'say "hi" ünïcode\nnew line'
     assert first["guardrail_findings"][0]["rule"] == "aws-access-key"
     assert first["output_tokens"] == 0  # zeros are present: shippers see a fixed shape
+
+
+def test_bodies_handed_beside_the_record_are_written_in_their_place(tmp_path: Path) -> None:
+    target = tmp_path / "access.jsonl"
+    whole = make_record("req-1")
+    whole.response = "an answer"
+    with JsonLinesSink(str(target)) as sink:
+        sink.write(*Bodies.apart(whole))
+        sink.write(whole)
+
+    beside, inside = (json.loads(line) for line in target.read_text().splitlines())
+    assert beside == inside
+    assert list(beside) == list(inside)  # the same field order
+    assert beside["prompt"] == 'say "hi" ünïcode\nnew line' and beside["response"] == "an answer"
 
 
 def test_the_sink_appends_to_an_existing_file(tmp_path: Path) -> None:

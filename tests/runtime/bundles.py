@@ -19,6 +19,7 @@ from typing import Any
 from promptgate.bundle import canonical_json
 from promptgate.compile.bundle import compile_bundle
 from promptgate.config import Severity, validate_policy
+from promptgate.logstore import Bodies
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.bundle import Bundle, Project, Token, parse_bundle
 from promptgate.runtime.credentials import CredentialResolver
@@ -178,6 +179,12 @@ class World:
     def over_budget(self, _project: Project, _token: Token) -> str | None:
         return self.budget_message
 
+    def log(self, record: AccessLogRecord, bodies: Bodies) -> None:
+        """The exchange's sink: each record is kept with its bodies put into it."""
+        # The processor hands bodies beside the record, never inside it.
+        assert not record.prompt and not record.response
+        self.records.append(bodies.joined(record))
+
     def exchange(
         self,
         stages: list[RequestStage] | None = None,
@@ -187,7 +194,7 @@ class World:
             self.bundle,
             CredentialResolver(self.secrets.environ if environ is None else environ),
             stages or [],
-            self.records.append,
+            self.log,
             clock=self.clock,
             over_budget=self.over_budget,
         )

@@ -19,7 +19,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from promptgate.logstore import LogSink, open_store
+from promptgate.logstore import Bodies, LogSink, open_store
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.bundle import Bundle, BundleError
 from promptgate.runtime.metrics import Metrics
@@ -264,7 +264,7 @@ class _LossySink(LogSink):
     def dropped(self) -> int:
         return self._dropped
 
-    def write(self, record: AccessLogRecord) -> None:
+    def write(self, record: AccessLogRecord, bodies: Bodies | None = None) -> None:
         return None
 
     def close(self, timeout: float = 10.0) -> None:
@@ -282,7 +282,7 @@ def test_records_the_log_writers_dropped_are_exported_as_a_metric(tmp_path: Path
         processor = create_processor(bundle_path, with_mock=False, serve_status=False)
         try:
             processor.sinks.append(_LossySink(3))
-            processor.write(AccessLogRecord(project_id=ENG, status=200))
+            processor.write(AccessLogRecord(project_id=ENG, status=200), Bodies())
             return float(processor.metrics.log_dropped._value.get())
         finally:
             for sink in processor.sinks:
