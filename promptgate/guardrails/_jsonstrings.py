@@ -58,7 +58,9 @@ class JoinedStrings(NamedTuple):
     `starts[i]` is where string `i` begins in `data` (`starts[-1]` the end);
     `firsts[v]` the index of the first string of value `v`; `long` the
     strings left out (empty in `data`) because they are `long_bytes` or more;
-    `under[key]` the string values of the object keys asked for.
+    `under[key]` the string values of the object keys asked for; `sizes`
+    how many keys and strings each container collected in Python holds, by
+    `id` (valid while the values live).
     """
 
     data: bytes
@@ -66,6 +68,7 @@ class JoinedStrings(NamedTuple):
     firsts: list[int]
     long: list[int]
     under: dict[str, list[int]]
+    sizes: dict[int, int]
 
     def string_at(self, offset: int) -> int:
         """The string at byte `offset` of `data` (a `JOIN` belongs to the string before)."""
@@ -84,9 +87,12 @@ def joined_strings(
     firsts = [0]
     long: list[int] = []
     under: dict[str, list[int]] = {key: [] for key in keys}
+    counted: dict[int, int] = {}
     for value, data in values:
         first = firsts[-1]
-        texts = [value] if isinstance(value, str) else _collected(value, data, under, first)
+        texts = (
+            [value] if isinstance(value, str) else _collected(value, data, under, first, counted)
+        )
         if texts is not None:
             joined, sizes = _from_texts(texts, long_bytes, long, first)
         else:
@@ -96,7 +102,7 @@ def joined_strings(
             lengths.extend(sizes)
         firsts.append(len(lengths))
     starts = list(accumulate(map(add, lengths, repeat(len(_JOIN))), initial=0))
-    return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under)
+    return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under, counted)
 
 
 class _Dense(Exception):
@@ -104,7 +110,7 @@ class _Dense(Exception):
 
 
 def _collected(
-    value: Any, data: bytes, under: dict[str, list[int]], first: int
+    value: Any, data: bytes, under: dict[str, list[int]], first: int, sizes: dict[int, int]
 ) -> list[str] | None:
     """The strings of a sparse value, collected in Python; None for a dense one."""
     items = len(data) // SPARSE_BYTES
@@ -113,7 +119,7 @@ def _collected(
     into: list[str] = []
     found: dict[str, list[int]] = {key: [] for key in under}
     try:
-        _collect(value, into, [items], found)
+        _collect(value, into, [items], found, sizes)
     except _Dense:
         # Giving up costs at most the Python work the limit allows.
         return None
@@ -122,10 +128,17 @@ def _collected(
     return into
 
 
-def _collect(value: Any, into: list[str], left: list[int], under: dict[str, list[int]]) -> None:
+def _collect(
+    value: Any,
+    into: list[str],
+    left: list[int],
+    under: dict[str, list[int]],
+    sizes: dict[int, int],
+) -> None:
     left[0] -= 1
     if left[0] < 0:
         raise _Dense
+    begin = len(into)
     if isinstance(value, dict):
         for key, item in value.items():
             into.append(key)
@@ -134,13 +147,15 @@ def _collect(value: Any, into: list[str], left: list[int], under: dict[str, list
                     under[key].append(len(into))
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collect(item, into, left, under)
+                _collect(item, into, left, under, sizes)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, str):
                 into.append(item)
             elif isinstance(item, dict | list):
-                _collect(item, into, left, under)
+                _collect(item, into, left, under, sizes)
+    # A walk that looks for a string in this container counts it from here.
+    sizes[id(value)] = len(into) - begin
 
 
 def _from_texts(

@@ -324,7 +324,7 @@ def _wanted(
     skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
     for budget in budgets:
         budget.earn(skipped)
-    return Wanted(indexes), placed
+    return Wanted(indexes, strings.sizes), placed
 
 
 def _touched(

@@ -168,9 +168,11 @@ class Wanted:
     looked into.
     """
 
-    def __init__(self, indexes: Iterable[int]) -> None:
+    def __init__(self, indexes: Iterable[int], sizes: dict[int, int] | None = None) -> None:
         self.indexes = set(indexes)
         self.sorted = sorted(self.indexes)
+        # Strings per container (by id) where a reader counted them already.
+        self.sizes = sizes or {}
 
     def holds(self, begin: int, end: int) -> bool:
         """Whether a wanted string lies in `[begin, end)`."""
@@ -184,7 +186,7 @@ class Wanted:
     def between(self, begin: int, end: int) -> Wanted:
         """The wanted strings in `[begin, end)`, counted from `begin`."""
         inside = self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]
-        return Wanted(i - begin for i in inside)
+        return Wanted((i - begin for i in inside), self.sizes)
 
 
 # A container's items are counted in halves, each half again, down to single
@@ -194,15 +196,17 @@ class Wanted:
 _FEW = 4
 
 
-def _strings_in(items: list[Any], keyed: bool) -> int:
+def _strings_in(items: list[Any], keyed: bool, sizes: dict[int, int]) -> int:
     """How many keys and strings `items` (values of an object if `keyed`) hold."""
-    if len(items) > _FEW:
+    if len(items) > _FEW and (not sizes or id(items[0]) not in sizes):
         return string_count(orjson.dumps(items)) + keyed * len(items)
-    # A few items: counted in Python, serializing only what nests deeper.
+    # Counted in Python, serializing only what nests deeper and was not counted.
     count = keyed * len(items)
     for item in items:
         if isinstance(item, str):
             count += 1
+        elif id(item) in sizes:
+            count += sizes[id(item)]
         elif isinstance(item, dict):
             count += len(item)
             for inner in item.values():
@@ -240,7 +244,11 @@ def _holding(
             at = first
             each: list[tuple[int, int, int, int]] = []
             for index in range(low, high):
-                after = last if index == high - 1 else at + _strings_in([items[index]], keyed)
+                after = (
+                    last
+                    if index == high - 1
+                    else at + _strings_in([items[index]], keyed, wanted.sizes)
+                )
                 each.append((index, index + 1, at, after))
                 at = after
             segments.extend(reversed(each))
@@ -250,7 +258,9 @@ def _holding(
         cut: list[tuple[int, int, int, int]] = []
         for start in range(low, high, step):
             stop = min(start + step, high)
-            after = last if stop == high else at + _strings_in(items[start:stop], keyed)
+            after = (
+                last if stop == high else at + _strings_in(items[start:stop], keyed, wanted.sizes)
+            )
             cut.append((start, stop, at, after))
             at = after
         segments.extend(reversed(cut))
