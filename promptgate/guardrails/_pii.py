@@ -17,7 +17,7 @@ from ._checksums import iban_valid, luhn_valid
 from ._lru import ScanCache
 from ._patternset import PatternSet
 from ._phone import PHONE_CANDIDATE, valid_phone
-from ._text import EncodedText, Match, without_overlaps
+from ._text import Candidates, EncodedText, Match, without_overlaps
 
 # A validator returns how many characters of the candidate are the entity (0: none).
 Validator = Callable[[str], int]
@@ -117,15 +117,41 @@ class PiiDetector:
         Raises TooManyValues when `text` holds more candidates than the
         request's `budget` allows examining.
         """
+        budget = budget or Budget(PERSONAL_DATA)
+        counted = self.count(text, budget)
+        return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
+
+    def count(self, text: str, budget: Budget) -> tuple[Match, ...] | Candidates:
+        """What `detect` finds in `text` if known (seen before, no candidate), else its candidates.
+
+        The candidates are counted and spent from `budget` before any is examined.
+
+        Raises TooManyValues when they are more than `budget` has left.
+        """
         cached = self._cache.get(text)
         if cached is not None:
             return cached
         encoded = EncodedText(text)
-        budget = budget or Budget(PERSONAL_DATA)
         budget.earn(len(encoded.data))
-        found = self._detect(encoded, budget)
-        self._cache.put(text, found)
-        return found
+        spans: list[tuple[int, list[tuple[int, int]]]] = []
+        for rank in self._patterns.matching(encoded.data):
+            matches = self._patterns.matches(rank, encoded.data, budget.left)
+            budget.spend(len(matches))
+            spans.append((rank, matches))
+        if not spans:
+            self._cache.put(text, ())
+            return ()
+        return Candidates(encoded, spans)
+
+    def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:
+        """The entities among counted `candidates` (remembered for their text)."""
+        found: list[tuple[int, Match]] = []
+        for rank, matches in candidates.spans:
+            entities = _validated(self.entities[rank], candidates.encoded, matches, budget)
+            found.extend((rank, m) for m in entities)
+        result = without_overlaps(found)
+        self._cache.put(candidates.encoded.text, result)
+        return result
 
     @property
     def joinable(self) -> bool:
@@ -135,16 +161,6 @@ class PiiDetector:
     def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
         """Where any entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
         return self._patterns.joined_spans(data, limit)
-
-    def _detect(self, encoded: EncodedText, budget: Budget) -> tuple[Match, ...]:
-        found: list[tuple[int, Match]] = []
-        for rank in self._patterns.matching(encoded.data):
-            # Every candidate is counted before any is examined.
-            matches = self._patterns.matches(rank, encoded.data, budget.left)
-            budget.spend(len(matches))
-            entities = _validated(self.entities[rank], encoded, matches, budget)
-            found.extend((rank, m) for m in entities)
-        return without_overlaps(found)
 
 
 def _validated(

@@ -59,7 +59,7 @@ from ._slots import (
 )
 from ._spec import Guardrails, SecretScanning, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
-from ._text import Match
+from ._text import Candidates, Match
 
 Schema = Literal["anthropic", "openai"]
 Action = Literal["block", "redact", "monitor"]
@@ -214,10 +214,6 @@ def _hits(
     the rest is read at once (`_wanted`) and only what a match touches is
     walked.
     """
-    hits: list[Hit] = []
-    # Keys and short values repeat a lot ("type", "description"): one
-    # lookup per distinct string instead of one per occurrence.
-    seen: dict[tuple[str, bool], Hit | None] = {}
     budgets = request_budgets(guardrails.secrets is not None)
     known: list[tuple[Slot | Subtree, Any, tuple[Hit, ...] | None]] = []
     for part in parts.parts:
@@ -243,19 +239,20 @@ def _hits(
         _wanted(fresh, guardrails, budgets, _LAYOUTS[schema]) if new_size >= GATHER_CHARS else None
     )
     placed = iter(joint[1] if joint is not None else [None] * len(fresh))
-    for part, key, found in known:
+    # Every new string is found first, and every candidate in them counted,
+    # before any is examined: text denser than its allowance is refused
+    # after the count alone.
+    found_parts: list[tuple[Subtree | Slot, Any, tuple[Hit, ...] | list[Slot | Unplaced]]] = []
+    for part, key, cached in known:
         if stop():
             raise Abandoned("the request was abandoned while it was scanned")
-        if found is not None:
-            assert isinstance(part, Subtree)
-            hits.extend(absolute(found, part.path, part.start))
+        if cached is not None:
+            found_parts.append((part, key, cached))
             continue
         at = next(placed)
         if isinstance(part, Slot):
-            if joint is None or at is None or at[0] in joint[0].indexes:
-                hit = _hit(part, guardrails, seen, budgets)
-                if hit is not None:
-                    hits.append(hit)
+            wanted = joint is None or at is None or at[0] in joint[0].indexes
+            found_parts.append((part, key, [part] if wanted else []))
             continue
         if joint is None or at is None:
             walked = parts.slots(part)
@@ -264,11 +261,71 @@ def _hits(
             walked = parts.slots(part, joint[0].between(first, end), end - first)
         else:
             walked = []
-        fresh_hits = [h for s in walked if (h := _hit(s, guardrails, seen, budgets)) is not None]
-        if key is not None:
+        found_parts.append((part, key, list(walked)))
+    scans = _Scans(guardrails, budgets)
+    for _, _, strings in found_parts:
+        if isinstance(strings, list):
+            for string in strings:
+                scans.count(string)
+    hits: list[Hit] = []
+    for part, key, strings in found_parts:
+        if isinstance(strings, tuple):
+            assert isinstance(part, Subtree)
+            hits.extend(absolute(strings, part.path, part.start))
+            continue
+        fresh_hits = [h for s in strings if (h := scans.hit(s)) is not None]
+        if isinstance(part, Subtree) and key is not None:
             SUBTREES.put(key, relative(fresh_hits, part.path, part.start))
         hits.extend(fresh_hits)
     return hits
+
+
+class _Scans:
+    """The scans of one request's new strings: every candidate counted, then examined.
+
+    Each distinct string is scanned once per detector, as a walk that
+    remembers what it scanned would: a repeated string earns and spends
+    nothing more.
+    """
+
+    def __init__(self, guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> None:
+        self._secrets = guardrails.secrets.scanner if guardrails.secrets is not None else None
+        redaction = guardrails.redaction
+        self._detector = redaction.detector if redaction is not None else None
+        self._budgets = budgets
+        self._found: tuple[dict[str, tuple[Match, ...] | Candidates], ...] = ({}, {})
+        # Keys and short values repeat a lot ("type", "description"): one
+        # lookup per distinct string instead of one per occurrence.
+        self._seen: dict[tuple[str, bool], Hit | None] = {}
+
+    def count(self, string: Slot | Unplaced) -> None:
+        """Count the candidates of `string` (in document order); raises TooManyValues."""
+        text = string.text
+        if self._secrets is not None and text not in self._found[0]:
+            self._found[0][text] = self._secrets.count(text, self._budgets[0])
+        if self._detector is not None and string.pii and text not in self._found[1]:
+            self._found[1][text] = self._detector.count(text, self._budgets[1])
+
+    def hit(self, string: Slot | Unplaced) -> Hit | None:
+        """What a counted `string` holds, or None."""
+        known = self._seen.get((string.text, string.pii), _UNSEEN)
+        if known is not _UNSEEN:
+            return None if known is None else Hit(located(string), known.secrets, known.pii)
+        secrets = self._examined(0, string.text) if self._secrets is not None else ()
+        pii = self._examined(1, string.text) if self._detector is not None and string.pii else ()
+        hit = Hit(located(string), secrets, pii) if secrets or pii else None
+        self._seen[(string.text, string.pii)] = hit
+        return hit
+
+    def _examined(self, which: int, text: str) -> tuple[Match, ...]:
+        found = self._found[which][text]
+        if not isinstance(found, Candidates):
+            return found
+        finder: Finder | None = self._secrets if which == 0 else self._detector
+        assert finder is not None
+        matches = finder.examine(found, self._budgets[which])
+        self._found[which][text] = matches
+        return matches
 
 
 def _wanted(
@@ -457,27 +514,6 @@ def _budgets_of(guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> list[
         )
         if detector is not None
     ]
-
-
-def _hit(
-    slot: Slot | Unplaced,
-    guardrails: Guardrails,
-    seen: dict[tuple[str, bool], Hit | None],
-    budgets: tuple[Budget, Budget],
-) -> Hit | None:
-    known = seen.get((slot.text, slot.pii), _UNSEEN)
-    if known is not _UNSEEN:
-        return None if known is None else Hit(located(slot), known.secrets, known.pii)
-    scanning, redaction = guardrails.secrets, guardrails.redaction
-    secrets = scanning.scanner.scan(slot.text, budgets[0]) if scanning is not None else ()
-    pii = (
-        redaction.detector.detect(slot.text, budgets[1])
-        if redaction is not None and slot.pii
-        else ()
-    )
-    hit = Hit(located(slot), secrets, pii) if secrets or pii else None
-    seen[(slot.text, slot.pii)] = hit
-    return hit
 
 
 def _decide(

@@ -15,7 +15,7 @@ from ._examples import is_documentation_example
 from ._lru import ScanCache
 from ._patternset import PatternSet, Spans, compile_regex
 from ._secret_rules import SecretRule
-from ._text import EncodedText, Match, without_overlaps
+from ._text import Candidates, EncodedText, Match, without_overlaps
 
 # Template syntax that names a secret kept elsewhere: `${X}`, `$(cmd)`, `$X`,
 # `{{ x }}`, `{% x %}`, `%(x)s`, `%X%`, `<password>`: markers anywhere in the
@@ -61,29 +61,43 @@ class SecretScanner:
         Raises TooManyValues when `text` holds more candidates than the
         request's `budget` allows examining.
         """
+        budget = budget or Budget(SECRETS)
+        counted = self.count(text, budget)
+        return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
+
+    def count(self, text: str, budget: Budget) -> tuple[Match, ...] | Candidates:
+        """What `scan` finds in `text` when known (seen before, no candidate), else its candidates.
+
+        The candidates are counted and spent from `budget` before any is examined.
+
+        A rule with keywords has candidates only where one of them is.
+        Raises TooManyValues when they are more than `budget` has left.
+        """
         cached = self._cache.get(text)
         if cached is not None:
             return cached
         encoded = EncodedText(text)
-        budget = budget or Budget(SECRETS)
         budget.earn(len(encoded.data))
-        found = self._scan(encoded, budget)
-        self._cache.put(text, found)
-        return found
-
-    def _scan(self, encoded: EncodedText, budget: Budget) -> tuple[Match, ...]:
+        spans: list[tuple[int, list[tuple[int, int]]]] = []
         hits = self._patterns.matching(encoded.data)
-        if not hits:
-            return ()
-        lowered = encoded.data.lower()
-        found: list[tuple[int, Match]] = []
+        lowered = encoded.data.lower() if hits else b""
         for rank in hits:
             keywords = self._keywords[rank]
             if keywords and not any(k in lowered for k in keywords):
                 continue
-            # Every candidate is counted before any is examined.
             matches = self._patterns.matches(rank, encoded.data, budget.left)
             budget.spend(len(matches))
+            spans.append((rank, matches))
+        if not spans:
+            self._cache.put(text, ())
+            return ()
+        return Candidates(encoded, spans)
+
+    def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:
+        """The secrets among counted `candidates` (remembered for their text)."""
+        encoded = candidates.encoded
+        found: list[tuple[int, Match]] = []
+        for rank, matches in candidates.spans:
             rule, label = self.rules[rank], self._labels[rank]
             grouped = self._patterns.has_groups(rank)
             for whole in matches:
@@ -100,7 +114,9 @@ class SecretScanner:
                         rule.id, label, encoded.char_offset(start), encoded.char_offset(end), value
                     )
                     found.append((rank, match))
-        return without_overlaps(found)
+        result = without_overlaps(found)
+        self._cache.put(encoded.text, result)
+        return result
 
     @property
     def joinable(self) -> bool:

@@ -59,6 +59,19 @@ class EncodedText:
         return self.data[start:end].decode("utf-8", "surrogatepass")
 
 
+class Candidates(NamedTuple):
+    """A string's candidates, counted and paid for but not yet examined.
+
+    `spans` holds, per pattern rank that matched, the byte spans of its
+    matches. A detector counts every string of a request first and examines
+    after, so text denser than the allowance is refused before any
+    candidate is checked.
+    """
+
+    encoded: EncodedText
+    spans: list[tuple[int, list[tuple[int, int]]]]
+
+
 def without_overlaps(matches: list[tuple[int, Match]]) -> tuple[Match, ...]:
     """Keep the earliest, then longest, then highest-priority (lowest rank) matches."""
     if all(rank == matches[0][0] for rank, _ in matches):
