@@ -73,6 +73,7 @@ GATHER_CHARS = 4096
 LONG_BYTES = 16384
 _RULE = attrgetter("rule")
 _SPACE = b" \t\n\r"
+_JOIN_BYTES = JOIN.encode()
 Finder = SecretScanner | PiiDetector
 
 
@@ -407,7 +408,7 @@ def _touched(
         # only text far denser than it allows is refused before they run.
         spans = finder.joined_spans(data, 2 * budget.left_with(text))
         if spans is None:
-            raise budget.exceeded()
+            spans = _distinct_spans(strings, finder, budget)
         for start, end in spans:
             indexes.update(
                 range(strings.string_at(start), strings.string_at(max(end - 1, start)) + 1)
@@ -421,6 +422,40 @@ def _touched(
         else:
             indexes.update(_base64_touched(strings, candidates, finders, layout))
     return indexes
+
+
+def _distinct_spans(
+    strings: JoinedStrings, finder: Finder, budget: Budget
+) -> list[tuple[int, int]]:
+    """Each string that a match in the distinct strings touches, every copy of it, whole.
+
+    A walk scans a repeated string once and earns its allowance once: strings
+    whose copies hold more than twice the allowance may still be within it.
+    Raises TooManyValues when the distinct strings hold more than twice too.
+    """
+    data, starts = strings.data, strings.starts
+    pieces = data.split(_JOIN_BYTES)
+    if len(pieces) != len(starts) - 1:
+        # A string holds `JOIN` itself: cut where the strings are.
+        pieces = [data[a : b - len(_JOIN_BYTES)] for a, b in itertools.pairwise(starts)]
+    distinct = list(dict.fromkeys(pieces))
+    if len(distinct) == len(pieces):
+        raise budget.exceeded()
+    joined = _JOIN_BYTES.join(distinct)
+    size = len(joined) + len(JOIN) - len(distinct) * len(JOIN)
+    spans = finder.joined_spans(joined, 2 * budget.left_with(size))
+    if spans is None:
+        raise budget.exceeded()
+    ends = list(itertools.accumulate(len(piece) + len(JOIN) for piece in distinct))
+    touched = set()
+    for start, end in spans:
+        first = bisect_right(ends, start)
+        touched.update(distinct[first : bisect_right(ends, max(end - 1, start)) + 1])
+    return [
+        (starts[index], starts[index + 1] - len(JOIN))
+        for index, piece in enumerate(pieces)
+        if piece in touched
+    ]
 
 
 def _base64_touched(

@@ -217,3 +217,21 @@ def test_text_dense_in_secrets_and_personal_data_shares_one_allowance() -> None:
     # ... so both together are refused, not allowed twice the work.
     with pytest.raises(UnreadableBody, match="a possible secret counting as 6"):
         apply_request_guardrails("anthropic", body(log_lines(True, True)), guardrails)
+
+
+def test_values_spread_over_many_strings_are_all_counted_before_any_is_validated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    validated: list[str] = []
+    real = _phone._is_valid
+    monkeypatch.setattr(_phone, "_is_valid", lambda c: validated.append(c) or real(c))
+    _phone.valid_phone.cache_clear()
+    # A number in every third of 20,000 short messages: within twice the
+    # allowance (the joined strings pass), past it once the strings are counted.
+    messages = [
+        {"role": "user", "content": f"(415) 555-{n:04d}" if n % 3 == 0 else f"ok {n}"}
+        for n in range(20_000)
+    ]
+    with pytest.raises(UnreadableBody, match="one per 160 bytes"):
+        apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, GUARDRAILS)
+    assert validated == []

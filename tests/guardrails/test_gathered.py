@@ -234,3 +234,14 @@ def test_base64_documents_read_at_once_find_what_a_walk_finds(
     body = {"model": "m", "messages": [{"role": "user", "content": blocks}]}
     for mode in ("block", "redact"):
         same("anthropic", body, spec(mode))
+
+
+def test_copies_of_one_dense_string_count_once_as_a_walk_counts_them() -> None:
+    # 40 addresses in 440 bytes is within the allowance; 2,000 copies of it
+    # hold 80,000, which a walk scans once.
+    dense = " ".join(f"u{n}@ex.org" for n in range(40))
+    body = {"model": "m", "messages": [{"role": "user", "content": dense}] * 2_000}
+    gathered = outcome("anthropic", body, spec("redact"), gather=True)
+    assert not isinstance(gathered, str)
+    assert "u0@ex.org" not in json.dumps(gathered.body)
+    same("anthropic", body, spec("redact"))
