@@ -212,6 +212,22 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
 
         return body
 
+    def data_keys(inside: Callable[[int], str]) -> Callable[[int], Any]:
+        """Text blocks with a `data` key holding base64: the walk never decodes it there."""
+
+        def body(seed: int) -> Any:
+            text = [
+                {
+                    "type": "text",
+                    "text": f"t{n}",
+                    "data": base64.b64encode(f"{inside(n)}.{seed}".encode()).decode(),
+                }
+                for n in range(MB // 60)
+            ]
+            return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+        return body
+
     def tool_calls(seed: int) -> Any:
         """OpenAI: an agent's history of small tool calls, arguments as Python's json writes."""
         messages = [
@@ -391,6 +407,8 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
             ("the same, an email in every 4th", tiny_with(4)),
             ("a text block per 35 bytes, an email in every 4th", blocks_with(4)),
             ("OpenAI: a tool call per 260 bytes", tool_calls),
+            ("text blocks with base64 text in a data key", data_keys(lambda n: f"note {n}")),
+            ("the same, an address in each", data_keys(lambda n: f"u{n}@ex.org")),
         ],
         "secrets and PII": [("accepted: half of each allowance, mixed", both)],
     }

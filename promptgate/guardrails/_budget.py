@@ -10,8 +10,9 @@ A detector's work on a string has three parts:
    µs), and for phone numbers a `phonenumbers` validation (60-130 µs).
 
 Parts 2 and 3 grow with the number of matches, so a request earns an
-allowance of matches as its text is scanned, and every match is counted
-before any is examined: text denser than the allowance is refused
+allowance of matches as its text is scanned, and every match of every new
+string of the request is counted before any is examined (`count`, then
+`examine`, of each detector): text denser than the allowance is refused
 (`TooManyValues`, a 400) after part 2 alone. Letting the rest through
 unexamined would leak it; examining it all would hold a core.
 

@@ -346,9 +346,10 @@ def _wanted(
     `PatternSet.joined_spans`). Also returns, per part, the indexes of its
     first string and of the one after its last (None: walk it whole). None
     when everything is walked: a small body, or a pattern anchored to the
-    whole text. Raises TooManyValues when the strings hold more than twice
-    the matches the request allows examining (walking them all to count
-    exactly would cost ~300 ms per MB).
+    whole text. Raises TooManyValues when the distinct strings hold more
+    than twice the matches the request allows examining (walking them all
+    to count exactly would cost ~300 ms per MB; within twice, the strings
+    touched are counted exactly before any is examined, `_Scans`).
     """
     detectors = [d for d in (guardrails.secrets, guardrails.redaction) if d is not None]
     finders = [
