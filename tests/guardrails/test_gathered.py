@@ -245,3 +245,19 @@ def test_copies_of_one_dense_string_count_once_as_a_walk_counts_them() -> None:
     assert not isinstance(gathered, str)
     assert "u0@ex.org" not in json.dumps(gathered.body)
     same("anthropic", body, spec("redact"))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    pool=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=5),
+    picks=st.lists(st.integers(min_value=0, max_value=4), min_size=1_000, max_size=3_000),
+)
+def test_repeated_strings_are_counted_once_whether_read_at_once_or_walked(
+    pool: list[int], picks: list[int]
+) -> None:
+    # At most 200 distinct addresses: a walk accepts whatever the copies add up to.
+    texts = [" ".join(f"u{n}.{i}@ex.org" for n in range(size)) for i, size in enumerate(pool)]
+    messages = [{"role": "user", "content": texts[pick % len(texts)]} for pick in picks]
+    body = {"model": "m", "messages": messages}
+    assert not isinstance(outcome("anthropic", body, spec("redact"), gather=True), str)
+    same("anthropic", body, spec("redact"))
