@@ -145,6 +145,13 @@ class Budget:
         return True
 
 
+def beyond(size: int, counts: list[tuple[Budget, int]]) -> bool:
+    """Whether budgets sharing one pool cannot pay `counts` candidates with `size` more bytes."""
+    pool = counts[0][0]._pool
+    spent = sum(count * budget._weight for budget, count in counts)
+    return pool.left + size / PERSONAL_DATA.bytes_per_candidate < spent
+
+
 def request_budgets(secrets: bool) -> tuple[Budget, Budget]:
     """The secret scanner's and the personal-data detector's budgets for one request.
 

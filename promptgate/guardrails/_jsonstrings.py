@@ -60,7 +60,8 @@ class JoinedStrings(NamedTuple):
     strings left out (empty in `data`) because they are `long_bytes` or more;
     `under[key]` the string values of the object keys asked for; `sizes`
     how many keys and strings each container collected in Python holds, by
-    `id` (valid while the values live).
+    `id` (valid while the values live); `long_size` at least the UTF-8
+    bytes of the long strings.
     """
 
     data: bytes
@@ -69,6 +70,7 @@ class JoinedStrings(NamedTuple):
     long: list[int]
     under: dict[str, list[int]]
     sizes: dict[int, int]
+    long_size: int
 
     def string_at(self, offset: int) -> int:
         """The string at byte `offset` of `data` (a `JOIN` belongs to the string before)."""
@@ -88,21 +90,22 @@ def joined_strings(
     long: list[int] = []
     under: dict[str, list[int]] = {key: [] for key in keys}
     counted: dict[int, int] = {}
+    long_size = [0]
     for value, data in values:
         first = firsts[-1]
         texts = (
             [value] if isinstance(value, str) else _collected(value, data, under, first, counted)
         )
         if texts is not None:
-            joined, sizes = _from_texts(texts, long_bytes, long, first)
+            joined, sizes = _from_texts(texts, long_bytes, long, first, long_size)
         else:
-            joined, sizes = _from_json(data, long_bytes, long, first, under)
+            joined, sizes = _from_json(data, long_bytes, long, first, under, long_size)
         if sizes:
             datas.append(joined)
             lengths.extend(sizes)
         firsts.append(len(lengths))
     starts = list(accumulate(map(add, lengths, repeat(len(_JOIN))), initial=0))
-    return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under, counted)
+    return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under, counted, long_size[0])
 
 
 class _Dense(Exception):
@@ -159,9 +162,11 @@ def _collect(
 
 
 def _from_texts(
-    texts: list[str], long_bytes: int, long: list[int], first: int
+    texts: list[str], long_bytes: int, long: list[int], first: int, long_size: list[int]
 ) -> tuple[bytes, list[int]]:
     for i in compress(count(), map(long_bytes.__le__, map(len, texts))):
+        # A character is at most 4 bytes of UTF-8.
+        long_size[0] += 4 * len(texts[i])
         texts[i] = ""
         long.append(first + i)
     # A string built in Python may hold a lone surrogate; RE2 reads it as bytes.
@@ -173,7 +178,12 @@ def _from_texts(
 
 
 def _from_json(
-    data: bytes, long_bytes: int, long: list[int], first: int, under: dict[str, list[int]]
+    data: bytes,
+    long_bytes: int,
+    long: list[int],
+    first: int,
+    under: dict[str, list[int]],
+    long_size: list[int],
 ) -> tuple[bytes, list[int]]:
     escapes = b"\\" in data
     # Only `\"` and `\\` hide or fake a quote: mask them when there are any.
@@ -192,6 +202,8 @@ def _from_json(
     raw = list(map(len, strings))
     if raw and max(raw) >= long_bytes:
         for i in compress(count(), map(long_bytes.__le__, raw)):
+            # Escaped JSON is at least as long as the bytes it stands for.
+            long_size[0] += raw[i]
             strings[i] = b""
             raw[i] = 0
             long.append(first + i)

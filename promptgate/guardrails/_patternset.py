@@ -31,6 +31,8 @@ _WHOLE = _re2.RE2.Anchor.ANCHOR_BOTH
 # The groups of one match: the span of the whole match, then one per capture
 # group ((-1, -1) for a group that took no part).
 Spans = Sequence[tuple[int, int]]
+# Per pattern rank that matched, the spans of its matches.
+Ranked = list[tuple[int, list[tuple[int, int]]]]
 
 
 def _options(capture: bool = True) -> Any:
@@ -114,12 +116,15 @@ class PatternSet:
         # The same patterns for strings joined by newlines, where `^` and `$`
         # must hold at every line; none if a pattern anchors otherwise.
         self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
+        # Patterns whose matches in joined strings are matches of one string
+        # alone, one for one: no `^` or `$`, which hold at every newline there.
+        self.unanchored = [not ("^" in r or "$" in r) for r in regexes]
         lines = [f"(?m){r}" for r in regexes] if self.joinable else []
         self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
         self._line_set = _Sets(lines, alone if lines else [])
 
-    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
-        """Spans of every match of every pattern in strings joined by `JOIN`.
+    def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
+        """Spans of every match of every pattern in strings joined by `JOIN`, per pattern.
 
         A string that holds a match on its own overlaps one of these: the
         same characters are there, `JOIN` stands where the string ended
@@ -129,14 +134,16 @@ class PatternSet:
         """
         if not self.joinable:
             raise ValueError("a pattern anchors to the whole text")
-        found: list[tuple[int, int]] = []
+        found: Ranked = []
         if self._empty or not data:
             return found
+        total = 0
         for rank in self._line_set.matching(data):
-            spans = _matches(self._line_finders[rank], data, limit - len(found))
-            if len(found) + len(spans) > limit:
+            spans = _matches(self._line_finders[rank], data, limit - total)
+            total += len(spans)
+            if total > limit:
                 return None
-            found.extend(spans)
+            found.append((rank, spans))
         return found
 
     def has_groups(self, rank: int) -> bool:

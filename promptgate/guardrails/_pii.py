@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ._budget import PERSONAL_DATA, Budget
 from ._checksums import iban_valid, luhn_valid
 from ._lru import ScanCache
-from ._patternset import PatternSet
+from ._patternset import PatternSet, Ranked
 from ._phone import PHONE_CANDIDATE, valid_phone
 from ._text import Candidates, EncodedText, Match, without_overlaps
 
@@ -109,7 +109,8 @@ class PiiDetector:
         self._patterns = PatternSet(
             [e.regex for e in self.entities], keys, [e.alone for e in self.entities]
         )
-        self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
+        # Per text: what was found, its UTF-8 size, its candidates.
+        self._cache: ScanCache[tuple[tuple[Match, ...], int, int]] = ScanCache()
 
     def detect(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
         """Non-overlapping entities in `text`, in order of position.
@@ -130,7 +131,11 @@ class PiiDetector:
         """
         cached = self._cache.get(text)
         if cached is not None:
-            return cached
+            # Found before, it costs the request what it cost then.
+            found, size, candidates = cached
+            budget.earn(size)
+            budget.spend(candidates)
+            return found
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
@@ -139,7 +144,7 @@ class PiiDetector:
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
-            self._cache.put(text, ())
+            self._cache.put(text, ((), len(encoded.data), 0))
             return ()
         return Candidates(encoded, spans)
 
@@ -150,7 +155,8 @@ class PiiDetector:
             entities = _validated(self.entities[rank], candidates.encoded, matches, budget)
             found.extend((rank, m) for m in entities)
         result = without_overlaps(found)
-        self._cache.put(candidates.encoded.text, result)
+        size, count = len(candidates.encoded.data), sum(len(m) for _, m in candidates.spans)
+        self._cache.put(candidates.encoded.text, (result, size, count))
         return result
 
     @property
@@ -158,9 +164,19 @@ class PiiDetector:
         """Whether `joined_spans` may read many strings joined by newlines."""
         return self._patterns.joinable
 
-    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
-        """Where any entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+    def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
+        """Where each entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
         return self._patterns.joined_spans(data, limit)
+
+    def counted_gate(self, rank: int) -> tuple[bytes, ...] | None:
+        """What `count` asks of a string before it counts a joined match of `rank` there.
+
+        None: a joined match may not be one `count` finds (an anchor);
+        else the keywords one of which the string must hold (none: no gate).
+        """
+        if not self._patterns.unanchored[rank]:
+            return None
+        return ()
 
 
 def _validated(

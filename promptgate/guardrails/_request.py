@@ -32,11 +32,11 @@ from typing import Any, Literal
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import Budget, TooManyValues, request_budgets
+from ._budget import Budget, TooManyValues, beyond, request_budgets
 from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings, string_count
 from ._mask import SecretMask
 from ._memory import SecretMemory
-from ._patternset import JOIN
+from ._patternset import JOIN, Ranked
 from ._pii import PiiDetector
 from ._placeholders import PlaceholderAllocator, PlaceholderMap
 from ._redact import LITERAL_RULE, redact
@@ -284,9 +284,9 @@ def _hits(
 class _Scans:
     """The scans of one request's new strings: every candidate counted, then examined.
 
-    Each distinct string is scanned once per detector, as a walk that
-    remembers what it scanned would: a repeated string earns and spends
-    nothing more.
+    Each distinct string is counted once per detector: a repeated string
+    earns and spends nothing more. Personal data is counted in every string
+    but looked for only where it is redacted.
     """
 
     def __init__(self, guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> None:
@@ -304,7 +304,9 @@ class _Scans:
         text = string.text
         if self._secrets is not None and text not in self._found[0]:
             self._found[0][text] = self._secrets.count(text, self._budgets[0])
-        if self._detector is not None and string.pii and text not in self._found[1]:
+        # Every string, as the joined strings are counted (`_touched`): a
+        # refusal there is one the count here would reach.
+        if self._detector is not None and text not in self._found[1]:
             self._found[1][text] = self._detector.count(text, self._budgets[1])
 
     def hit(self, string: Slot | Unplaced) -> Hit | None:
@@ -377,7 +379,8 @@ def _wanted(
     text = len(data) + len(JOIN) - count * len(JOIN)
     firsts = iter(itertools.pairwise(strings.firsts))
     placed = [next(firsts) if was_read else None for was_read in read]
-    indexes = _touched(strings, finders, text, layout)
+    # A part not read here is walked whole and earns more than `text` shows.
+    indexes = _touched(strings, finders, text, layout, top=all(read))
     starts = strings.starts
     # What the strings no walk reads earn, as their scans would (not the joins).
     skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
@@ -387,7 +390,11 @@ def _wanted(
 
 
 def _touched(
-    strings: JoinedStrings, finders: list[tuple[Finder, Budget]], text: int, layout: Layout
+    strings: JoinedStrings,
+    finders: list[tuple[Finder, Budget]],
+    text: int,
+    layout: Layout,
+    top: bool = False,
 ) -> set[int]:
     """The indexes of the strings a walk must read: what a match touches, and more.
 
@@ -395,7 +402,8 @@ def _touched(
     to its scan): it is left out of the joined text, not read twice. String
     values of the keys the walk may decode, and `data:` URLs, are walked
     too, except JSON that is read here the same way and holds nothing
-    (`_json_touched`).
+    (`_json_touched`). With `top` (the body's own strings), raises
+    TooManyValues when the walk's count would (`_refuse_early`).
     """
     data = strings.data
     indexes = set(strings.long)
@@ -404,16 +412,27 @@ def _touched(
     while at >= 0:
         indexes.add(strings.string_at(at + 1))
         at = lowered.find(b"\ndata:", at + 1)
+    decoded = set(indexes).union(*strings.under.values())
+    sure: list[tuple[Budget, int]] = []
+    listed: list[list[tuple[int, int]]] = []
     for finder, budget in finders:
-        # The strings' own scans then spend the allowance as a walk would;
-        # only text far denser than it allows is refused before they run.
-        spans = finder.joined_spans(data, 2 * budget.left_with(text))
-        if spans is None:
-            spans = _distinct_spans(strings, finder, budget)
+        # Listing the matches costs ~1 µs each: past twice the allowance the
+        # text is refused without them.
+        ranked = finder.joined_spans(data, 2 * budget.left_with(text))
+        if ranked is None:
+            listed.append(_distinct_spans(strings, finder, budget))
+        else:
+            listed.append([span for _, spans in ranked for span in spans])
+            if top:
+                sure.append((budget, _sure_count(strings, finder, ranked, decoded)))
+    if sure and beyond(text + strings.long_size, sure):
+        raise sure[0][0].exceeded()
+    starts = strings.starts
+    for spans in listed:
         for start, end in spans:
-            indexes.update(
-                range(strings.string_at(start), strings.string_at(max(end - 1, start)) + 1)
-            )
+            first = bisect_right(starts, start) - 1
+            last = first if end <= starts[first + 1] else bisect_right(starts, end - 1) - 1
+            indexes.update(range(first, last + 1))
     for key, found in strings.under.items():
         candidates = sorted(set(found) - indexes)
         if not candidates:
@@ -423,6 +442,34 @@ def _touched(
         else:
             indexes.update(_base64_touched(strings, candidates, finders, layout))
     return indexes
+
+
+def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded: set[int]) -> int:
+    """How many of the joined matches `ranked` the walk's count surely counts too.
+
+    A match counts once per distinct string it lies within (the walk counts
+    a repeated string once), in a string the walk reads as it stands (not
+    decoded), of a pattern without `^`/`$`, with a keyword of its rule in it.
+    So the walk counts at least this many: a refusal on it is one the walk
+    would reach, made before any string is walked.
+    """
+    data, starts = strings.data, strings.starts
+    owners: dict[bytes, int] = {}
+    sure = 0
+    for rank, spans in ranked:
+        gate = finder.counted_gate(rank)
+        if gate is None:
+            continue
+        for start, end in spans:
+            index = bisect_right(starts, start) - 1
+            if index in decoded or end > starts[index + 1] - len(JOIN):
+                continue
+            if gate and not any(k in data[start:end].lower() for k in gate):
+                continue
+            text = data[starts[index] : starts[index + 1] - len(JOIN)]
+            if owners.setdefault(text, index) == index:
+                sure += 1
+    return sure
 
 
 def _distinct_spans(
@@ -444,12 +491,12 @@ def _distinct_spans(
         raise budget.exceeded()
     joined = _JOIN_BYTES.join(distinct)
     size = len(joined) + len(JOIN) - len(distinct) * len(JOIN)
-    spans = finder.joined_spans(joined, 2 * budget.left_with(size))
-    if spans is None:
+    ranked = finder.joined_spans(joined, 2 * budget.left_with(size))
+    if ranked is None:
         raise budget.exceeded()
     ends = list(itertools.accumulate(len(piece) + len(JOIN) for piece in distinct))
     touched = set()
-    for start, end in spans:
+    for start, end in (span for _, spans in ranked for span in spans):
         first = bisect_right(ends, start)
         touched.update(distinct[first : bisect_right(ends, max(end - 1, start)) + 1])
     return [

@@ -13,7 +13,7 @@ from ._budget import SECRETS, Budget
 from ._entropy import shannon_entropy
 from ._examples import is_documentation_example
 from ._lru import ScanCache
-from ._patternset import PatternSet, Spans, compile_regex
+from ._patternset import PatternSet, Ranked, Spans, compile_regex
 from ._secret_rules import SecretRule
 from ._text import Candidates, EncodedText, Match, without_overlaps
 
@@ -53,7 +53,8 @@ class SecretScanner:
         self._allowlist = [
             compile_regex(a, f"secret_scanner.allowlist[{i}]") for i, a in enumerate(allowlist)
         ]
-        self._cache: ScanCache[tuple[Match, ...]] = ScanCache()
+        # Per text: what was found, its UTF-8 size, its candidates.
+        self._cache: ScanCache[tuple[tuple[Match, ...], int, int]] = ScanCache()
 
     def scan(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
         """Non-overlapping secrets in `text`, in order of position.
@@ -75,7 +76,11 @@ class SecretScanner:
         """
         cached = self._cache.get(text)
         if cached is not None:
-            return cached
+            # Found before, it costs the request what it cost then.
+            found, size, candidates = cached
+            budget.earn(size)
+            budget.spend(candidates)
+            return found
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
@@ -89,7 +94,7 @@ class SecretScanner:
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
-            self._cache.put(text, ())
+            self._cache.put(text, ((), len(encoded.data), 0))
             return ()
         return Candidates(encoded, spans)
 
@@ -115,7 +120,8 @@ class SecretScanner:
                     )
                     found.append((rank, match))
         result = without_overlaps(found)
-        self._cache.put(encoded.text, result)
+        size, count = len(candidates.encoded.data), sum(len(m) for _, m in candidates.spans)
+        self._cache.put(candidates.encoded.text, (result, size, count))
         return result
 
     @property
@@ -123,9 +129,19 @@ class SecretScanner:
         """Whether `joined_spans` may read many strings joined by newlines."""
         return self._patterns.joinable
 
-    def joined_spans(self, data: bytes, limit: int) -> list[tuple[int, int]] | None:
-        """Where any rule matches in newline-joined strings (see `PatternSet.joined_spans`)."""
+    def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
+        """Where each rule matches in newline-joined strings (see `PatternSet.joined_spans`)."""
         return self._patterns.joined_spans(data, limit)
+
+    def counted_gate(self, rank: int) -> tuple[bytes, ...] | None:
+        """What `count` asks of a string before it counts a joined match of `rank` there.
+
+        None: a joined match may not be one `count` finds (an anchor);
+        else the keywords one of which the string must hold (none: no gate).
+        """
+        if not self._patterns.unanchored[rank]:
+            return None
+        return self._keywords[rank]
 
     def _plausible(self, rule: SecretRule, value: str) -> bool:
         if rule.drops_templates and (

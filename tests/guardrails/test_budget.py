@@ -17,6 +17,7 @@ from promptgate.guardrails import (
     compile_guardrails,
 )
 from promptgate.guardrails._budget import PERSONAL_DATA, SECRETS, Budget
+from promptgate.guardrails._slots import BodyWalk
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
 BUILTIN_RULES_BY_ID = {rule.id: rule for rule in BUILTIN_RULES}
@@ -235,3 +236,36 @@ def test_values_spread_over_many_strings_are_all_counted_before_any_is_validated
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
         apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, GUARDRAILS)
     assert validated == []
+
+
+def test_a_string_found_before_costs_what_it_cost_then() -> None:
+    # The joined strings' count cannot tell what a detector remembers: a
+    # remembered string spends its candidates again, so the two agree.
+    detector = compile_guardrails({"reversible_redaction": {"entities": ["email"]}}).redaction
+    assert detector is not None
+    text = " ".join(f"u{n}@ex.org" for n in range(200))
+    first, again = Budget(PERSONAL_DATA), Budget(PERSONAL_DATA)
+    found = detector.detector.detect(text, first)
+    assert detector.detector.detect(text, again) == found
+    assert first.left == again.left == PERSONAL_DATA.base + len(text) // 160 - 200
+
+
+def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[object] = []
+    real = BodyWalk.slots
+
+    def slots(self: BodyWalk, *args: Any) -> Any:
+        walked.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(BodyWalk, "slots", slots)
+    # An address in every second message: between the allowance and twice it.
+    messages = [
+        {"role": "user", "content": f"u{n}@ex.org" if n % 2 == 0 else f"ok {n}"}
+        for n in range(20_000)
+    ]
+    with pytest.raises(UnreadableBody, match="one per 160 bytes"):
+        apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, GUARDRAILS)
+    assert walked == []

@@ -236,11 +236,23 @@ def test_base64_documents_read_at_once_find_what_a_walk_finds(
         same("anthropic", body, spec(mode))
 
 
-def test_copies_of_one_dense_string_count_once_as_a_walk_counts_them() -> None:
-    # 40 addresses in 440 bytes is within the allowance; 2,000 copies of it
-    # hold 80,000, which a walk scans once.
-    dense = " ".join(f"u{n}@ex.org" for n in range(40))
-    body = {"model": "m", "messages": [{"role": "user", "content": dense}] * 2_000}
+@pytest.mark.parametrize(
+    ("spacing", "copies"),
+    [
+        # 40 addresses in 440 bytes, 2,000 copies: 80,000 in ~1 MB, far past
+        # twice the allowance.
+        (11, 2_000),
+        # One address per 107 bytes, 300 copies: 6,000 in ~650 KB, between
+        # the allowance (~5,600) and twice it.
+        (107, 300),
+    ],
+)
+def test_copies_of_one_dense_string_count_once_as_a_walk_counts_them(
+    spacing: int, copies: int
+) -> None:
+    # A walk scans the string once: its addresses are well within the allowance.
+    dense = "".join(f"u{n}@ex.org".ljust(spacing) for n in range(40 if spacing < 20 else 20))
+    body = {"model": "m", "messages": [{"role": "user", "content": dense}] * copies}
     gathered = outcome("anthropic", body, spec("redact"), gather=True)
     assert not isinstance(gathered, str)
     assert "u0@ex.org" not in json.dumps(gathered.body)
@@ -261,3 +273,44 @@ def test_repeated_strings_are_counted_once_whether_read_at_once_or_walked(
     body = {"model": "m", "messages": messages}
     assert not isinstance(outcome("anthropic", body, spec("redact"), gather=True), str)
     same("anthropic", body, spec("redact"))
+
+
+@st.composite
+def dense_chats(draw: st.DrawFn) -> dict[str, Any]:
+    """Short messages with addresses at any density, some where none is redacted."""
+    size = draw(st.integers(min_value=300, max_value=3_000))
+    every = draw(st.integers(min_value=1, max_value=12))
+    words = draw(st.integers(min_value=0, max_value=30))
+    per = draw(st.integers(min_value=1, max_value=12))
+    distinct = draw(st.sampled_from([7, 50, 100_000]))
+    messages: list[dict[str, Any]] = []
+    for n in range(size):
+        addresses = [f"u{(n * per + i) % distinct}@ex.org" for i in range(per)]
+        text = " ".join(addresses) if n % every == 0 else "ok"
+        text += " x" * (n % (words + 1))
+        where = draw(st.sampled_from(["text", "thinking", "id", "repeat"]))
+        if where == "thinking":
+            content: Any = [{"type": "thinking", "thinking": text, "signature": "c2ln"}]
+        elif where == "id":
+            content = [{"type": "tool_result", "tool_use_id": text, "content": "ok"}]
+        elif where == "repeat" and messages:
+            content = messages[-1]["content"]
+        else:
+            content = text
+        messages.append({"role": "user" if n % 2 else "assistant", "content": content})
+    return {"model": "m", "messages": messages}
+
+
+@settings(max_examples=25, deadline=None)
+@given(body=dense_chats())
+def test_dense_text_read_at_once_is_refused_only_where_a_walk_refuses_it(
+    body: dict[str, Any],
+) -> None:
+    # Read at once, dense text is refused from the joined strings' count,
+    # before any walk; a walk of every string must refuse it too.
+    gathered = outcome("anthropic", body, spec("redact"), gather=True)
+    walked = outcome("anthropic", body, spec("redact"), gather=False)
+    if isinstance(gathered, str):
+        assert isinstance(walked, str)
+    elif not isinstance(walked, str):
+        same("anthropic", body, spec("redact"))
