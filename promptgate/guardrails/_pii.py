@@ -111,6 +111,8 @@ class PiiDetector:
         )
         # Per text: what was found, its UTF-8 size, its candidates.
         self._cache: ScanCache[tuple[tuple[Match, ...], int, int]] = ScanCache()
+        # Per text never examined (`count_only`): its UTF-8 size, its candidates.
+        self._counts: ScanCache[tuple[int, int]] = ScanCache()
 
     def detect(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
         """Non-overlapping entities in `text`, in order of position.
@@ -118,7 +120,12 @@ class PiiDetector:
         Raises TooManyValues when `text` holds more candidates than the
         request's `budget` allows examining.
         """
-        budget = budget or Budget(PERSONAL_DATA)
+        if budget is None:
+            # No request to charge: what was found before is the answer.
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached[0]
+            budget = Budget(PERSONAL_DATA)
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
 
@@ -134,7 +141,8 @@ class PiiDetector:
             # Found before, it costs the request what it cost then.
             found, size, candidates = cached
             budget.earn(size)
-            budget.spend(candidates)
+            if candidates:
+                budget.spend(candidates)
             return found
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
@@ -147,6 +155,24 @@ class PiiDetector:
             self._cache.put(text, ((), len(encoded.data), 0))
             return ()
         return Candidates(encoded, spans)
+
+    def count_only(self, text: str, budget: Budget) -> None:
+        """Earn and spend for `text` as `count` does, where nothing is looked for.
+
+        What such a string counted is remembered on its own: it is never
+        examined, so `count` would otherwise run its patterns every time.
+        """
+        cached = self._cache.get(text)
+        counted = cached[1:] if cached is not None else self._counts.get(text)
+        if counted is not None:
+            budget.earn(counted[0])
+            if counted[1]:
+                budget.spend(counted[1])
+            return
+        found = self.count(text, budget)
+        if isinstance(found, Candidates):
+            size, spans = len(found.encoded.data), found.spans
+            self._counts.put(text, (size, sum(len(m) for _, m in spans)))
 
     def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:
         """The entities among counted `candidates` (remembered for their text)."""

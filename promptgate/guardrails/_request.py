@@ -32,7 +32,7 @@ from typing import Any, Literal
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import Budget, TooManyValues, beyond, request_budgets
+from ._budget import PERSONAL_DATA, Allowance, Budget, TooManyValues, beyond, request_budgets
 from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings, string_count
 from ._mask import SecretMask
 from ._memory import SecretMemory
@@ -67,6 +67,8 @@ Action = Literal["block", "redact", "monitor"]
 _LAYOUTS: dict[str, Layout] = {"anthropic": _anthropic.LAYOUT, "openai": _openai.LAYOUT}
 _PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _UNSEEN: Any = object()
+_UNEXAMINED: Any = object()
+_UNBOUNDED = Allowance(1 << 60, PERSONAL_DATA.bytes_per_candidate)
 # Bodies with at least this many characters of new strings are read at once (`_wanted`).
 GATHER_CHARS = 4096
 # Strings this long (bytes of JSON) are scanned on their own, not joined.
@@ -307,25 +309,37 @@ class _Scans:
         # Every string, as the joined strings are counted (`_touched`): a
         # refusal there is one the count here would reach.
         if self._detector is not None and text not in self._found[1]:
-            self._found[1][text] = self._detector.count(text, self._budgets[1])
+            if string.pii:
+                self._found[1][text] = self._detector.count(text, self._budgets[1])
+            else:
+                self._detector.count_only(text, self._budgets[1])
+                self._found[1][text] = _UNEXAMINED
 
     def hit(self, string: Slot | Unplaced) -> Hit | None:
         """What a counted `string` holds, or None."""
         known = self._seen.get((string.text, string.pii), _UNSEEN)
         if known is not _UNSEEN:
             return None if known is None else Hit(located(string), known.secrets, known.pii)
-        secrets = self._examined(0, string.text) if self._secrets is not None else ()
-        pii = self._examined(1, string.text) if self._detector is not None and string.pii else ()
+        # Most strings hold nothing: their counts are their results already.
+        secrets = self._found[0].get(string.text, ())
+        if isinstance(secrets, Candidates) or secrets is _UNEXAMINED:
+            secrets = self._examined(0, string.text)
+        pii = self._found[1].get(string.text, ()) if string.pii else ()
+        if isinstance(pii, Candidates) or pii is _UNEXAMINED:
+            pii = self._examined(1, string.text)
         hit = Hit(located(string), secrets, pii) if secrets or pii else None
         self._seen[(string.text, string.pii)] = hit
         return hit
 
     def _examined(self, which: int, text: str) -> tuple[Match, ...]:
         found = self._found[which][text]
-        if not isinstance(found, Candidates):
-            return found
         finder: Finder | None = self._secrets if which == 0 else self._detector
         assert finder is not None
+        if found is _UNEXAMINED:
+            # Counted where nothing was looked for, and now wanted: paid for already.
+            found = finder.count(text, Budget(_UNBOUNDED))
+        if not isinstance(found, Candidates):
+            return found
         matches = finder.examine(found, self._budgets[which])
         self._found[which][text] = matches
         return matches

@@ -62,7 +62,12 @@ class SecretScanner:
         Raises TooManyValues when `text` holds more candidates than the
         request's `budget` allows examining.
         """
-        budget = budget or Budget(SECRETS)
+        if budget is None:
+            # No request to charge: what was found before is the answer.
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached[0]
+            budget = Budget(SECRETS)
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
 
@@ -79,7 +84,8 @@ class SecretScanner:
             # Found before, it costs the request what it cost then.
             found, size, candidates = cached
             budget.earn(size)
-            budget.spend(candidates)
+            if candidates:
+                budget.spend(candidates)
             return found
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
