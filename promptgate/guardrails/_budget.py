@@ -16,6 +16,16 @@ string of the request is counted before any is examined (`count`, then
 (`TooManyValues`, a 400) after part 2 alone. Letting the rest through
 unexamined would leak it; examining it all would hold a core.
 
+A large body's strings are first read joined (`_request._touched`), and
+counted there before any is walked to: past twice the allowance (each
+distinct string counted once) the body is refused without listing more
+matches; past the allowance, on the matches the walk's count surely finds
+too (inside one distinct string read as it stands, of a pattern without
+`^`/`$`, with a keyword of its rule), it is refused as well. So that the
+walk's count reaches whatever that one does, personal data is counted in
+every string, redacted there or not, and a string a detector remembers
+spends what it spent the first time.
+
 - Personal data: one candidate per `PERSONAL_DATA.bytes_per_candidate`
   bytes (~6,250 per MB) plus its base: a web server's access log with an
   address on every line (~4,100-4,900 per MB) stays inside; an sshd log
