@@ -53,7 +53,7 @@ def chunks(text: str) -> list[bytes]:
     """The UTF-8 chunks of `text`; `join(chunks(text)) == text`."""
     if not text:
         return []
-    return _cut(_encode(text).split(_SEPARATOR))
+    return _cut(_encode(text).split(_SEPARATOR))[0]
 
 
 def _encode(text: str) -> bytes:
@@ -65,19 +65,32 @@ def _encode(text: str) -> bytes:
 _SEPARATOR = SEPARATOR.encode()
 
 
-def _cut(paragraphs: list[bytes]) -> list[bytes]:
-    """Chunks of `paragraphs`: a chunk's end depends only on the paragraphs since the last."""
+def _cut(
+    paragraphs: list[bytes], head: bytes | None = None, size: int = 0
+) -> tuple[list[bytes], int]:
+    """Chunks of `paragraphs`, and the size of the last one while it is open (0 once it ended).
+
+    A chunk's end depends only on the paragraphs since the last end. `head`
+    is a chunk still open at the end of the text before (of `size`, counted
+    as here): the first chunk continues it.
+    """
     out: list[bytes] = []
-    start = size = 0
+    start = 0
     crc32 = zlib.crc32
     for i, paragraph in enumerate(paragraphs):
         size += len(paragraph) + 2
         if size >= MAX_CHUNK or (size >= MIN_CHUNK and crc32(paragraph) % 4 == 0):
-            out.append(_SEPARATOR.join(paragraphs[start : i + 1]))
-            start, size = i + 1, 0
+            out.append(_joined(head, paragraphs[start : i + 1]))
+            head, start, size = None, i + 1, 0
     if start < len(paragraphs):
-        out.append(_SEPARATOR.join(paragraphs[start:]))
-    return out
+        out.append(_joined(head, paragraphs[start:]))
+    elif head is not None:
+        out.append(head)
+    return out, size
+
+
+def _joined(head: bytes | None, paragraphs: list[bytes]) -> bytes:
+    return _SEPARATOR.join(paragraphs if head is None else [head, *paragraphs])
 
 
 @dataclass
@@ -87,12 +100,17 @@ class _Prefix:
     `text` is the whole text, referenced rather than copied; `length` is how
     many of its characters the chunks cover (the last chunk and the
     separator before it are not covered: the next turn may extend them).
+    `last` is that last chunk, with its digest and, while it is open (no
+    boundary ended it), its size as `_cut` counts it, else 0.
     """
 
     text: str
     length: int
     chunks: list[bytes]
     digests: list[bytes]
+    last: bytes
+    last_digest: bytes
+    last_size: int
 
 
 @dataclass
@@ -110,10 +128,12 @@ class Chunker:
     usually starts with the previous turn's prompt. Chunk boundaries depend
     only on what precedes them since the last boundary, so everything up to
     where the previous prompt's last chunk began is cut the same way: those
-    chunks and digests are reused and only the rest is encoded, split and
-    hashed. The match is found on the text itself (a new turn that starts
-    with the whole previous prompt is recognised without copying either),
-    so a long prompt costs one comparison plus its new part.
+    chunks and digests are reused. When the new prompt is the previous one,
+    a separator and more (a turn appended), the cut goes on from the
+    previous last chunk and only the new paragraphs are encoded and split;
+    otherwise the previous last chunk is cut again with the rest. The match
+    is found on the text itself (without copying either), so a long prompt
+    costs one comparison plus its new part.
     Memory is bounded by `budget` (characters of remembered text, counted
     twice for their chunks) and the number of texts remembered. Not
     thread-safe: one per writer thread.
@@ -133,24 +153,50 @@ class Chunker:
     def split(self, text: str) -> Body:
         if not text:
             return Body()
-        found = self._longest_prefix(text)
+        found, whole = self._longest_prefix(text)
         body = Body()
-        offset = 0
+        head: bytes | None = None
+        offset = size = 0
         if found is not None:
+            self._forget(found)  # the new text's prefix extends it
             body.chunks = list(found.chunks)
             body.digests = list(found.digests)
-            offset = found.length + len(SEPARATOR)
-            self._forget(found)  # the new text's prefix extends it
-        fresh = _cut(_encode(text[offset:]).split(_SEPARATOR))
+            if whole and self._continues(text, found.text):
+                # The new text is the earlier one, a separator, then more: its
+                # paragraphs are the earlier ones and the new ones, so the cut
+                # goes on where it stopped, from the earlier last chunk.
+                offset = len(found.text) + len(SEPARATOR)
+                if found.last_size:
+                    head, size = found.last, found.last_size
+                else:
+                    body.chunks.append(found.last)
+                    body.digests.append(found.last_digest)
+            else:
+                offset = found.length + len(SEPARATOR)
+        fresh, size = _cut(_encode(text[offset:]).split(_SEPARATOR), head, size)
         body.chunks += fresh
         body.digests += [digest(piece) for piece in fresh]
         if len(body.chunks) > 1:
-            last = len(body.chunks[-1].decode("utf-8", "surrogatepass"))
-            length = len(text) - last - len(SEPARATOR)
-            self._remember(_Prefix(text, length, body.chunks[:-1], body.digests[:-1]))
+            last = body.chunks[-1]
+            length = len(text) - len(last.decode("utf-8", "surrogatepass")) - len(SEPARATOR)
+            self._remember(
+                _Prefix(
+                    text, length, body.chunks[:-1], body.digests[:-1], last, body.digests[-1], size
+                )
+            )
         return body
 
-    def _longest_prefix(self, text: str) -> _Prefix | None:
+    @staticmethod
+    def _continues(text: str, earlier: str) -> bool:
+        """Whether `text` (which starts with `earlier`) goes on with a separator after it.
+
+        Not when `earlier` ends with a newline: that newline and the
+        separator's first would be split apart differently.
+        """
+        return text.startswith(SEPARATOR, len(earlier)) and not earlier.endswith("\n")
+
+    def _longest_prefix(self, text: str) -> tuple[_Prefix | None, bool]:
+        """The remembered text whose covered part `text` starts with, and whether all of it."""
         # Longest first: the first match is the one to use.
         fits = bisect.bisect_right(self._sorted, len(text) - len(SEPARATOR))
         for length in reversed(self._sorted[:fits]):
@@ -160,9 +206,11 @@ class Chunker:
             if candidate is None:
                 continue
             # Usually the text extends the whole earlier one: compared in place.
-            if text.startswith(candidate.text) or text.startswith(candidate.text[:length]):
-                return candidate
-        return None
+            if text.startswith(candidate.text):
+                return candidate, True
+            if text.startswith(candidate.text[:length]):
+                return candidate, False
+        return None, False
 
     def _remember(self, prefix: _Prefix) -> None:
         key = self._key(prefix)

@@ -140,6 +140,28 @@ def test_a_new_turn_hashes_only_what_follows_the_previous_prompt(
     assert len(first.chunks) > 10
 
 
+def test_a_new_turn_encodes_and_splits_only_what_it_adds(monkeypatch: pytest.MonkeyPatch) -> None:
+    chunker = _bodies.Chunker()
+    history = [f"message {i}: " + "word " * (50 + 37 * i % 300) for i in range(80)]
+    chunker.split("\n\n".join(history))
+    encoded: list[str] = []
+    real = _bodies._encode
+
+    def recording(text: str) -> bytes:
+        encoded.append(text)
+        return real(text)
+
+    monkeypatch.setattr(_bodies, "_encode", recording)
+    for turn in range(5):
+        added = [f"question {turn} " + "ask " * 40, f"answer {turn} " + "say " * 90]
+        history += added
+        text = "\n\n".join(history)
+        assert chunker.split(text).chunks == _bodies.chunks(text)
+        # The earlier prompt's open last chunk is carried over, not cut again.
+        assert encoded.pop(0) == "\n\n".join(added)
+        encoded.clear()  # what _bodies.chunks encoded for the comparison
+
+
 def test_the_chunker_forgets_beyond_its_budget() -> None:
     chunker = _bodies.Chunker(budget=200_000)
     for n in range(50):
