@@ -464,8 +464,11 @@ def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded:
     A match counts once per distinct string it lies within (the walk counts
     a repeated string once), in a string the walk reads as it stands (not
     decoded), of a pattern without `^`/`$`, with a keyword of its rule in it.
-    So the walk counts at least this many: a refusal on it is one the walk
-    would reach, made before any string is walked.
+    Within such a string the joined search is the string's own search, up
+    to a match that runs into `JOIN` (not counted, as the string's own may
+    differ there); one that runs in from before leaves the rest of that
+    string uncounted. So the walk counts at least this many: a refusal on
+    it is one the walk would reach, made before any string is walked.
     """
     data, starts = strings.data, strings.starts
     owners: dict[bytes, int] = {}
@@ -474,9 +477,16 @@ def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded:
         gate = finder.counted_gate(rank)
         if gate is None:
             continue
+        # Strings below this index: a match of this pattern ran into them.
+        clear_from = 0
         for start, end in spans:
             index = bisect_right(starts, start) - 1
-            if index in decoded or end > starts[index + 1] - len(JOIN):
+            if end > starts[index + 1] - len(JOIN):
+                # Into `JOIN`, maybe into the strings after: their own
+                # searches may part ways with this one.
+                clear_from = bisect_right(starts, end - 1)
+                continue
+            if index < clear_from or index in decoded:
                 continue
             if gate and not any(k in data[start:end].lower() for k in gate):
                 continue
