@@ -267,11 +267,15 @@ def _hits(
         found_parts.append((part, key, list(walked)))
     scans = _Scans(guardrails, budgets)
     for _, _, strings in found_parts:
-        if isinstance(strings, list):
+        if isinstance(strings, list) and strings:
+            if stop():
+                raise Abandoned("the request was abandoned while it was scanned")
             for string in strings:
                 scans.count(string)
     hits: list[Hit] = []
     for part, key, strings in found_parts:
+        if strings and stop():
+            raise Abandoned("the request was abandoned while it was scanned")
         if isinstance(strings, tuple):
             assert isinstance(part, Subtree)
             hits.extend(absolute(strings, part.path, part.start))

@@ -12,6 +12,7 @@ from promptgate.guardrails import (
     Abandoned,
     SecretScanner,
     UnreadableBody,
+    _anthropic,
     _phone,
     apply_request_guardrails,
     compile_guardrails,
@@ -269,3 +270,23 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
         apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, GUARDRAILS)
     assert walked == []
+
+
+def test_a_scan_the_caller_gave_up_on_stops_while_values_are_counted_or_examined() -> None:
+    # Parts are found first, then counted, then examined: each pass asks.
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": f"part {n} ada{n}@example.org"} for n in range(100)
+        ],
+    }
+    parts = len(BodyWalk(body, _anthropic.LAYOUT, True).parts)
+    asked: list[int] = []
+    apply_request_guardrails("anthropic", body, GUARDRAILS, stop=lambda: bool(asked.append(1)))
+    assert len(asked) > parts
+    for limit in range(1, len(asked) + 1):
+        calls = iter(range(limit))
+        with pytest.raises(Abandoned):
+            apply_request_guardrails(
+                "anthropic", body, GUARDRAILS, stop=lambda c=calls: next(c, None) is None
+            )
