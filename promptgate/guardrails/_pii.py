@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ._budget import PERSONAL_DATA, Budget
 from ._checksums import iban_valid, luhn_valid
+from ._findings import Findings, charge
 from ._lru import ScanCache
 from ._patternset import PatternSet, Ranked
 from ._phone import PHONE_CANDIDATE, valid_phone
@@ -109,8 +110,7 @@ class PiiDetector:
         self._patterns = PatternSet(
             [e.regex for e in self.entities], keys, [e.alone for e in self.entities]
         )
-        # Per text: what was found, its UTF-8 size, its candidates.
-        self._cache: ScanCache[tuple[tuple[Match, ...], int, int]] = ScanCache()
+        self._findings = Findings()
         # Per text never examined (`count_only`): its UTF-8 size, its candidates.
         self._counts: ScanCache[tuple[int, int]] = ScanCache()
 
@@ -122,9 +122,9 @@ class PiiDetector:
         """
         if budget is None:
             # No request to charge: what was found before is the answer.
-            cached = self._cache.get(text)
-            if cached is not None:
-                return cached[0]
+            known = self._findings.found(text)
+            if known is not None:
+                return known
             budget = Budget(PERSONAL_DATA)
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
@@ -136,14 +136,9 @@ class PiiDetector:
 
         Raises TooManyValues when they are more than `budget` has left.
         """
-        cached = self._cache.get(text)
-        if cached is not None:
-            # Found before, it costs the request what it cost then.
-            found, size, candidates = cached
-            budget.earn(size)
-            if candidates:
-                budget.spend(candidates)
-            return found
+        known = self._findings.charged(text, budget)
+        if known is not None:
+            return known
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
@@ -152,8 +147,7 @@ class PiiDetector:
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
-            self._cache.put(text, ((), len(encoded.data), 0))
-            return ()
+            return self._findings.none_in(encoded)
         return Candidates(encoded, spans)
 
     def count_only(self, text: str, budget: Budget) -> None:
@@ -162,12 +156,9 @@ class PiiDetector:
         What such a string counted is remembered on its own: it is never
         examined, so `count` would otherwise run its patterns every time.
         """
-        cached = self._cache.get(text)
-        counted = cached[1:] if cached is not None else self._counts.get(text)
+        counted = self._findings.cost(text) or self._counts.get(text)
         if counted is not None:
-            budget.earn(counted[0])
-            if counted[1]:
-                budget.spend(counted[1])
+            charge(budget, *counted)
             return
         found = self.count(text, budget)
         if isinstance(found, Candidates):
@@ -180,10 +171,7 @@ class PiiDetector:
         for rank, matches in candidates.spans:
             entities = _validated(self.entities[rank], candidates.encoded, matches, budget)
             found.extend((rank, m) for m in entities)
-        result = without_overlaps(found)
-        size, count = len(candidates.encoded.data), sum(len(m) for _, m in candidates.spans)
-        self._cache.put(candidates.encoded.text, (result, size, count))
-        return result
+        return self._findings.remember(candidates, without_overlaps(found))
 
     @property
     def joinable(self) -> bool:

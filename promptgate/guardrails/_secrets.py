@@ -12,7 +12,7 @@ from functools import partial
 from ._budget import SECRETS, Budget
 from ._entropy import shannon_entropy
 from ._examples import is_documentation_example
-from ._lru import ScanCache
+from ._findings import Findings
 from ._patternset import PatternSet, Ranked, Spans, compile_regex
 from ._secret_rules import SecretRule
 from ._text import Candidates, EncodedText, Match, without_overlaps
@@ -53,8 +53,7 @@ class SecretScanner:
         self._allowlist = [
             compile_regex(a, f"secret_scanner.allowlist[{i}]") for i, a in enumerate(allowlist)
         ]
-        # Per text: what was found, its UTF-8 size, its candidates.
-        self._cache: ScanCache[tuple[tuple[Match, ...], int, int]] = ScanCache()
+        self._findings = Findings()
 
     def scan(self, text: str, budget: Budget | None = None) -> tuple[Match, ...]:
         """Non-overlapping secrets in `text`, in order of position.
@@ -64,9 +63,9 @@ class SecretScanner:
         """
         if budget is None:
             # No request to charge: what was found before is the answer.
-            cached = self._cache.get(text)
-            if cached is not None:
-                return cached[0]
+            known = self._findings.found(text)
+            if known is not None:
+                return known
             budget = Budget(SECRETS)
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
@@ -79,14 +78,9 @@ class SecretScanner:
         A rule with keywords has candidates only where one of them is.
         Raises TooManyValues when they are more than `budget` has left.
         """
-        cached = self._cache.get(text)
-        if cached is not None:
-            # Found before, it costs the request what it cost then.
-            found, size, candidates = cached
-            budget.earn(size)
-            if candidates:
-                budget.spend(candidates)
-            return found
+        known = self._findings.charged(text, budget)
+        if known is not None:
+            return known
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
@@ -100,8 +94,7 @@ class SecretScanner:
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
-            self._cache.put(text, ((), len(encoded.data), 0))
-            return ()
+            return self._findings.none_in(encoded)
         return Candidates(encoded, spans)
 
     def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:
@@ -125,10 +118,7 @@ class SecretScanner:
                         rule.id, label, encoded.char_offset(start), encoded.char_offset(end), value
                     )
                     found.append((rank, match))
-        result = without_overlaps(found)
-        size, count = len(candidates.encoded.data), sum(len(m) for _, m in candidates.spans)
-        self._cache.put(candidates.encoded.text, (result, size, count))
-        return result
+        return self._findings.remember(candidates, without_overlaps(found))
 
     @property
     def joinable(self) -> bool:
