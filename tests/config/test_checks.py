@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promptgate.config import Severity
+from promptgate.config import Diagnostic, Severity
 from tests.config.policies import (
     HEADER,
     at,
@@ -23,13 +23,8 @@ def project(tmp_path: Path, body: str, *, header: str = HEADER) -> Path:
     return write(tmp_path, "policy.yaml", with_project(body, header=header))
 
 
-@pytest.mark.parametrize(
-    ("regex", "construct"),
-    [(r"(\d+)-\1", r"\1"), (r"CUST-(?=[0-9])", "(?="), (r"(?<!x)ID-[0-9]+", "(?<!")],
-)
-def test_custom_pattern_that_is_not_re2_names_the_construct(
-    tmp_path: Path, regex: str, construct: str
-) -> None:
+def custom_pattern_diagnostic(tmp_path: Path, regex: str) -> tuple[Path, Diagnostic]:
+    """The policy file with one custom pattern `regex`, and its only diagnostic."""
     path = project(
         tmp_path,
         f"""
@@ -43,7 +38,17 @@ def test_custom_pattern_that_is_not_re2_names_the_construct(
                 regex: '{regex}'
         """,
     )
-    diagnostic = only(validate(path))
+    return path, only(validate(path))
+
+
+@pytest.mark.parametrize(
+    ("regex", "construct"),
+    [(r"(\d+)-\1", r"\1"), (r"CUST-(?=[0-9])", "(?="), (r"(?<!x)ID-[0-9]+", "(?<!")],
+)
+def test_custom_pattern_that_is_not_re2_names_the_construct(
+    tmp_path: Path, regex: str, construct: str
+) -> None:
+    path, diagnostic = custom_pattern_diagnostic(tmp_path, regex)
     assert diagnostic.message.startswith("regex is not valid RE2")
     assert construct in diagnostic.message
     assert diagnostic.key_path == (
@@ -58,20 +63,7 @@ def test_custom_pattern_that_is_not_re2_names_the_construct(
 def test_a_custom_pattern_that_can_match_nothing_is_refused_where_it_is(
     tmp_path: Path, regex: str
 ) -> None:
-    path = project(
-        tmp_path,
-        f"""
-        type: agent_proxy
-        providers:
-          anthropic: {{credential: anthropic-main}}
-        guardrails:
-          reversible_redaction:
-            custom_patterns:
-              - name: CUSTOMER
-                regex: '{regex}'
-        """,
-    )
-    diagnostic = only(validate(path))
+    path, diagnostic = custom_pattern_diagnostic(tmp_path, regex)
     assert diagnostic.message.startswith("regex can match the empty string")
     assert "`x+`" in diagnostic.message
     assert diagnostic.key_path == (
