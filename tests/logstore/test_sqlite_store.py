@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from promptgate.logstore import LogStoreError, LogStoreNotFound, SQLiteLogStore
+from promptgate.logstore import LogStoreError, LogStoreNotFound, SQLiteLogStore, _bodies
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +67,29 @@ def test_written_records_come_back_whole(tmp_path: Path) -> None:
 
     assert entry.record == record
     assert entry.id == 1
+
+
+def test_records_whose_chunks_have_blake2b_digests_still_read_back(tmp_path: Path) -> None:
+    # Stores written before chunk digests were BLAKE3: a record names its
+    # chunks by the digests it was written with.
+    prompt = "\n\n".join(f"paragraph {n} " + "p" * 900 for n in range(12))
+    with SQLiteLogStore(tmp_path / "log.db") as store:
+        store.write(make_record("req-1", prompt=prompt, response="an answer"))
+    with sqlite3.connect(tmp_path / "log.db") as db:
+        old = {
+            digest: hashlib.blake2b(_bodies.decompress(data), digest_size=16).digest()
+            for digest, data in db.execute("SELECT digest, data FROM body_chunk")
+        }
+        for new, blake2b in old.items():
+            db.execute("UPDATE body_chunk SET digest = ? WHERE digest = ?", (blake2b, new))
+        for column in ("prompt_chunks", "response_chunks"):
+            (refs,) = db.execute(f"SELECT {column} FROM access_log").fetchone()
+            renamed = b"".join(old[d] for d in _bodies.split_digests(refs))
+            db.execute(f"UPDATE access_log SET {column} = ?", (renamed,))
+    assert len(old) > 2
+    with SQLiteLogStore(tmp_path / "log.db", read_only=True) as reader:
+        (entry,) = reader.query()
+    assert (entry.record.prompt, entry.record.response) == (prompt, "an answer")
 
 
 def test_query_returns_the_newest_records_oldest_first(tmp_path: Path) -> None:
