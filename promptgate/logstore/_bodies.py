@@ -17,6 +17,7 @@ until retention drops the older.)
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -281,13 +282,22 @@ def decompress(data: bytes) -> bytes:
     return _codec()[1].decompress(data)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def cap_body(text: str, limit_bytes: int) -> tuple[str, int]:
     """`text` cut to about `limit_bytes` of UTF-8 (head and tail kept), and the bytes cut.
 
     The newest turn of a conversation is at the end and the instructions at
-    the start, so both ends are kept and the middle goes.
+    the start, so both ends are kept and the middle goes. A lone surrogate
+    (a provider's `"\\ud800"` escape, which `json` reads) becomes U+FFFD: no
+    UTF-8 log line, protobuf or spooled record can hold it.
     """
-    encoded = text.encode("utf-8", "surrogatepass")
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+        encoded = text.encode("utf-8")
     if limit_bytes <= 0 or len(encoded) <= limit_bytes:
         return text, 0
     cut = len(encoded) - limit_bytes

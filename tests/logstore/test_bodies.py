@@ -71,6 +71,12 @@ def test_cap_leaves_short_text_and_a_zero_limit_alone() -> None:
     assert _bodies.cap_body("x" * 5000, 0) == ("x" * 5000, 0)
 
 
+def test_cap_turns_a_lone_surrogate_into_a_replacement_character() -> None:
+    assert _bodies.cap_body("a\ud800b", 1000) == ("a\ufffdb", 0)
+    capped, cut = _bodies.cap_body("\udfff" + "m" * 5000 + "\ud800", 1000)
+    assert cut > 0 and capped.startswith("\ufffd") and capped.endswith("\ufffd")
+
+
 def test_cap_never_splits_a_character() -> None:
     capped, cut = _bodies.cap_body("é" * 1000, 101)
     assert cut > 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from promptgate.logstore import record_to_json
 from promptgate.proto.access_log_pb2 import AccessLogRecord
 from promptgate.runtime.actions import Forward, Reply
 from promptgate.runtime.exchange import UPSTREAM_HEADER, Exchange
@@ -173,6 +174,22 @@ def only_record(world: World) -> AccessLogRecord:
 
 
 # -- the happy paths ----------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_the_answer_is_logged_as_a_replacement_character(
+    world: World,
+) -> None:
+    # `json` reads a provider's "\\ud800" escape into a str no UTF-8 log
+    # line or protobuf can hold: the log gets U+FFFD, the rest is kept.
+    exchange = world.exchange()
+    send_request(exchange, headers(world), anthropic_body())
+    chunks = [c.replace(b"Hello there", b"Hi \\ud800 there") for c in anthropic_stream()]
+    assert any(b"\\ud800" in c for c in chunks)
+    stream_response(exchange, chunks)
+    record = only_record(world)
+    assert record.response == "Hi \ufffd there"
+    assert record.input_tokens == 25 and record.status == 200
+    record_to_json(record).encode("utf-8")
 
 
 def test_a_streamed_claude_request_is_forwarded_untouched_and_logged(world: World) -> None:
