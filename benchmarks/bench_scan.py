@@ -408,6 +408,8 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
             ("a top-level list of 80,000 strings", stop_list),
             ("30,000 tiny messages", tiny_messages),
             ("the same, an email in every 40th", tiny_with(40)),
+            # The densest the allowance accepts: one value per ~216 bytes.
+            ("the same, an email in every 6th", tiny_with(6)),
             ("the same, an email in every 4th", tiny_with(4)),
             ("a text block per 35 bytes, an email in every 4th", blocks_with(4)),
             ("OpenAI: a tool call per 260 bytes", tool_calls),

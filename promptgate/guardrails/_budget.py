@@ -48,6 +48,18 @@ spends what it spent the first time.
   `BASE_EXTRACTION` (the search costs ~40-120 ns a byte); past that the
   whole match is the secret.
 
+- `STRING_BYTES`: a string in which a detector counts any candidate is
+  charged as if it were at least 2 KB long (its allowance is spent, not
+  earned). Finding such a string among the others, walking to it,
+  counting and examining it on its own and writing it back cost ~20-45 µs
+  of Python whatever its length, what scanning ~2 KB of text costs: 1 MB
+  of tiny messages with an email in every sixth cost ~235 ms per MB
+  without it. Text in strings of 2 KB or more is unaffected; tiny strings
+  each holding a value are allowed about one per 2 KB of body (plus the
+  base: ~120 in any body). Claude Code's tool results (file reads,
+  command output) are rarely shorter, and a command or path holding an
+  address costs ~13 candidates, next to the kilobytes of output beside it.
+
 At those rates the densest input accepted costs ~20-40 ms of CPU per MB on
 the shared 2-core machine when it is quiet (`benchmarks/bench_scan.py` prints the worst
 inputs tried). The allowance is per request, not per string, so many small
@@ -72,6 +84,7 @@ VALIDATIONS_PER_BYTE = 1 / 16384
 BASE_VALIDATIONS = 32
 EXTRACTION_PER_BYTE = 1 / 16
 BASE_EXTRACTION = 65536
+STRING_BYTES = 2048
 
 
 class TooManyValues(ValueError):
@@ -132,12 +145,23 @@ class Budget:
         if self._pool.left < 0:
             raise self.exceeded()
 
+    def spend_string(self, size: int) -> None:
+        """Spend what a `size`-byte string with candidates costs beyond them (`STRING_BYTES`).
+
+        Raises TooManyValues when that is more than is left.
+        """
+        if size < STRING_BYTES:
+            self._pool.left -= string_cost(size)
+            if self._pool.left < 0:
+                raise self.exceeded()
+
     def exceeded(self) -> TooManyValues:
         """The refusal of a request denser than its allowance."""
         return TooManyValues(
             "it holds more values to examine than PromptGate checks for its size (one per "
             f"{PERSONAL_DATA.bytes_per_candidate} bytes, a possible secret counting as "
-            f"{SECRETS.bytes_per_candidate // PERSONAL_DATA.bytes_per_candidate})"
+            f"{SECRETS.bytes_per_candidate // PERSONAL_DATA.bytes_per_candidate}, a string "
+            f"holding one as if it were at least {STRING_BYTES} bytes long)"
         )
 
     def validation(self) -> bool:
@@ -155,10 +179,18 @@ class Budget:
         return True
 
 
-def beyond(size: int, counts: list[tuple[Budget, int]]) -> bool:
-    """Whether budgets sharing one pool cannot pay `counts` candidates with `size` more bytes."""
+def string_cost(size: int) -> float:
+    """What a `size`-byte string holding candidates costs beyond them, in pool units."""
+    return max(STRING_BYTES - size, 0) / PERSONAL_DATA.bytes_per_candidate
+
+
+def beyond(size: int, counts: list[tuple[Budget, int]], strings: float = 0.0) -> bool:
+    """Whether budgets sharing one pool cannot pay `counts` candidates with `size` more bytes.
+
+    `strings`: what the strings holding them cost beyond them (`string_cost`).
+    """
     pool = counts[0][0]._pool
-    spent = sum(count * budget._weight for budget, count in counts)
+    spent = sum(count * budget._weight for budget, count in counts) + strings
     return pool.left + size / PERSONAL_DATA.bytes_per_candidate < spent
 
 

@@ -50,7 +50,8 @@ class Findings:
 
 
 def charge(budget: Budget, size: int, candidates: int) -> None:
-    """Earn for `size` bytes of text, then spend its `candidates`."""
+    """Earn for `size` bytes of text, then spend its `candidates` (and the string's cost)."""
     budget.earn(size)
     if candidates:
         budget.spend(candidates)
+        budget.spend_string(size)

@@ -148,6 +148,8 @@ class PiiDetector:
             spans.append((rank, matches))
         if not spans:
             return self._findings.none_in(encoded)
+        if any(matches for _, matches in spans):
+            budget.spend_string(len(encoded.data))
         return Candidates(encoded, spans)
 
     def count_only(self, text: str, budget: Budget) -> None:

@@ -32,7 +32,15 @@ from typing import Any, Literal
 import orjson
 
 from . import _anthropic, _openai
-from ._budget import PERSONAL_DATA, Allowance, Budget, TooManyValues, beyond, request_budgets
+from ._budget import (
+    PERSONAL_DATA,
+    Allowance,
+    Budget,
+    TooManyValues,
+    beyond,
+    request_budgets,
+    string_cost,
+)
 from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings, string_count
 from ._mask import SecretMask
 from ._memory import SecretMemory
@@ -432,6 +440,7 @@ def _touched(
         at = lowered.find(b"\ndata:", at + 1)
     decoded = set(indexes).union(*strings.under.values())
     sure: list[tuple[Budget, int]] = []
+    strings_cost = 0.0
     listed: list[list[tuple[int, int]]] = []
     for finder, budget in finders:
         # Listing the matches costs ~1 µs each: past twice the allowance the
@@ -442,8 +451,10 @@ def _touched(
         else:
             listed.append([span for _, spans in ranked for span in spans])
             if top:
-                sure.append((budget, _sure_count(strings, finder, ranked, decoded)))
-    if sure and beyond(text + strings.long_size, sure):
+                count, cost = _sure_count(strings, finder, ranked, decoded)
+                sure.append((budget, count))
+                strings_cost += cost
+    if sure and beyond(text + strings.long_size, sure, strings_cost):
         raise sure[0][0].exceeded()
     starts = strings.starts
     for spans in listed:
@@ -462,7 +473,9 @@ def _touched(
     return indexes
 
 
-def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded: set[int]) -> int:
+def _sure_count(
+    strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded: set[int]
+) -> tuple[int, float]:
     """How many of the joined matches `ranked` the walk's count surely counts too.
 
     A match counts once per distinct string it lies within (the walk counts
@@ -473,6 +486,8 @@ def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded:
     differ there); one that runs in from before leaves the rest of that
     string uncounted. So the walk counts at least this many: a refusal on
     it is one the walk would reach, made before any string is walked.
+    Also returns what the distinct strings holding them cost beyond them
+    (`string_cost`), which the walk's count charges as well.
     """
     data, starts = strings.data, strings.starts
     owners: dict[bytes, int] = {}
@@ -497,7 +512,7 @@ def _sure_count(strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded:
             text = data[starts[index] : starts[index + 1] - len(JOIN)]
             if owners.setdefault(text, index) == index:
                 sure += 1
-    return sure
+    return sure, sum(map(string_cost, map(len, owners)))
 
 
 def _distinct_spans(

@@ -95,6 +95,8 @@ class SecretScanner:
             spans.append((rank, matches))
         if not spans:
             return self._findings.none_in(encoded)
+        if any(matches for _, matches in spans):
+            budget.spend_string(len(encoded.data))
         return Candidates(encoded, spans)
 
     def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:

@@ -17,7 +17,13 @@ from promptgate.guardrails import (
     apply_request_guardrails,
     compile_guardrails,
 )
-from promptgate.guardrails._budget import PERSONAL_DATA, SECRETS, Budget
+from promptgate.guardrails._budget import (
+    PERSONAL_DATA,
+    SECRETS,
+    STRING_BYTES,
+    Budget,
+    string_cost,
+)
 from promptgate.guardrails._slots import BodyWalk
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
@@ -239,20 +245,54 @@ def test_values_spread_over_many_strings_are_all_counted_before_any_is_validated
     assert validated == []
 
 
-def test_a_string_found_before_costs_what_it_cost_then() -> None:
+@pytest.mark.parametrize("count", [200, 3])
+def test_a_string_found_before_costs_what_it_cost_then(count: int) -> None:
     # The joined strings' count cannot tell what a detector remembers: a
-    # remembered string spends its candidates again, so the two agree.
+    # remembered string spends its candidates (and, when it is short, its
+    # string cost) again, so the two agree.
     detector = compile_guardrails({"reversible_redaction": {"entities": ["email"]}}).redaction
     assert detector is not None
-    text = " ".join(f"u{n}@ex.org" for n in range(200))
+    text = " ".join(f"u{n}@ex.org" for n in range(count))
     first, again = Budget(PERSONAL_DATA), Budget(PERSONAL_DATA)
     found = detector.detector.detect(text, first)
     assert detector.detector.detect(text, again) == found
-    assert first.left == again.left == PERSONAL_DATA.base + len(text) // 160 - 200
+    left = PERSONAL_DATA.base + len(text) / 160 - count - string_cost(len(text))
+    assert first.left == again.left == int(left)
 
 
+def test_a_short_string_holding_a_value_costs_what_two_kilobytes_earn() -> None:
+    # Walking to a string and handling it costs the same whatever its size:
+    # a value in a tiny string is charged as if the string were 2 KB.
+    assert string_cost(STRING_BYTES) == string_cost(10 * STRING_BYTES) == 0
+    assert string_cost(48) == (STRING_BYTES - 48) / PERSONAL_DATA.bytes_per_candidate
+    detector = compile_guardrails({"reversible_redaction": {"entities": ["email"]}}).redaction
+    assert detector is not None
+    tiny, clean = Budget(PERSONAL_DATA), Budget(PERSONAL_DATA)
+    detector.detector.detect("mail u1@ex.org", tiny)
+    detector.detector.detect("mail nobody", clean)
+    assert clean.left == PERSONAL_DATA.base
+    assert tiny.left == int(PERSONAL_DATA.base - 1 - string_cost(len("mail u1@ex.org")))
+
+
+def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -> None:
+    # 600 addresses: one per 2 KB message passes; one per 40-byte message,
+    # where each costs a walk of its own, is past what the body earns.
+    def chat(size: int) -> dict[str, Any]:
+        messages = [
+            {"role": "user", "content": f"u{n}@ex.org ".ljust(size, "~") if n % 2 == 0 else "ok"}
+            for n in range(1_200)
+        ]
+        return {"model": "m", "messages": messages}
+
+    outcome = apply_request_guardrails("anthropic", chat(STRING_BYTES), GUARDRAILS)
+    assert "u0@ex.org" not in str(outcome.body) and "[[EMAIL_600]]" in str(outcome.body)
+    with pytest.raises(UnreadableBody, match="as if it were at least 2048 bytes long"):
+        apply_request_guardrails("anthropic", chat(40), GUARDRAILS)
+
+
+@pytest.mark.parametrize("every", [2, 30])
 def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, every: int
 ) -> None:
     walked: list[object] = []
     real = BodyWalk.slots
@@ -262,9 +302,10 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
         return real(self, *args)
 
     monkeypatch.setattr(BodyWalk, "slots", slots)
-    # An address in every second message: between the allowance and twice it.
+    # An address in every second message: between the allowance and twice
+    # it. In every 30th: within it, but past it with what the strings cost.
     messages = [
-        {"role": "user", "content": f"u{n}@ex.org" if n % 2 == 0 else f"ok {n}"}
+        {"role": "user", "content": f"u{n}@ex.org" if n % every == 0 else f"ok {n}"}
         for n in range(20_000)
     ]
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):

@@ -317,12 +317,14 @@ def test_dense_text_read_at_once_is_refused_only_where_a_walk_refuses_it(
 
 
 def test_a_match_running_in_from_the_join_does_not_count_what_follows_it() -> None:
-    # Alone, `fghij` is one match (`f\w{4}`); joined after a newline, `\nf`
-    # takes its first letter and g, h, i, j follow as four. Counting those
-    # would refuse at once what a walk accepts (one per message, ~2 allowed).
-    settings_ = spec("redact", custom_patterns=[{"name": "T", "regex": r"\nf|f\w{4}|g|h|i|j"}])
-    filler = "x" * 300
-    messages = [{"role": "user", "content": f"fghij {filler}{n}"} for n in range(2_000)]
+    # Alone, `fg...z` is one match (`f\w{20}`); joined after a newline, `\nf`
+    # takes its first letter and g to z follow as twenty. Counting those
+    # would refuse at once what a walk accepts (one per message of ~2 KB,
+    # ~13 allowed).
+    settings_ = spec("redact", custom_patterns=[{"name": "T", "regex": r"\nf|f\w{20}|[g-z]"}])
+    filler = "0" * 2048
+    letters = "fghijklmnopqrstuvwxyz"
+    messages = [{"role": "user", "content": f"{letters} {filler}{n}"} for n in range(500)]
     body = {"model": "m", "messages": messages}
     assert not isinstance(outcome("anthropic", body, settings_, gather=False), str)
     assert not isinstance(outcome("anthropic", body, settings_, gather=True), str)
