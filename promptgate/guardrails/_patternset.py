@@ -92,6 +92,44 @@ class _Sets:
         return sorted(found)
 
 
+# A flag group that turns multi-line mode on for the whole pattern.
+_MULTI_LINE = re.compile(r"\(\?[a-zA-Z]*m[a-zA-Z]*\)")
+# Anchors that hold at the same places in a string alone and among strings
+# joined by `JOIN` (which has a newline at either end).
+_LINE_ANCHORS = ("(?m:^)", "(?m:$)")
+
+
+def _anchored(regex: str) -> bool:
+    """Whether `regex` has a `^` or `$` that may hold at a newline among joined strings only.
+
+    Read conservatively: any `^` or `$` outside a character class counts,
+    unless the whole pattern is in multi-line mode or it is written
+    `(?m:^)` / `(?m:$)`, which hold at every newline alone and joined.
+    """
+    if _MULTI_LINE.match(regex):
+        # `_ABSOLUTE_ANCHOR` refuses joining a pattern that turns it off again.
+        return False
+    for anchor in _LINE_ANCHORS:
+        regex = regex.replace(anchor, "")
+    at, in_class = 0, False
+    while at < len(regex):
+        char = regex[at]
+        if char == "\\":
+            at += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # `[^` negates; a `]` right after the opening is a literal.
+            at += regex.startswith("^", at + 1)
+            at += regex.startswith("]", at + 1)
+        elif char in "^$":
+            return True
+        at += 1
+    return False
+
+
 # What `joined_spans` reads between two strings: `$` holds before the first
 # newline and `^` after the second in multi-line mode, `\b` sees no word, and
 # neither the built-in value classes that take whitespace (private keys) nor
@@ -118,7 +156,7 @@ class PatternSet:
         self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
         # Patterns whose matches in joined strings are matches of one string
         # alone, one for one: no `^` or `$`, which hold at every newline there.
-        self.unanchored = [not ("^" in r or "$" in r) for r in regexes]
+        self.unanchored = [not _anchored(r) for r in regexes]
         lines = [f"(?m){r}" for r in regexes] if self.joinable else []
         self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
         self._line_set = _Sets(lines, alone if lines else [])

@@ -88,7 +88,7 @@ BUILTIN_ENTITIES: Mapping[str, Entity] = {
         # addresses are not even candidates. An IPv4 address glued to what
         # precedes it (`Chrome/120.0.0.0`, on every line of an access log)
         # is not either: the character before is part of the match (`lead`).
-        rf"(?:^|[^\w/+.-])(?:{_OCTET}\.){{3}}{_OCTET}\b"
+        rf"(?:(?m:^)|[^\w/+.-])(?:{_OCTET}\.){{3}}{_OCTET}\b"
         r"|\b(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
         r"|[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){0,6}::[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){0,6})\b",
         _ip,

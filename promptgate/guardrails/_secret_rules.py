@@ -66,7 +66,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "aws-secret-access-key",
         r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)\\?[\"']?\s*(?:=|:)\s*\\?[\"']?"
-        r"([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
+        r"([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|(?m:$))",
         ("secret_access_key", "secretaccesskey", "aws_secret", "awssecret"),
         min_entropy=3.5,
     ),
@@ -80,7 +80,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
         r"\"private_key_id\\?\"\s*:\s*\\?\"([0-9a-f]{40})\\?\"",
         ("private_key_id",),
     ),
-    SecretRule("gcp-api-key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)", ("aiza",)),
+    SecretRule("gcp-api-key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|(?m:$))", ("aiza",)),
     SecretRule("google-oauth-client-secret", r"\b(GOCSPX-[0-9A-Za-z_-]{28})", ("gocspx-",)),
     SecretRule(
         "azure-storage-account-key",
@@ -95,7 +95,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "azure-ad-client-secret",
-        r"(?:^|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)",
+        r"(?:(?m:^)|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|(?m:$))",
         ("q~",),
         min_entropy=3.0,
     ),
@@ -245,7 +245,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "npmrc-auth",
-        r"(?:^|[^A-Za-z0-9])_auth\s*=\s*([A-Za-z0-9+/]{12,}={0,2})",
+        r"(?:(?m:^)|[^A-Za-z0-9])_auth\s*=\s*([A-Za-z0-9+/]{12,}={0,2})",
         ("_auth",),
         min_entropy=3.0,
     ),

@@ -277,17 +277,28 @@ def test_repeated_strings_are_counted_once_whether_read_at_once_or_walked(
 
 @st.composite
 def dense_chats(draw: st.DrawFn) -> dict[str, Any]:
-    """Short messages with addresses at any density, some where none is redacted."""
+    """Short messages with values at any density, some where none is redacted.
+
+    The values are addresses, IPv4 addresses at the start of a string
+    (`(?m:^)`) or passwords at its end (`(?m:$)`, a class that takes `\n`).
+    """
     size = draw(st.integers(min_value=300, max_value=3_000))
-    every = draw(st.integers(min_value=1, max_value=12))
+    every = draw(st.integers(min_value=1, max_value=60))
     words = draw(st.integers(min_value=0, max_value=30))
     per = draw(st.integers(min_value=1, max_value=12))
     distinct = draw(st.sampled_from([7, 50, 100_000]))
+    kind = draw(st.sampled_from(["email", "ipv4", "password"]))
     messages: list[dict[str, Any]] = []
     for n in range(size):
-        addresses = [f"u{(n * per + i) % distinct}@ex.org" for i in range(per)]
-        text = " ".join(addresses) if n % every == 0 else "ok"
-        text += " x" * (n % (words + 1))
+        values = [(n * per + i) % distinct for i in range(per)]
+        if kind == "email":
+            text = " ".join(f"u{v}@ex.org" for v in values)
+        elif kind == "ipv4":
+            text = " ".join(f"10.{v % 200}.{v // 200 % 200}.{v % 7 + 1}" for v in values)
+        else:
+            text = " ".join(f"password=Q{v:x}secret{v}" for v in values)
+        text = text if n % every == 0 else "ok"
+        text = text + " x" * (n % (words + 1)) if kind != "password" else "x " * (n % 3) + text
         where = draw(st.sampled_from(["text", "thinking", "id", "repeat"]))
         if where == "thinking":
             content: Any = [{"type": "thinking", "thinking": text, "signature": "c2ln"}]

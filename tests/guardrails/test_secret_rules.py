@@ -198,6 +198,23 @@ def test_rule_finds_its_secret(scanner: SecretScanner, rule: str, text: str, sec
 
 
 @pytest.mark.parametrize(("rule", "text", "secret"), SAMPLES, ids=[s[0] for s in SAMPLES])
+@pytest.mark.parametrize("lines", [("one line\n", ""), ("", "\nnext line"), ("a\n", "\nb")])
+def test_rule_finds_its_secret_on_a_line_of_longer_text(
+    scanner: SecretScanner, rule: str, text: str, secret: str, lines: tuple[str, str]
+) -> None:
+    # Anchors are written `(?m:^)` / `(?m:$)`: they hold at each newline,
+    # where the character class beside them takes the newline anyway.
+    found = scanner.scan(lines[0] + text + lines[1])
+    assert [(m.rule, m.value) for m in found] == [(rule, secret)]
+
+
+def test_every_rule_is_counted_from_joined_strings() -> None:
+    # No anchor that holds only at a string's own start or end: every rule's
+    # joined matches may refuse a body before its strings are walked.
+    assert all(SecretScanner(BUILTIN_RULES)._patterns.unanchored)
+
+
+@pytest.mark.parametrize(("rule", "text", "secret"), SAMPLES, ids=[s[0] for s in SAMPLES])
 def test_rule_finds_its_secret_inside_json_text(
     scanner: SecretScanner, rule: str, text: str, secret: str
 ) -> None:
