@@ -32,7 +32,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
@@ -194,26 +194,6 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
     def tiny_messages(seed: int) -> Any:
         messages = [{"role": "user", "content": f"t{seed}.{n}"} for n in range(MB // 36)]
         return {"model": "m", "messages": messages}
-
-    def tiny_with(every: int) -> Callable[[int], Any]:
-        def body(seed: int) -> Any:
-            messages = [
-                {"role": "user", "content": f"u{n}.{seed}@ex.org" if n % every == 0 else f"t{n}"}
-                for n in range(MB // 36)
-            ]
-            return {"model": "m", "messages": messages}
-
-        return body
-
-    def blocks_with(every: int) -> Callable[[int], Any]:
-        def body(seed: int) -> Any:
-            text = [
-                {"type": "text", "text": f"u{n}.{seed}@ex.org" if n % every == 0 else f"t{n}"}
-                for n in range(MB // 35)
-            ]
-            return {"model": "m", "messages": [{"role": "user", "content": text}]}
-
-        return body
 
     def data_keys(inside: Callable[[int], str]) -> Callable[[int], Any]:
         """Text blocks with a `data` key holding base64: the walk never decodes it there."""
@@ -407,17 +387,117 @@ def worst_cases() -> dict[str, list[tuple[str, Callable[[int], Any]]]]:
             ("short strings 240 levels deep, one an email", deep),
             ("a top-level list of 80,000 strings", stop_list),
             ("30,000 tiny messages", tiny_messages),
-            ("the same, an email in every 40th", tiny_with(40)),
-            # The densest the allowance accepts: one value per ~216 bytes.
-            ("the same, an email in every 6th", tiny_with(6)),
-            ("the same, an email in every 4th", tiny_with(4)),
-            ("a text block per 35 bytes, an email in every 4th", blocks_with(4)),
             ("OpenAI: a tool call per 260 bytes", tool_calls),
             ("text blocks with base64 text in a data key", data_keys(lambda n: f"note {n}")),
-            ("the same, an address in each", data_keys(lambda n: f"u{n}@ex.org")),
         ],
         "secrets and PII": [("accepted: half of each allowance, mixed", both)],
     }
+
+
+class Family(NamedTuple):
+    """Bodies of ~1 MB with a value in every `every`-th small string: make(every, seed)."""
+
+    name: str
+    make: Callable[[int, int], Any]
+
+
+def families() -> list[Family]:
+    """Values each in a small string of their own: every one costs a walk to it.
+
+    The report times the densest of each the allowance accepts, and the
+    next denser, which it refuses.
+    """
+
+    def email(n: int, seed: int) -> str:
+        # Seeds change the text, not its length: the search and the timed runs agree.
+        return f"u{n}.{seed:04d}@ex.org"
+
+    def messages(value: Callable[[int, int], str]) -> Callable[[int, int], Any]:
+        def body(every: int, seed: int) -> Any:
+            listed = [
+                {"role": "user", "content": value(n, seed) if n % every == 0 else f"t{n}"}
+                for n in range(MB // 36)
+            ]
+            return {"model": "m", "messages": listed}
+
+        return body
+
+    def blocks(every: int, seed: int) -> Any:
+        text = [
+            {"type": "text", "text": email(n, seed) if n % every == 0 else f"t{n}"}
+            for n in range(MB // 35)
+        ]
+        return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+    def keys(every: int, seed: int) -> Any:
+        names = {
+            (email(n, seed) if n % every == 0 else f"k{seed:04d}.{n}"): n for n in range(MB // 16)
+        }
+        return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "metadata": names}
+
+    def data(every: int, seed: int) -> Any:
+        text = [
+            {
+                "type": "text",
+                "text": f"t{n}",
+                "data": base64.b64encode(
+                    (email(n, seed) if n % every == 0 else f"note {n}.{seed:04d}").encode()
+                ).decode(),
+            }
+            for n in range(MB // 60)
+        ]
+        return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+    def tool_calls(every: int, seed: int) -> Any:
+        calls = [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_{seed}_{n}",
+                        "type": "function",
+                        "function": {
+                            "name": "read",
+                            "arguments": json.dumps(
+                                {"path": email(n, seed) if n % every == 0 else f"src/m{n}.py"}
+                            ),
+                        },
+                    }
+                ],
+            }
+            for n in range(MB // 240)
+        ]
+        return {"model": "gpt-4o", "messages": calls, OPENAI: True}
+
+    return [
+        Family("tiny messages, an email", messages(email)),
+        Family(
+            "tiny messages, an IPv4 address",
+            messages(lambda n, seed: f"10.{n % 250}.{n // 250 % 250}.{seed % 9 + 1}"),
+        ),
+        Family(
+            "tiny messages, a password",
+            messages(lambda n, seed: f"password={random.Random(seed + n).getrandbits(64):016x}Q"),
+        ),
+        Family("text blocks of 35 bytes, an email", blocks),
+        Family("object keys, an email", keys),
+        Family("base64 text in a data key, an email", data),
+        Family("OpenAI tool calls, an email in the arguments", tool_calls),
+    ]
+
+
+def densest_accepted(family: Family, guardrails: Any) -> int:
+    """The smallest `every` whose body the allowance accepts (searched by halves)."""
+    low, high = 1, 4096
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            apply(family.make(middle, 1), guardrails)
+            high = middle
+        except ValueError:
+            low = middle + 1
+    return low
 
 
 # Marks a worst-case body to be read as an OpenAI request (the key is removed first).
@@ -435,7 +515,16 @@ def worst_case_report(guardrails: Any) -> None:
     )
     verdicts: list[tuple[str, float]] = []
     seeds = iter(range(1, 10_000))
-    for entity, cases in worst_cases().items():
+    cases_by_entity = worst_cases()
+    small: list[tuple[str, Callable[[int], Any]]] = []
+    for family in families():
+        every = densest_accepted(family, guardrails)
+        for step, what in ((every, "accepted"), (every - 1, "refused")):
+            if step >= 1:
+                name = f"{family.name} in every {step}th ({what})"
+                small.append((name, lambda seed, f=family, e=step: f.make(e, seed)))
+    cases_by_entity["values in small strings"] = small
+    for entity, cases in cases_by_entity.items():
         worst = 0.0
         for name, make in cases:
             with contextlib.suppress(ValueError):
@@ -454,12 +543,12 @@ def worst_case_report(guardrails: Any) -> None:
                 best = min(best, time.thread_time() - started)
             per_mb = best * 1e3 * MB / size
             worst = max(worst, per_mb)
-            print(f"  {entity:18s} {name:48s} {per_mb:7.1f} ms/MB  {outcome}")
+            print(f"  {entity:23s} {name:62s} {per_mb:7.1f} ms/MB  {outcome}")
         verdicts.append((entity, worst))
     print("== verdict per entity (worst case tried)")
     for entity, worst in verdicts:
         verdict = "PASS" if worst <= TARGET_MS_PER_MB else "FAIL"
-        print(f"  {entity:18s} {worst:7.1f} ms/MB  {verdict}")
+        print(f"  {entity:23s} {worst:7.1f} ms/MB  {verdict}")
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, count, repeat
+from operator import add
 from typing import Any, NamedTuple
 
 import orjson
@@ -205,19 +206,32 @@ def _one_pass(items: int, wanted: int) -> bool:
     return items <= _ITEMS_PER_LEVEL * wanted * items.bit_length()
 
 
+_CONTAINERS = (dict, list)
+
+
 def _item_counts(items: list[Any], keyed: bool, sizes: dict[int, int]) -> list[int]:
     """How many keys and strings each of `items` (values of an object if `keyed`) holds."""
-    if sizes and any(id(item) in sizes for item in items):
-        return [
-            keyed + (sizes[id(item)] if id(item) in sizes else _strings_in(item)) for item in items
-        ]
-    written = list(map(orjson.dumps, items))
-    if b"\\" in b"".join(written):
-        counts = list(map(string_count, written))
+    # Each a string (one) or not (none), and a key each in an object.
+    counts = list(map(isinstance, items, repeat(str)))
+    if keyed:
+        counts = list(map(add, counts, repeat(1)))
+    nested = list(compress(count(), map(isinstance, items, repeat(_CONTAINERS))))
+    if not nested:
+        return counts
+    inner = [items[at] for at in nested]
+    if sizes and any(id(item) in sizes for item in inner):
+        # Counted by the reader already: long strings are not written again.
+        found = [sizes[id(item)] if id(item) in sizes else _strings_in(item) for item in inner]
+    elif b"\\" in orjson.dumps(inner):
+        found = list(map(string_count, map(orjson.dumps, inner)))
     else:
-        # No backslash: every quote is a string's own.
-        counts = [quotes >> 1 for quotes in map(bytes.count, written, repeat(b'"'))]
-    return [count + 1 for count in counts] if keyed else counts
+        # No backslash: every quote is a string's own. Each item's JSON is
+        # counted and dropped at once: keeping thousands of orjson's outputs
+        # (each in a buffer of its own) would cost more than writing them.
+        found = [quotes >> 1 for quotes in map(bytes.count, map(orjson.dumps, inner), repeat(b'"'))]
+    for at, inside in zip(nested, found, strict=True):
+        counts[at] += inside
+    return counts
 
 
 def _strings_in(item: Any) -> int:
@@ -594,8 +608,13 @@ def _rewritten(node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int]) 
         else:
             value = dumps_json(_rewritten(json.loads(original), inner, fresh))
         root = _set(root, field, value, fresh)
-    for path, text in sorted(renames, key=lambda change: -len(change[0])):
-        root = _rename(root, path[:-1], path[-1].name, text, fresh)
+    # One rebuild per object, however many of its keys change: renaming
+    # thousands of keys of one object one at a time would cost n² steps.
+    objects: dict[Path, dict[str, str]] = {}
+    for path, text in renames:
+        objects.setdefault(path[:-1], {})[path[-1].name] = text
+    for parent, names in sorted(objects.items(), key=lambda change: -len(change[0])):
+        root = _rename(root, parent, names, fresh)
     return root
 
 
@@ -631,10 +650,10 @@ def _set(root: Any, path: Path, value: Any, fresh: set[int]) -> Any:
     return root
 
 
-def _rename(root: Any, path: Path, old: str, new: str, fresh: set[int]) -> Any:
+def _rename(root: Any, path: Path, names: dict[str, str], fresh: set[int]) -> Any:
     root, node = _parent(root, path, fresh)
-    # Rebuild in place so the key keeps its position in the object.
-    items = [(new if key == old else key, value) for key, value in node.items()]
+    # Rebuild in place so each key keeps its position in the object.
+    keys, values = list(node), list(node.values())
     node.clear()
-    node.update(items)
+    node.update(zip(map(names.get, keys, keys), values))
     return root
