@@ -40,6 +40,9 @@ class Entity:
     alone: bool = False
     # A match may begin with one character that is not part of the value
     # (RE2 has no look-behind); values begin with a hex digit, the lead never.
+    # Such a pattern begins `(?:(?m:^)|[^...])`, and no other alternative of
+    # it may begin with a newline: among joined strings, a match that takes
+    # the newline before a string is the one that string alone has at 0.
     lead: bool = False
 
 
@@ -183,6 +186,10 @@ class PiiDetector:
     def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
         """Where each entity matches in newline-joined strings (see `PatternSet.joined_spans`)."""
         return self._patterns.joined_spans(data, limit)
+
+    def led(self, rank: int) -> bool:
+        """Whether entity `rank`'s match may begin with a character before the value (`lead`)."""
+        return self.entities[rank].lead
 
     def counted_gate(self, rank: int) -> tuple[bytes, ...] | None:
         """What `count` asks of a string before it counts a joined match of `rank` there.

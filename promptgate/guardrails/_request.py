@@ -449,6 +449,7 @@ def _touched(
         if ranked is None:
             listed.append(_distinct_spans(strings, finder, budget))
         else:
+            ranked = _unled(strings, finder, ranked)
             listed.append([span for _, spans in ranked for span in spans])
             if top:
                 count, cost = _sure_count(strings, finder, ranked, decoded)
@@ -471,6 +472,22 @@ def _touched(
         else:
             indexes.update(_base64_touched(strings, candidates, finders, layout))
     return indexes
+
+
+def _unled(strings: JoinedStrings, finder: Finder, ranked: Ranked) -> Ranked:
+    """`ranked`, a `lead` entity's matches that took the newline ending `JOIN` moved past it.
+
+    Alone, such a string's own `(?m:^)` starts the same match at its first
+    character: the match is that string's, not the one before.
+    """
+    starts = strings.starts
+    led = []
+    for rank, spans in ranked:
+        if finder.led(rank):
+            ends = {end - 1 for end in starts[1:]}
+            spans = [(start + (start in ends), end) for start, end in spans]
+        led.append((rank, spans))
+    return led
 
 
 def _sure_count(

@@ -131,6 +131,10 @@ class SecretScanner:
         """Where each rule matches in newline-joined strings (see `PatternSet.joined_spans`)."""
         return self._patterns.joined_spans(data, limit)
 
+    def led(self, rank: int) -> bool:
+        """Whether rule `rank`'s match may begin before the value: none is read so."""
+        return False
+
     def counted_gate(self, rank: int) -> tuple[bytes, ...] | None:
         """What `count` asks of a string before it counts a joined match of `rank` there.
 

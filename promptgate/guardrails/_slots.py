@@ -191,19 +191,22 @@ class Wanted:
         return Wanted((i - begin for i in inside), self.sizes)
 
 
-# A container's items are counted in halves, each half again, until a
-# segment has few items per wanted string: then each of its items is
-# counted in one pass (an orjson write each, ~0.3 µs for a small item) and
-# every wanted string is placed by bisection. Finding one wanted string
-# among n items serializes about n items' bytes in ~log2(n) calls, where
-# counting them all would cost n writes; with many wanted strings, or
-# few items, the one pass is cheaper.
-_ITEMS_PER_LEVEL = 16
+# Where the wanted strings of a container are, three ways, by cost:
+# - few items per wanted string: each item is counted in one pass (an
+#   orjson write each, ~0.5 µs for a small item), each string placed by
+#   bisection of the running counts;
+# - a few hundred items: each wanted string is found by halving the items
+#   (6 orjson writes of shrinking halves for 64 small items, ~12 µs);
+# - more: the items are halved once for all wanted strings, each half
+#   again, until the segments are small (a half without a wanted string is
+#   dropped, so one among n items costs about n items' bytes of writes).
+_ONE_PASS_PER_LEVEL = 2
+_HALVED_EACH = 256
 
 
 def _one_pass(items: int, wanted: int) -> bool:
     """Whether `items` items holding `wanted` strings are counted item by item."""
-    return items <= _ITEMS_PER_LEVEL * wanted * items.bit_length()
+    return items <= _ONE_PASS_PER_LEVEL * wanted * items.bit_length()
 
 
 _CONTAINERS = (dict, list)
@@ -247,6 +250,61 @@ def _slice_count(items: list[Any], keyed: bool, wanted: Wanted) -> int:
     return _strings_in(items) + keyed * len(items)
 
 
+def _counted(
+    items: list[Any], keyed: bool, wanted: Wanted, low: int, high: int, first: int, last: int
+) -> list[tuple[int, int, int]]:
+    """The items of `items[low:high]` (strings `[first, last)`) holding wanted strings.
+
+    Each item is counted, once.
+    """
+    counts = _item_counts(items[low : high - 1], keyed, wanted.sizes)
+    bounds = list(accumulate(counts, initial=first))
+    bounds.append(last)
+    found: list[tuple[int, int, int]] = []
+    for index in wanted.sorted[
+        bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)
+    ]:
+        at = bisect_right(bounds, index) - 1
+        if not found or found[-1][0] != low + at:
+            found.append((low + at, bounds[at], bounds[at + 1]))
+    return found
+
+
+def _halved(
+    items: list[Any], keyed: bool, wanted: Wanted, low: int, high: int, first: int, last: int
+) -> list[tuple[int, int, int]]:
+    """As `_counted`, each wanted string found by halving the items around it."""
+    found: list[tuple[int, int, int]] = []
+    covered, sizes = first, wanted.sizes
+    for index in wanted.sorted[
+        bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)
+    ]:
+        if index < covered:
+            # In the item found for the string before.
+            continue
+        # The item holding `index` lies in [below, above), its strings in [start, end).
+        below, above, start, end = low, high, first, last
+        if found:
+            below, start = found[-1][0] + 1, covered
+        while above - below > 1:
+            middle = (below + above) >> 1
+            half = items[below:middle]
+            if sizes and id(half[0]) in sizes:
+                after = start + _slice_count(half, keyed, wanted)
+            else:
+                # `_slice_count` inlined: this loop is the walk's hot path.
+                data = orjson.dumps(half)
+                quotes = data.count(b'"') >> 1 if b"\\" not in data else string_count(data)
+                after = start + quotes + keyed * (middle - below)
+            if index < after:
+                above, end = middle, after
+            else:
+                below, start = middle, after
+        found.append((below, start, end))
+        covered = end
+    return found
+
+
 def _holding(
     value: dict[str, Any] | list[Any], begin: int, end: int, wanted: Wanted
 ) -> list[tuple[int, int, int]]:
@@ -269,18 +327,10 @@ def _holding(
             found.append((low, first, last))
             continue
         if _one_pass(high - low, inside):
-            counts = _item_counts(items[low : high - 1], keyed, wanted.sizes)
-            bounds = list(accumulate(counts, initial=first))
-            bounds.append(last)
-            hit: list[tuple[int, int, int]] = []
-            for index in wanted.sorted[
-                bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)
-            ]:
-                at = bisect_right(bounds, index) - 1
-                if not hit or hit[-1][0] != low + at:
-                    hit.append((low + at, bounds[at], bounds[at + 1]))
-            # Segments left to do all come later in the container.
-            found.extend(hit)
+            found.extend(_counted(items, keyed, wanted, low, high, first, last))
+            continue
+        if high - low <= _HALVED_EACH:
+            found.extend(_halved(items, keyed, wanted, low, high, first, last))
             continue
         step = -(-(high - low) // 2)
         at = first
@@ -655,5 +705,5 @@ def _rename(root: Any, path: Path, names: dict[str, str], fresh: set[int]) -> An
     # Rebuild in place so each key keeps its position in the object.
     keys, values = list(node), list(node.values())
     node.clear()
-    node.update(zip(map(names.get, keys, keys), values))
+    node.update(zip(map(names.get, keys, keys), values, strict=True))
     return root

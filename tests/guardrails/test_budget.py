@@ -260,9 +260,9 @@ def test_a_string_found_before_costs_what_it_cost_then(count: int) -> None:
     assert first.left == again.left == int(left)
 
 
-def test_a_short_string_holding_a_value_costs_what_two_kilobytes_earn() -> None:
+def test_a_short_string_holding_a_value_costs_what_512_bytes_earn() -> None:
     # Walking to a string and handling it costs the same whatever its size:
-    # a value in a tiny string is charged as if the string were 2 KB.
+    # a value in a tiny string is charged as if the string were 512 bytes.
     assert string_cost(STRING_BYTES) == string_cost(10 * STRING_BYTES) == 0
     assert string_cost(48) == (STRING_BYTES - 48) / PERSONAL_DATA.bytes_per_candidate
     detector = compile_guardrails({"reversible_redaction": {"entities": ["email"]}}).redaction
@@ -275,8 +275,8 @@ def test_a_short_string_holding_a_value_costs_what_two_kilobytes_earn() -> None:
 
 
 def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -> None:
-    # 600 addresses: one per 2 KB message passes; one per 40-byte message,
-    # where each costs a walk of its own, is past what the body earns.
+    # 600 addresses: one per 512-byte message passes; one per 40-byte
+    # message, where each costs a walk of its own, is past what the body earns.
     def chat(size: int) -> dict[str, Any]:
         messages = [
             {"role": "user", "content": f"u{n}@ex.org ".ljust(size, "~") if n % 2 == 0 else "ok"}
@@ -286,13 +286,24 @@ def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -
 
     outcome = apply_request_guardrails("anthropic", chat(STRING_BYTES), GUARDRAILS)
     assert "u0@ex.org" not in str(outcome.body) and "[[EMAIL_600]]" in str(outcome.body)
-    with pytest.raises(UnreadableBody, match="as if it were at least 2048 bytes long"):
+    with pytest.raises(UnreadableBody, match=f"as if it were at least {STRING_BYTES} bytes long"):
         apply_request_guardrails("anthropic", chat(40), GUARDRAILS)
 
 
-@pytest.mark.parametrize("every", [2, 30])
+@pytest.mark.parametrize("every", [2, 15])
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda n: f"u{n}@ex.org",
+        # At a string's start: among joined strings the match takes the
+        # newline before it, and still counts as that string's.
+        lambda n: f"10.{n % 250}.{n // 250}.1 up",
+        lambda n: f"password={n:x}Q{n:08d}",
+    ],
+    ids=["email", "ipv4", "password"],
+)
 def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked(
-    monkeypatch: pytest.MonkeyPatch, every: int
+    monkeypatch: pytest.MonkeyPatch, every: int, value: Any
 ) -> None:
     walked: list[object] = []
     real = BodyWalk.slots
@@ -303,9 +314,9 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
 
     monkeypatch.setattr(BodyWalk, "slots", slots)
     # An address in every second message: between the allowance and twice
-    # it. In every 30th: within it, but past it with what the strings cost.
+    # it. In every 15th: within it, but past it with what the strings cost.
     messages = [
-        {"role": "user", "content": f"u{n}@ex.org" if n % every == 0 else f"ok {n}"}
+        {"role": "user", "content": value(n) if n % every == 0 else f"ok {n}"}
         for n in range(20_000)
     ]
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
