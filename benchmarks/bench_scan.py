@@ -405,8 +405,9 @@ def families() -> list[Family]:
     """Values each in a small string of their own: every one costs a walk to it.
 
     Every string depends on the seed: no part is found again in the cache
-    of parts seen (which is neither scanned nor charged). The report times the densest of each the allowance accepts, and the
-    next denser, which it refuses.
+    of parts seen (which is neither scanned nor charged). The report times
+    the densest of each the allowance accepts, and the next denser, which
+    it refuses.
     """
 
     def email(n: int, seed: int) -> str:
