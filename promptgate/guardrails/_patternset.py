@@ -58,8 +58,50 @@ def _program(regex: str, key: str, capture: bool) -> Any:
 
 
 # `\A`, `\z` or a flag group that turns multi-line mode off: the pattern
-# could match a string alone and miss it among others (`joined_spans`).
+# holds at the whole text's ends alone, at more places among joined strings
+# (`_line_form`); its joined matches are no count of its own.
 _ABSOLUTE_ANCHOR = re.compile(r"\\[Az]|\(\?[a-zA-Z]*-")
+# A flag group with flags turned off: `(?i-m)`, `(?-m:`.
+_FLAGS_OFF = re.compile(r"\(\?([a-zA-Z]*)-([a-zA-Z]*)([:)])")
+
+
+def _line_form(regex: str) -> str:
+    r"""`regex` for strings joined by `JOIN`, anchors to the whole text made line anchors.
+
+    `\A` and `\z` become `(?m:^)` and `(?m:$)`, and no flag group turns
+    multi-line mode off. Among joined strings it then matches wherever the
+    pattern matches a string alone (where a string starts or ends, a line
+    does), and maybe elsewhere too: finding the strings to walk needs no
+    more than that.
+    """
+    out: list[str] = []
+    at, in_class = 0, False
+    while at < len(regex):
+        char = regex[at]
+        if char == "\\":
+            pair = regex[at : at + 2]
+            out.append({"\\A": "(?m:^)", "\\z": "(?m:$)"}.get(pair, pair) if not in_class else pair)
+            at += 2
+            continue
+        flags = None if in_class else _FLAGS_OFF.match(regex, at)
+        if flags is not None:
+            on, off, end = flags[1], flags[2].replace("m", ""), flags[3]
+            group = f"(?{on}-{off}" if off else f"(?{on}" if on else "(?"
+            out.append(group + end if group != "(?" else "(?:" if end == ":" else "")
+            at = flags.end()
+            continue
+        out.append(char)
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # `[^` negates; a `]` right after the opening is a literal.
+            for literal in "^]":
+                if regex.startswith(literal, at + 1):
+                    out.append(literal)
+                    at += 1
+        at += 1
+    return "".join(out)
 
 
 class _Sets:
@@ -151,15 +193,14 @@ class PatternSet:
         alone = alone or [False] * len(regexes)
         self._set = _Sets(regexes, alone)
         self._empty = not regexes
-        # The same patterns for strings joined by newlines, where `^` and `$`
-        # must hold at every line; none if a pattern anchors otherwise.
-        self.joinable = not any(_ABSOLUTE_ANCHOR.search(r) for r in regexes)
+        # Every pattern may read strings joined by newlines (`_line_form`).
+        self.joinable = True
         # Patterns whose matches in joined strings are matches of one string
         # alone, one for one: no `^` or `$`, which hold at every newline there.
-        self.unanchored = [not _anchored(r) for r in regexes]
-        lines = [f"(?m){r}" for r in regexes] if self.joinable else []
-        self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=False)]
-        self._line_set = _Sets(lines, alone if lines else [])
+        self.unanchored = [not (_anchored(r) or _ABSOLUTE_ANCHOR.search(r)) for r in regexes]
+        lines = [f"(?m){_line_form(r)}" for r in regexes]
+        self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=True)]
+        self._line_set = _Sets(lines, alone)
 
     def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
         """Spans of every match of every pattern in strings joined by `JOIN`, per pattern.

@@ -215,9 +215,7 @@ _CONTAINERS = (dict, list)
 def _item_counts(items: list[Any], keyed: bool, sizes: dict[int, int]) -> list[int]:
     """How many keys and strings each of `items` (values of an object if `keyed`) holds."""
     # Each a string (one) or not (none), and a key each in an object.
-    counts = list(map(isinstance, items, repeat(str)))
-    if keyed:
-        counts = list(map(add, counts, repeat(1)))
+    counts: list[int] = list(map(add, map(isinstance, items, repeat(str)), repeat(int(keyed))))
     nested = list(compress(count(), map(isinstance, items, repeat(_CONTAINERS))))
     if not nested:
         return counts

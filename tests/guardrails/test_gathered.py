@@ -112,15 +112,35 @@ def test_custom_patterns_with_anchors_are_found_alike(regex: str) -> None:
     same("anthropic", many_strings("w42", 42), settings_)
 
 
-@pytest.mark.parametrize("regex", [r"\Aw42\z", r"(?-m)^w42$"])
-def test_patterns_anchored_to_the_whole_text_are_walked(regex: str) -> None:
-    guardrails = compile_guardrails(spec("redact", custom_patterns=[{"name": "T", "regex": regex}]))
-    assert guardrails.redaction is not None and not guardrails.redaction.detector.joinable
+@pytest.mark.parametrize(
+    "regex", [r"\Aw42\z", r"(?-m)^w42$", r"(?i-m:^W42$)", r"\Aw4", r"2\z", r"\Aw1\d\z"]
+)
+@pytest.mark.parametrize("where", [0, 42, 4_999])
+def test_patterns_anchored_to_the_whole_text_are_found_alike(regex: str, where: int) -> None:
+    # Read joined, `\A` and `\z` hold at every line (a superset of the
+    # strings alone), and only the strings a match touches are walked.
     same(
         "anthropic",
-        many_strings("w42", 42),
+        many_strings("w42", where),
         spec("redact", custom_patterns=[{"name": "T", "regex": regex}]),
     )
+
+
+def test_patterns_anchored_to_the_whole_text_do_not_walk_every_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[int] = []
+    real = _request._Scans.count
+
+    def count(self: Any, string: Any) -> None:
+        walked.append(1)
+        real(self, string)
+
+    monkeypatch.setattr(_request._Scans, "count", count)
+    settings_ = spec("redact", custom_patterns=[{"name": "T", "regex": r"\Aw42\z"}])
+    found = outcome("anthropic", many_strings("w42", 42), settings_, gather=True)
+    assert not isinstance(found, str) and "w42" not in found.body["metadata"]["tags"]
+    assert len(walked) < 20
 
 
 @pytest.mark.parametrize("where", [0, 2_500, 4_999])
