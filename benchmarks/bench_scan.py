@@ -460,7 +460,7 @@ def families() -> list[Family]:
                 "content": None,
                 "tool_calls": [
                     {
-                        "id": f"call_{seed}_{n}",
+                        "id": f"call_{seed:04d}_{n}",
                         "type": "function",
                         "function": {
                             "name": "read",

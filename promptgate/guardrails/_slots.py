@@ -191,7 +191,8 @@ class Wanted:
         return Wanted((i - begin for i in inside), self.sizes)
 
 
-# Where the wanted strings of a container are, three ways, by cost:
+# Where the wanted strings of a container are, four ways, by cost:
+# - a few items (a message, a block, a tool call): stepped over in Python;
 # - few items per wanted string: each item is counted in one pass (an
 #   orjson write each, ~0.5 µs for a small item), each string placed by
 #   bisection of the running counts;
@@ -202,6 +203,7 @@ class Wanted:
 #   dropped, so one among n items costs about n items' bytes of writes).
 _ONE_PASS_PER_LEVEL = 2
 _HALVED_EACH = 256
+_FEW = 8
 
 
 def _one_pass(items: int, wanted: int) -> bool:
@@ -246,6 +248,34 @@ def _slice_count(items: list[Any], keyed: bool, wanted: Wanted) -> int:
         # Counted by the reader already: long strings are not written again.
         return sum(_item_counts(items, keyed, wanted.sizes))
     return _strings_in(items) + keyed * len(items)
+
+
+def _stepped(
+    items: list[Any], keyed: bool, wanted: Wanted, low: int, high: int, first: int, last: int
+) -> list[tuple[int, int, int]]:
+    """As `_counted`, item by item up to the last wanted string: for a few items."""
+    targets = wanted.sorted[bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)]
+    found: list[tuple[int, int, int]] = []
+    at, next_target, sizes = first, 0, wanted.sizes
+    for index in range(low, high):
+        item = items[index]
+        if index == high - 1:
+            after = last
+        elif isinstance(item, str):
+            after = at + keyed + 1
+        elif isinstance(item, _CONTAINERS):
+            inside = sizes[id(item)] if id(item) in sizes else _strings_in(item)
+            after = at + keyed + inside
+        else:
+            after = at + keyed
+        if targets[next_target] < after:
+            found.append((index, at, after))
+            while next_target < len(targets) and targets[next_target] < after:
+                next_target += 1
+            if next_target == len(targets):
+                break
+        at = after
+    return found
 
 
 def _counted(
@@ -323,6 +353,9 @@ def _holding(
             continue
         if high - low == 1:
             found.append((low, first, last))
+            continue
+        if high - low <= _FEW:
+            found.extend(_stepped(items, keyed, wanted, low, high, first, last))
             continue
         if _one_pass(high - low, inside):
             found.extend(_counted(items, keyed, wanted, low, high, first, last))
