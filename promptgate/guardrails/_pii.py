@@ -17,6 +17,7 @@ from ._checksums import iban_valid, luhn_valid
 from ._findings import Findings, charge
 from ._lru import ScanCache
 from ._patternset import PatternSet, Ranked
+from ._patternset import unlisted as _unlisted
 from ._phone import PHONE_CANDIDATE, valid_phone
 from ._text import Candidates, EncodedText, Match, without_overlaps
 
@@ -132,10 +133,14 @@ class PiiDetector:
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
 
-    def count(self, text: str, budget: Budget) -> tuple[Match, ...] | Candidates:
+    def count(
+        self, text: str, budget: Budget, found: Ranked | None = None
+    ) -> tuple[Match, ...] | Candidates:
         """What `detect` finds in `text` if known (seen before, no candidate), else its candidates.
 
-        The candidates are counted and spent from `budget` before any is examined.
+        The candidates are counted and spent from `budget` before any is
+        examined. `found`: the matches per entity, when known already (a
+        joined scan told them); else they are searched for.
 
         Raises TooManyValues when they are more than `budget` has left.
         """
@@ -145,8 +150,12 @@ class PiiDetector:
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
-        for rank in self._patterns.matching(encoded.data):
-            matches = self._patterns.matches(rank, encoded.data, budget.left)
+        listed: Sequence[tuple[int, list[tuple[int, int]] | None]] = (
+            found if found is not None else _unlisted(self._patterns.matching(encoded.data))
+        )
+        for rank, matches in listed:
+            if matches is None:
+                matches = self._patterns.matches(rank, encoded.data, budget.left)
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
@@ -155,19 +164,19 @@ class PiiDetector:
             budget.spend_string(len(encoded.data))
         return Candidates(encoded, spans)
 
-    def count_only(self, text: str, budget: Budget) -> None:
+    def count_only(self, text: str, budget: Budget, found: Ranked | None = None) -> None:
         """Earn and spend for `text` as `count` does, where nothing is looked for.
 
         What such a string counted is remembered on its own: it is never
         examined, so `count` would otherwise run its patterns every time.
         """
-        counted = self._findings.cost(text) or self._counts.get(text)
-        if counted is not None:
-            charge(budget, *counted)
+        cost = self._findings.cost(text) or self._counts.get(text)
+        if cost is not None:
+            charge(budget, *cost)
             return
-        found = self.count(text, budget)
-        if isinstance(found, Candidates):
-            size, spans = len(found.encoded.data), found.spans
+        counted = self.count(text, budget, found)
+        if isinstance(counted, Candidates):
+            size, spans = len(counted.encoded.data), counted.spans
             self._counts.put(text, (size, sum(len(m) for _, m in spans)))
 
     def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:

@@ -273,7 +273,7 @@ def _hits(
         else:
             walked = []
         found_parts.append((part, key, list(walked)))
-    scans = _Scans(guardrails, budgets)
+    scans = _Scans(guardrails, budgets, joint[2] if joint is not None else {})
     for _, _, strings in found_parts:
         if isinstance(strings, list) and strings:
             if stop():
@@ -303,11 +303,21 @@ class _Scans:
     but looked for only where it is redacted.
     """
 
-    def __init__(self, guardrails: Guardrails, budgets: tuple[Budget, Budget]) -> None:
+    def __init__(
+        self,
+        guardrails: Guardrails,
+        budgets: tuple[Budget, Budget],
+        known: dict[int, dict[str, Ranked]],
+    ) -> None:
         self._secrets = guardrails.secrets.scanner if guardrails.secrets is not None else None
         redaction = guardrails.redaction
         self._detector = redaction.detector if redaction is not None else None
         self._budgets = budgets
+        # Per detector, the matches of strings the joined scan told (`_exact_counts`).
+        self._known = (
+            known.get(id(self._secrets), {}) if self._secrets is not None else {},
+            known.get(id(self._detector), {}) if self._detector is not None else {},
+        )
         self._found: tuple[dict[str, tuple[Match, ...] | Candidates], ...] = ({}, {})
         # Keys and short values repeat a lot ("type", "description"): one
         # lookup per distinct string instead of one per occurrence.
@@ -317,14 +327,16 @@ class _Scans:
         """Count the candidates of `string` (in document order); raises TooManyValues."""
         text = string.text
         if self._secrets is not None and text not in self._found[0]:
-            self._found[0][text] = self._secrets.count(text, self._budgets[0])
+            known = self._known[0].get(text)
+            self._found[0][text] = self._secrets.count(text, self._budgets[0], known)
         # Every string, as the joined strings are counted (`_touched`): a
         # refusal there is one the count here would reach.
         if self._detector is not None and text not in self._found[1]:
+            known = self._known[1].get(text)
             if string.pii:
-                self._found[1][text] = self._detector.count(text, self._budgets[1])
+                self._found[1][text] = self._detector.count(text, self._budgets[1], known)
             else:
-                self._detector.count_only(text, self._budgets[1])
+                self._detector.count_only(text, self._budgets[1], known)
                 self._found[1][text] = _UNEXAMINED
 
     def hit(self, string: Slot | Unplaced) -> Hit | None:
@@ -362,7 +374,7 @@ def _wanted(
     guardrails: Guardrails,
     budgets: tuple[Budget, Budget],
     layout: Layout,
-) -> tuple[Wanted, list[tuple[int, int] | None]] | None:
+) -> tuple[Wanted, list[tuple[int, int] | None], dict[int, dict[str, Ranked]]] | None:
     """The strings of `fresh` parts that need a walk and a scan of their own.
 
     Walking a string costs a few µs of Python, so a body of 100,000 short
@@ -374,7 +386,9 @@ def _wanted(
     `PatternSet.joined_spans`). Also returns, per part, the indexes of its
     first string and of the one after its last (None: walk it whole). None
     when everything is walked: a small body, or a pattern anchored to the
-    whole text. Raises TooManyValues when the distinct strings hold more
+    whole text. Also returns, per finder (by `id`), what the scans of
+    touched strings alone find where the joined matches tell it
+    (`_exact_counts`). Raises TooManyValues when the distinct strings hold more
     than twice the matches the request allows examining (walking them all
     to count exactly would cost ~300 ms per MB; within twice, the strings
     touched are counted exactly before any is examined, `_Scans`).
@@ -406,13 +420,15 @@ def _wanted(
     firsts = iter(itertools.pairwise(strings.firsts))
     placed = [next(firsts) if was_read else None for was_read in read]
     # A part not read here is walked whole and earns more than `text` shows.
-    indexes = _touched(strings, finders, text, layout, top=all(read))
+    exact: list[dict[str, Ranked]] = []
+    indexes = _touched(strings, finders, text, layout, top=all(read), exact=exact)
     starts = strings.starts
     # What the strings no walk reads earn, as their scans would (not the joins).
     skipped = text - sum(starts[i + 1] - starts[i] - len(JOIN) for i in indexes)
     for budget in budgets:
         budget.earn(skipped)
-    return Wanted(indexes, strings.sizes), placed
+    known = dict(zip((id(finder) for finder, _ in finders), exact, strict=True))
+    return Wanted(indexes, strings.sizes), placed, known
 
 
 def _touched(
@@ -421,6 +437,7 @@ def _touched(
     text: int,
     layout: Layout,
     top: bool = False,
+    exact: list[dict[str, Ranked]] | None = None,
 ) -> set[int]:
     """The indexes of the strings a walk must read: what a match touches, and more.
 
@@ -429,7 +446,9 @@ def _touched(
     values of the keys the walk may decode, and `data:` URLs, are walked
     too, except JSON that is read here the same way and holds nothing
     (`_json_touched`). With `top` (the body's own strings), raises
-    TooManyValues when the walk's count would (`_refuse_early`).
+    TooManyValues when the walk's count would (`_refuse_early`). `exact`
+    receives, per finder, what a scan of each touched string alone finds
+    where the joined matches tell it (`_exact_counts`).
     """
     data = strings.data
     indexes = set(strings.long)
@@ -442,14 +461,17 @@ def _touched(
     sure: list[tuple[Budget, int]] = []
     strings_cost = 0.0
     listed: list[list[tuple[int, int]]] = []
+    rankings: list[Ranked | None] = []
     for finder, budget in finders:
         # Listing the matches costs ~1 µs each: past twice the allowance the
         # text is refused without them.
         ranked = finder.joined_spans(data, 2 * budget.left_with(text))
+        if ranked is not None:
+            ranked = _unled(strings, finder, ranked)
+        rankings.append(ranked)
         if ranked is None:
             listed.append(_distinct_spans(strings, finder, budget))
         else:
-            ranked = _unled(strings, finder, ranked)
             listed.append([span for _, spans in ranked for span in spans])
             if top:
                 count, cost = _sure_count(strings, finder, ranked, decoded)
@@ -468,10 +490,51 @@ def _touched(
         if not candidates:
             continue
         if key in layout.json_keys:
-            indexes.update(_json_touched(strings, candidates, finders, layout))
+            indexes.update(_json_touched(strings, candidates, finders, layout, exact))
         else:
-            indexes.update(_base64_touched(strings, candidates, finders, layout))
+            indexes.update(_base64_touched(strings, candidates, finders, layout, exact))
+    if exact is not None:
+        touched = indexes - set(strings.long)
+        if not exact:
+            exact.extend({} for _ in finders)
+        for (finder, _), ranked, counts in zip(finders, rankings, exact, strict=True):
+            if ranked is not None:
+                counts.update(_exact_counts(strings, finder, ranked, touched))
     return indexes
+
+
+def _exact_counts(
+    strings: JoinedStrings, finder: Finder, ranked: Ranked, touched: set[int]
+) -> dict[str, Ranked]:
+    """Per touched string (its text), the matches its own scan finds, where the joined ones tell.
+
+    As in `_sure_count`: within a string, the joined search of a pattern
+    without `^`/`$` is the string's own search, up to a match that runs
+    into `JOIN`; and a string no joined match touches has no match alone.
+    So for each touched string that no match of an anchored pattern and no
+    match running into `JOIN` touches, its own matches are the joined ones
+    inside it, moved to its start. Its count then costs no RE2 pass.
+    """
+    starts, data, size = strings.starts, strings.data, len(JOIN)
+    inside: dict[int, list[tuple[int, list[tuple[int, int]]]]] = {}
+    unclear: set[int] = set()
+    for rank, spans in ranked:
+        exact = finder.counted_gate(rank) is not None
+        for start, end in spans:
+            index = bisect_right(starts, start) - 1
+            if not exact or end > starts[index + 1] - size:
+                unclear.update(range(index, bisect_right(starts, max(end - 1, start))))
+                continue
+            shift = starts[index]
+            found = inside.setdefault(index, [])
+            if not found or found[-1][0] != rank:
+                found.append((rank, []))
+            found[-1][1].append((start - shift, end - shift))
+    counts: dict[str, Ranked] = {}
+    for index in touched - unclear:
+        text = data[starts[index] : starts[index + 1] - size].decode("utf-8", "surrogatepass")
+        counts[text] = inside.get(index, [])
+    return counts
 
 
 def _unled(strings: JoinedStrings, finder: Finder, ranked: Ranked) -> Ranked:
@@ -571,6 +634,7 @@ def _base64_touched(
     candidates: list[int],
     finders: list[tuple[Finder, Budget]],
     layout: Layout,
+    exact: list[dict[str, Ranked]] | None = None,
 ) -> list[int]:
     """Which of the `candidates` (strings the walk may decode as base64) need that walk.
 
@@ -595,7 +659,7 @@ def _base64_touched(
         return []
     inner = joined_strings(texts, LONG_BYTES)
     size = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
-    return [sources[i] for i in _touched(inner, finders, size, layout)]
+    return [sources[i] for i in _touched(inner, finders, size, layout, exact=exact)]
 
 
 def _json_touched(
@@ -603,6 +667,7 @@ def _json_touched(
     candidates: list[int],
     finders: list[tuple[Finder, Budget]],
     layout: Layout,
+    exact: list[dict[str, Ranked]] | None = None,
 ) -> list[int]:
     """Which of the `candidates` (strings the walk decodes as JSON) need that walk.
 
@@ -643,7 +708,7 @@ def _json_touched(
         )
         firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
-        touched = _touched(inner, finders, text, layout)
+        touched = _touched(inner, finders, text, layout, exact=exact)
         walked.extend(sources[bisect_right(firsts, i) - 1] for i in touched)
     return walked
 

@@ -14,6 +14,7 @@ from ._entropy import shannon_entropy
 from ._examples import is_documentation_example
 from ._findings import Findings
 from ._patternset import PatternSet, Ranked, Spans, compile_regex
+from ._patternset import unlisted as _unlisted
 from ._secret_rules import SecretRule
 from ._text import Candidates, EncodedText, Match, without_overlaps
 
@@ -70,10 +71,14 @@ class SecretScanner:
         counted = self.count(text, budget)
         return self.examine(counted, budget) if isinstance(counted, Candidates) else counted
 
-    def count(self, text: str, budget: Budget) -> tuple[Match, ...] | Candidates:
+    def count(
+        self, text: str, budget: Budget, found: Ranked | None = None
+    ) -> tuple[Match, ...] | Candidates:
         """What `scan` finds in `text` when known (seen before, no candidate), else its candidates.
 
-        The candidates are counted and spent from `budget` before any is examined.
+        The candidates are counted and spent from `budget` before any is
+        examined. `found`: the matches per rule, when known already (a
+        joined scan told them); else they are searched for.
 
         A rule with keywords has candidates only where one of them is.
         Raises TooManyValues when they are more than `budget` has left.
@@ -84,13 +89,16 @@ class SecretScanner:
         encoded = EncodedText(text)
         budget.earn(len(encoded.data))
         spans: list[tuple[int, list[tuple[int, int]]]] = []
-        hits = self._patterns.matching(encoded.data)
-        lowered = encoded.data.lower() if hits else b""
-        for rank in hits:
+        listed: Sequence[tuple[int, list[tuple[int, int]] | None]] = (
+            found if found is not None else _unlisted(self._patterns.matching(encoded.data))
+        )
+        lowered = encoded.data.lower() if listed else b""
+        for rank, matches in listed:
             keywords = self._keywords[rank]
             if keywords and not any(k in lowered for k in keywords):
                 continue
-            matches = self._patterns.matches(rank, encoded.data, budget.left)
+            if matches is None:
+                matches = self._patterns.matches(rank, encoded.data, budget.left)
             budget.spend(len(matches))
             spans.append((rank, matches))
         if not spans:
