@@ -108,6 +108,16 @@ def joined_strings(
     return JoinedStrings(_JOIN.join(datas), starts, firsts, long, under, counted, long_size[0])
 
 
+def joined_texts(texts: list[str], long_bytes: int) -> JoinedStrings:
+    """`joined_strings` of plain strings, one string per value, read at once."""
+    long: list[int] = []
+    long_size = [0]
+    data, lengths = _from_texts(list(texts), long_bytes, long, 0, long_size)
+    starts = list(accumulate(map(add, lengths, repeat(len(_JOIN))), initial=0))
+    firsts = list(range(len(texts) + 1))
+    return JoinedStrings(data if texts else b"", starts, firsts, long, {}, {}, long_size[0])
+
+
 class _Dense(Exception):
     """More containers than the Python collection is allowed."""
 

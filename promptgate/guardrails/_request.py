@@ -20,6 +20,8 @@ placeholders that the response restores.
 
 from __future__ import annotations
 
+import binascii
+import functools
 import itertools
 import re
 from bisect import bisect_right
@@ -41,7 +43,13 @@ from ._budget import (
     request_budgets,
     string_cost,
 )
-from ._jsonstrings import JoinedStrings, NotOrjsonOutput, joined_strings, string_count
+from ._jsonstrings import (
+    JoinedStrings,
+    NotOrjsonOutput,
+    joined_strings,
+    joined_texts,
+    string_count,
+)
 from ._mask import SecretMask
 from ._memory import SecretMemory
 from ._patternset import JOIN, Ranked
@@ -629,6 +637,10 @@ def _distinct_spans(
     ]
 
 
+# `base64.b64decode(raw, validate=True)` without its Python layers.
+_BASE64 = functools.partial(binascii.a2b_base64, strict_mode=True)
+
+
 def _base64_touched(
     strings: JoinedStrings,
     candidates: list[int],
@@ -643,21 +655,26 @@ def _base64_touched(
     scanned as it stands in the joined text already, and binary holds
     nothing a text rule can read.
     """
-    texts: list[tuple[Any, bytes]] = []
-    sources: list[int] = []
     data, starts = strings.data, strings.starts
-    for index in candidates:
-        raw = data[starts[index] : starts[index + 1] - len(JOIN)]
-        try:
-            text = decode_base64_text(raw.decode("utf-8"))
-        except ValueError:
-            continue
-        if text is not None:
-            texts.append((text, b""))
-            sources.append(index)
+    pieces = [data[starts[index] : starts[index + 1] - len(JOIN)] for index in candidates]
+    try:
+        # All plain base64 of UTF-8 text, the usual case: decoded in C.
+        texts = list(map(bytes.decode, map(_BASE64, pieces)))
+        sources = candidates
+    except ValueError:
+        # A `data:` URL, binary, or no base64 at all: one by one.
+        texts, sources = [], []
+        for index, raw in zip(candidates, pieces, strict=True):
+            try:
+                text = decode_base64_text(raw.decode("utf-8"))
+            except ValueError:
+                continue
+            if text is not None:
+                texts.append(text)
+                sources.append(index)
     if not texts:
         return []
-    inner = joined_strings(texts, LONG_BYTES)
+    inner = joined_texts(texts, LONG_BYTES)
     size = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
     return [sources[i] for i in _touched(inner, finders, size, layout, exact=exact)]
 
