@@ -49,16 +49,15 @@ spends what it spent the first time.
   whole match is the secret.
 
 - `STRING_BYTES`: a string in which a detector counts any candidate is
-  charged as if it were at least 2 KB long (its allowance is spent, not
-  earned). Finding such a string among the others, walking to it,
-  counting and examining it on its own and writing it back cost ~20-45 µs
-  of Python whatever its length, what scanning ~2 KB of text costs: 1 MB
-  of tiny messages with an email in every sixth cost ~235 ms per MB
-  without it. Text in strings of 2 KB or more is unaffected; tiny strings
-  each holding a value are allowed about one per 2 KB of body (plus the
-  base: ~120 in any body). Claude Code's tool results (file reads,
-  command output) are rarely shorter, and a command or path holding an
-  address costs ~13 candidates, next to the kilobytes of output beside it.
+  charged as if it were at least 512 bytes long (the difference is spent,
+  not earned). Finding such a string among the others, walking to it,
+  examining it on its own and writing it back cost ~40-60 µs of Python
+  whatever its length: without the charge, 1 MB of tiny messages with an
+  email in every sixth cost ~235 ms. Strings of 512 bytes or more are
+  unaffected. More would bound such bodies tighter but refuse real ones:
+  a Claude Code session of 600 short shell commands each holding an
+  address, with short results, uses ~73% of its allowance at 512 and is
+  refused at 1 KB.
 
 At those rates the densest input accepted costs ~20-40 ms of CPU per MB on
 the shared 2-core machine when it is quiet (`benchmarks/bench_scan.py` prints the worst

@@ -342,3 +342,33 @@ def test_a_scan_the_caller_gave_up_on_stops_while_values_are_counted_or_examined
             apply_request_guardrails(
                 "anthropic", body, GUARDRAILS, stop=lambda c=calls: next(c, None) is None
             )
+
+
+def test_a_long_session_of_short_commands_each_with_an_address_is_accepted() -> None:
+    # What `STRING_BYTES` must not refuse: a Claude Code session of 600
+    # shell commands, each naming a host by address, with short results.
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "check the fleet"}]
+    for n in range(600):
+        address = f"10.{n % 250}.{n // 250}.{n % 7 + 1}"
+        call = {"command": f"ssh deploy@{address} 'systemctl status app'", "description": "Check"}
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Checking the host."},
+                    {"type": "tool_use", "id": f"toolu_{n:04d}", "name": "Bash", "input": call},
+                ],
+            }
+        )
+        result = ("● app.service - App\n   Active: active (running)\n" * 5)[:200]
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": f"toolu_{n:04d}", "content": result}
+                ],
+            }
+        )
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 1000, "messages": messages}
+    outcome = apply_request_guardrails("anthropic", body, GUARDRAILS)
+    assert "10.0.0.1" not in str(outcome.body) and "[[IP_ADDRESS_600]]" in str(outcome.body)
