@@ -85,3 +85,17 @@ def test_system_role_is_redacted_when_configured(policy: dict[str, Any]) -> None
     body = {"messages": [{"role": "developer", "content": "Admin is root@example.com"}]}
     outcome = apply_request_guardrails("openai", body, policy)
     assert outcome.body["messages"][0]["content"] == "Admin is [[EMAIL_001]]"
+
+
+def test_arguments_that_repeat_a_key_are_scanned_as_they_stand(policy: dict[str, Any]) -> None:
+    # Decoded, the first copy of `to` would vanish, and the provider reads
+    # the text: the text is what is scanned and redacted.
+    arguments = '{"to": "alice@example.com", "to": "bob"}'
+    call = {"id": "c1", "type": "function", "function": {"name": "send", "arguments": arguments}}
+    body = {"messages": [{"role": "assistant", "content": None, "tool_calls": [call]}]}
+    outcome = apply_request_guardrails("openai", body, policy)
+    new_arguments = outcome.body["messages"][0]["tool_calls"][0]["function"]["arguments"]
+    assert new_arguments == '{"to": "[[EMAIL_001]]", "to": "bob"}'
+    assert {f.location for f in outcome.findings} == {
+        "messages[0].tool_calls[0].function.arguments"
+    }
