@@ -16,8 +16,10 @@ thread (best of N), so other load on the machine moves them little. Prints:
 - the worst inputs tried per entity (~1 MB each: text made of nothing but
   candidates, refused with 400; the densest text the allowance accepts; one
   match as long as the body; many short strings, some holding a value;
-  OpenAI tool calls; text dense in secrets and personal data at once), CPU
-  ms per MB of body and PASS/FAIL against 50 ms/MB per entity;
+  OpenAI tool calls; text dense in secrets and personal data at once;
+  values each in a small string of their own, at the densest each shape's
+  allowance accepts, searched for, and the next denser), CPU ms per MB of
+  body and PASS/FAIL against 50 ms/MB per entity;
 - restore per SSE event, and a catastrophic-backtracking custom pattern.
 """
 
