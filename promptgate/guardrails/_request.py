@@ -446,6 +446,7 @@ def _touched(
     layout: Layout,
     top: bool = False,
     exact: list[dict[str, Ranked]] | None = None,
+    early: _Early | None = None,
 ) -> set[int]:
     """The indexes of the strings a walk must read: what a match touches, and more.
 
@@ -454,7 +455,8 @@ def _touched(
     values of the keys the walk may decode, and `data:` URLs, are walked
     too, except JSON that is read here the same way and holds nothing
     (`_json_touched`). With `top` (the body's own strings), raises
-    TooManyValues when the walk's count would (`_refuse_early`). `exact`
+    TooManyValues when the walk's count would (`_Early`), also counting
+    into `early` the strings of JSON it reads inside them. `exact`
     receives, per finder, what a scan of each touched string alone finds
     where the joined matches tell it (`_exact_counts`).
     """
@@ -466,8 +468,10 @@ def _touched(
         indexes.add(strings.string_at(at + 1))
         at = lowered.find(b"\ndata:", at + 1)
     decoded = set(indexes).union(*strings.under.values())
-    sure: list[tuple[Budget, int]] = []
-    strings_cost = 0.0
+    if top:
+        early = _Early(finders)
+    if early is not None:
+        early.size += text + strings.long_size
     listed: list[list[tuple[int, int]]] = []
     rankings: list[Ranked | None] = []
     for finder, budget in finders:
@@ -481,26 +485,34 @@ def _touched(
             listed.append(_distinct_spans(strings, finder, budget))
         else:
             listed.append([span for _, spans in ranked for span in spans])
-            if top:
-                count, cost = _sure_count(strings, finder, ranked, decoded)
-                sure.append((budget, count))
-                strings_cost += cost
-    if sure and beyond(text + strings.long_size, sure, strings_cost):
-        raise sure[0][0].exceeded()
+            if early is not None:
+                early.add(strings, finder, ranked, decoded)
+    if top:
+        assert early is not None
+        early.refuse()
     starts = strings.starts
     for spans in listed:
         for start, end in spans:
             first = bisect_right(starts, start) - 1
             last = first if end <= starts[first + 1] else bisect_right(starts, end - 1) - 1
             indexes.update(range(first, last + 1))
+    long = set(strings.long)
     for key, found in strings.under.items():
-        candidates = sorted(set(found) - indexes)
+        if key in layout.json_keys:
+            # Every JSON the walk decodes whole, touched or not: what its
+            # strings hold counts towards refusing the body early.
+            candidates = sorted(set(found) - long)
+        else:
+            candidates = sorted(set(found) - indexes)
         if not candidates:
             continue
         if key in layout.json_keys:
-            indexes.update(_json_touched(strings, candidates, finders, layout, exact))
+            indexes.update(_json_touched(strings, candidates, finders, layout, exact, early))
         else:
             indexes.update(_base64_touched(strings, candidates, finders, layout, exact))
+    if top and strings.under:
+        assert early is not None
+        early.refuse()
     if exact is not None:
         touched = indexes - set(strings.long)
         if not exact:
@@ -561,8 +573,48 @@ def _unled(strings: JoinedStrings, finder: Finder, ranked: Ranked) -> Ranked:
     return led
 
 
+class _Early:
+    """The joined count of a body that the walk's count surely reaches: past the allowance, refused.
+
+    Over the body's own strings and the strings of the JSON read inside
+    them (which the walk decodes and reads whole); a text counts once per
+    finder wherever it appears, as the walk counts it.
+    """
+
+    def __init__(self, finders: list[tuple[Finder, Budget]]) -> None:
+        self._budgets = [budget for _, budget in finders]
+        self._finders = [id(finder) for finder, _ in finders]
+        self._counts = [0] * len(finders)
+        self._owners: list[dict[bytes, tuple[int, int]]] = [{} for _ in finders]
+        self._cost = 0.0
+        self._read = 0
+        self.size = 0
+
+    def add(
+        self, strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded: set[int]
+    ) -> None:
+        """Count what `finder` surely finds in `strings` (`_sure_count`)."""
+        at = self._finders.index(id(finder))
+        # Which strings these are, for `owners` (an `id` could be reused).
+        self._read += 1
+        count, cost = _sure_count(strings, finder, ranked, decoded, self._owners[at], self._read)
+        self._counts[at] += count
+        self._cost += cost
+
+    def refuse(self) -> None:
+        """Raise TooManyValues when the count is past what the text earns."""
+        sure = list(zip(self._budgets, self._counts, strict=True))
+        if sure and beyond(self.size, sure, self._cost):
+            raise sure[0][0].exceeded()
+
+
 def _sure_count(
-    strings: JoinedStrings, finder: Finder, ranked: Ranked, decoded: set[int]
+    strings: JoinedStrings,
+    finder: Finder,
+    ranked: Ranked,
+    decoded: set[int],
+    owners: dict[bytes, tuple[int, int]],
+    tag: int = 0,
 ) -> tuple[int, float]:
     """How many of the joined matches `ranked` the walk's count surely counts too.
 
@@ -575,10 +627,11 @@ def _sure_count(
     string uncounted. So the walk counts at least this many: a refusal on
     it is one the walk would reach, made before any string is walked.
     Also returns what the distinct strings holding them cost beyond them
-    (`string_cost`), which the walk's count charges as well.
+    (`string_cost`), which the walk's count charges as well. `owners`
+    holds the texts counted so far, in these strings (`tag`) or others, and where.
     """
     data, starts = strings.data, strings.starts
-    owners: dict[bytes, int] = {}
+    owned = len(owners)
     sure = 0
     for rank, spans in ranked:
         gate = finder.counted_gate(rank)
@@ -598,9 +651,11 @@ def _sure_count(
             if gate and not any(k in data[start:end].lower() for k in gate):
                 continue
             text = data[starts[index] : starts[index + 1] - len(JOIN)]
-            if owners.setdefault(text, index) == index:
+            if owners.setdefault(text, (tag, index)) == (tag, index):
                 sure += 1
-    return sure, sum(map(string_cost, map(len, owners)))
+    # Dicts keep insertion order: the texts this call added come last.
+    added = itertools.islice(owners, owned, None)
+    return sure, sum(map(string_cost, map(len, added)))
 
 
 def _distinct_spans(
@@ -685,6 +740,7 @@ def _json_touched(
     finders: list[tuple[Finder, Budget]],
     layout: Layout,
     exact: list[dict[str, Ranked]] | None = None,
+    early: _Early | None = None,
 ) -> list[int]:
     """Which of the `candidates` (strings the walk decodes as JSON) need that walk.
 
@@ -725,7 +781,9 @@ def _json_touched(
         )
         firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
-        touched = _touched(inner, finders, text, layout, exact=exact)
+        # The walk reads every string of such JSON, as here: a match it
+        # surely counts counts towards refusing the body (`_Early`).
+        touched = _touched(inner, finders, text, layout, exact=exact, early=early)
         walked.extend(sources[bisect_right(firsts, i) - 1] for i in touched)
     return walked
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -321,6 +322,43 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
     ]
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
         apply_request_guardrails("anthropic", {"model": "m", "messages": messages}, GUARDRAILS)
+    assert walked == []
+
+
+def test_tool_calls_past_the_allowance_are_refused_before_any_is_walked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[object] = []
+    real = BodyWalk.slots
+
+    def slots(self: BodyWalk, *args: Any) -> Any:
+        walked.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(BodyWalk, "slots", slots)
+    # An address in the arguments of every third call: the walk decodes
+    # each and counts what is inside, so the JSON read at once counts it too.
+    messages = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{n}",
+                    "type": "function",
+                    "function": {
+                        "name": "read",
+                        "arguments": json.dumps(
+                            {"path": f"u{n}@ex.org" if n % 3 == 0 else f"src/m{n}.py"}
+                        ),
+                    },
+                }
+            ],
+        }
+        for n in range(4_000)
+    ]
+    with pytest.raises(UnreadableBody, match="one per 160 bytes"):
+        apply_request_guardrails("openai", {"model": "gpt-4o", "messages": messages}, GUARDRAILS)
     assert walked == []
 
 

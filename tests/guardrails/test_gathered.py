@@ -347,6 +347,88 @@ def test_dense_text_read_at_once_is_refused_only_where_a_walk_refuses_it(
         same("anthropic", body, spec("redact"))
 
 
+@st.composite
+def dense_tool_calls(draw: st.DrawFn) -> dict[str, Any]:
+    """OpenAI tool calls with addresses in their arguments at any density.
+
+    Arguments as the SDKs write them, compact, with a `\\u` escape (not
+    what orjson writes back) or repeating a key, sometimes repeated.
+    """
+    size = draw(st.integers(min_value=200, max_value=2_500))
+    every = draw(st.integers(min_value=1, max_value=40))
+    per = draw(st.integers(min_value=1, max_value=4))
+    distinct = draw(st.sampled_from([5, 100_000]))
+    messages: list[dict[str, Any]] = []
+    for n in range(size):
+        values = {f"to{i}": f"u{(n * per + i) % distinct}@ex.org" for i in range(per)}
+        shape = draw(st.sampled_from(["sdk", "compact", "escaped", "repeated", "again"]))
+        if n % every:
+            values = {"path": f"src/m{n}.py"}
+        if shape == "compact":
+            arguments = json.dumps(values, separators=(",", ":"))
+        elif shape == "escaped":
+            arguments = json.dumps(values).replace("@", "\\u0040", 1)
+        elif shape == "repeated":
+            arguments = json.dumps(values)[:-1] + ', "to0": "ok"}'
+        elif shape == "again" and messages:
+            arguments = messages[-1]["tool_calls"][0]["function"]["arguments"]
+        else:
+            arguments = json.dumps(values)
+        function = {"name": "f", "arguments": arguments}
+        call = {"id": f"c{n}", "type": "function", "function": function}
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+    return {"model": "gpt-4o", "messages": messages}
+
+
+@settings(max_examples=25, deadline=None)
+@given(body=dense_tool_calls())
+def test_dense_tool_calls_read_at_once_are_refused_only_where_a_walk_refuses_them(
+    body: dict[str, Any],
+) -> None:
+    gathered = outcome("openai", body, spec("redact"), gather=True)
+    walked = outcome("openai", body, spec("redact"), gather=False)
+    if isinstance(gathered, str):
+        assert isinstance(walked, str)
+    elif not isinstance(walked, str):
+        same("openai", body, spec("redact"))
+
+
+@pytest.mark.parametrize("schema", ["anthropic", "openai"])
+def test_the_densest_body_a_walk_accepts_is_accepted_read_at_once(schema: str) -> None:
+    # At the edge of the allowance, the joined count must not refuse what
+    # the walk's own count accepts (an email in the arguments of every
+    # n-th tool call, or in every n-th tiny message).
+    def body(every: int) -> dict[str, Any]:
+        if schema == "anthropic":
+            texts = [f"u{n}@ex.org" if n % every == 0 else f"ok {n}" for n in range(3_000)]
+            return {"model": "m", "messages": [{"role": "user", "content": t} for t in texts]}
+        calls = [
+            {
+                "id": f"c{n}",
+                "type": "function",
+                "function": {
+                    "name": "f",
+                    "arguments": json.dumps(
+                        {"to": f"u{n}@ex.org" if n % every == 0 else f"src/m{n}.py"}
+                    ),
+                },
+            }
+            for n in range(3_000)
+        ]
+        return {
+            "model": "gpt-4o",
+            "messages": [{"role": "assistant", "tool_calls": [c]} for c in calls],
+        }
+
+    every = next(
+        e
+        for e in range(1, 200)
+        if not isinstance(outcome(schema, body(e), spec("redact"), gather=False), str)
+    )
+    assert every > 1
+    same(schema, body(every), spec("redact"))
+
+
 def test_a_match_running_in_from_the_join_does_not_count_what_follows_it() -> None:
     # Alone, `fg...z` is one match (`f\w{20}`); joined after a newline, `\nf`
     # takes its first letter and g to z follow as twenty. Counting those
