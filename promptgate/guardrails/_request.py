@@ -26,7 +26,7 @@ import itertools
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Literal
@@ -470,7 +470,6 @@ def _touched(
     decoded = set(indexes).union(*strings.under.values())
     if top:
         early = _Early(finders)
-    if early is not None:
         early.size += text + strings.long_size
     listed: list[list[tuple[int, int]]] = []
     rankings: list[Ranked | None] = []
@@ -498,18 +497,16 @@ def _touched(
             indexes.update(range(first, last + 1))
     long = set(strings.long)
     for key, found in strings.under.items():
-        if key in layout.json_keys:
-            # Every JSON the walk decodes whole, touched or not: what its
-            # strings hold counts towards refusing the body early.
-            candidates = sorted(set(found) - long)
-        else:
-            candidates = sorted(set(found) - indexes)
+        # Every value the walk decodes, touched or not: what the text in it
+        # holds counts towards refusing the body early.
+        candidates = sorted(set(found) - long)
         if not candidates:
             continue
         if key in layout.json_keys:
             indexes.update(_json_touched(strings, candidates, finders, layout, exact, early))
         else:
-            indexes.update(_base64_touched(strings, candidates, finders, layout, exact))
+            walked = _base64_touched(strings, candidates, finders, layout, exact, early, indexes)
+            indexes.update(walked)
     if top and strings.under:
         assert early is not None
         early.refuse()
@@ -702,6 +699,8 @@ def _base64_touched(
     finders: list[tuple[Finder, Budget]],
     layout: Layout,
     exact: list[dict[str, Ranked]] | None = None,
+    early: _Early | None = None,
+    walked: Collection[int] = (),
 ) -> list[int]:
     """Which of the `candidates` (strings the walk may decode as base64) need that walk.
 
@@ -731,7 +730,19 @@ def _base64_touched(
         return []
     inner = joined_texts(texts, LONG_BYTES)
     size = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
-    return [sources[i] for i in _touched(inner, finders, size, layout, exact=exact)]
+    # The walk decodes every such value it reaches and counts the text in
+    # it (`_slots._Walk.string`): a match it surely counts counts here too,
+    # and the text of each it reaches (one with a match) earns.
+    touched = _touched(inner, finders, size, layout, exact=exact, early=early)
+    if early is not None:
+        # What the walk reads: the text in each value it reaches (`walked`
+        # already, or touched here).
+        starts, long = inner.starts, set(inner.long)
+        read = [i for i, source in enumerate(sources) if i in touched or source in walked]
+        early.size += sum(starts[i + 1] - starts[i] - len(JOIN) for i in read)
+        # A long string is not in the joined text: at most 4 bytes a character.
+        early.size += 4 * sum(len(texts[i]) for i in read if i in long)
+    return [sources[i] for i in touched]
 
 
 def _json_touched(
@@ -782,7 +793,11 @@ def _json_touched(
         firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
         # The walk reads every string of such JSON, as here: a match it
-        # surely counts counts towards refusing the body (`_Early`).
+        # surely counts counts towards refusing the body (`_Early`); the
+        # text of all of them earns (more than the walk's, which reads only
+        # the JSON with a match: the count stays one the walk reaches).
+        if early is not None:
+            early.size += text + inner.long_size
         touched = _touched(inner, finders, text, layout, exact=exact, early=early)
         walked.extend(sources[bisect_right(firsts, i) - 1] for i in touched)
     return walked

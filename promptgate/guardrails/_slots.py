@@ -378,6 +378,8 @@ def _holding(
 class _Walk:
     def __init__(self, layout: Layout, system: frozenset[Path], include_system: bool) -> None:
         self.layout = layout
+        # Keys whose values are also read as base64 when not decoded otherwise.
+        self._also = layout.decoded_keys - layout.json_keys
         self.system = system
         self.include_system = include_system
         self.slots: list[Unplaced] = []
@@ -464,6 +466,26 @@ class _Walk:
                 self.value(item, Step(path, key), depth + 1, block, pii, fixed, first + 1, last)
 
     def string(
+        self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
+    ) -> None:
+        self._string(value, path, depth, handling, pii, fixed)
+        key = path.key if isinstance(path, Step) else path[-1] if path else None
+        if (
+            key in self._also
+            and handling in (Handling.CONTENT, Handling.FIXED)
+            and _DATA_URL.match(value) is None
+        ):
+            # Any other `data` value is read as it stands, and if it is base64
+            # of text, that text too (never rewritten): base64 hides text from
+            # every rule, and the joined strings count it (`_request._Early`).
+            try:
+                text = decode_base64_text(value)
+            except ValueError:
+                return
+            if text is not None:
+                self.slots.append(Unplaced(Step(path, BASE64_TEXT), text, False, True))
+
+    def _string(
         self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
     ) -> None:
         if handling is Handling.CONTENT and value[:5].lower() == "data:":

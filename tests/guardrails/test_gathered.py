@@ -300,7 +300,8 @@ def dense_chats(draw: st.DrawFn) -> dict[str, Any]:
     """Short messages with values at any density, some where none is redacted.
 
     The values are addresses, IPv4 addresses at the start of a string
-    (`(?m:^)`) or passwords at its end (`(?m:$)`, a class that takes `\n`).
+    (`(?m:^)`) or passwords at its end (`(?m:$)`, a class that takes `\n`),
+    in text, thinking, ids, or base64 in a `data` key.
     """
     size = draw(st.integers(min_value=300, max_value=3_000))
     every = draw(st.integers(min_value=1, max_value=60))
@@ -319,9 +320,15 @@ def dense_chats(draw: st.DrawFn) -> dict[str, Any]:
             text = " ".join(f"password=Q{v:x}secret{v}" for v in values)
         text = text if n % every == 0 else "ok"
         text = text + " x" * (n % (words + 1)) if kind != "password" else "x " * (n % 3) + text
-        where = draw(st.sampled_from(["text", "thinking", "id", "repeat"]))
+        where = draw(st.sampled_from(["text", "thinking", "id", "repeat", "data", "sealed"]))
+        encoded = base64.b64encode(text.encode()).decode()
         if where == "thinking":
             content: Any = [{"type": "thinking", "thinking": text, "signature": "c2ln"}]
+        elif where == "data":
+            # Base64 of the text in a key no block defines: read decoded too.
+            content = [{"type": "text", "text": "ok", "data": encoded}]
+        elif where == "sealed":
+            content = [{"type": "redacted_thinking", "data": encoded}]
         elif where == "id":
             content = [{"type": "tool_result", "tool_use_id": text, "content": "ok"}]
         elif where == "repeat" and messages:

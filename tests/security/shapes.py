@@ -208,6 +208,31 @@ ANTHROPIC: list[Shape] = [
         pii=False,
     ),
     Shape(
+        "redacted_thinking data as base64 text",
+        "anthropic",
+        lambda v: _anthropic(
+            _HI,
+            {"role": "assistant", "content": [{"type": "redacted_thinking", "data": _b64(v)}]},
+            _user(_text("go on")),
+        ),
+        pii=False,
+    ),
+    Shape(
+        # Base64 hides text from every rule: a `data` value is read decoded too.
+        "base64 text in a data key of tool_use.input",
+        "anthropic",
+        lambda v: _anthropic(
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_3", "name": "w", "input": {"data": _b64(v)}}
+                ],
+            },
+            _user({"type": "tool_result", "tool_use_id": "toolu_3", "content": "ok"}),
+        ),
+        pii=False,
+    ),
+    Shape(
         "block of type Text", "anthropic", lambda v: _anthropic(_user({"type": "Text", "text": v}))
     ),
     Shape("block without a type", "anthropic", lambda v: _anthropic(_user({"text": v}))),
