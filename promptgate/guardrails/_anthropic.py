@@ -8,8 +8,9 @@ because a client can put anything there: base64 cannot hold a secret by
 accident (the rules need characters or word boundaries it lacks), and one
 planted there is refused rather than passed on. Base64 `source.data` is
 decoded; text is scanned (and redacted, re-encoded, for a text media type),
-binary (images, PDFs) is not. `system` is redacted for personal data when
-the policy includes it.
+binary (images, PDFs) is not; any other `data` value that is base64 of
+text is read decoded as well (`_slots._Walk.string`). `system` is redacted
+for personal data when the policy includes it.
 """
 
 from __future__ import annotations

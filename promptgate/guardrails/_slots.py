@@ -15,6 +15,8 @@ each string may be treated:
   (OpenAI tool-call `arguments`) through `JSON_TEXT`, base64 (a document's
   `source.data`, a `data:` URL) through `BASE64_TEXT`. Base64 that does not
   decode to UTF-8 text is binary (an image, a PDF): no text rule can read it.
+  Any other `data` value is read as it stands and, when it is base64 of
+  text, decoded too (fixed: a secret there is refused, nothing rewritten).
 
 A `Slot` has the path of its string in the decoded body; a path ending in
 `Key(name)` is the key itself. `rewrite` applies new strings copy-on-write:
