@@ -456,7 +456,7 @@ def _touched(
     too, except JSON that is read here the same way and holds nothing
     (`_json_touched`). With `top` (the body's own strings), raises
     TooManyValues when the walk's count would (`_Early`), also counting
-    into `early` the strings of JSON it reads inside them. `exact`
+    into `early` the text it decodes from them (JSON, base64). `exact`
     receives, per finder, what a scan of each touched string alone finds
     where the joined matches tell it (`_exact_counts`).
     """
@@ -560,11 +560,11 @@ def _unled(strings: JoinedStrings, finder: Finder, ranked: Ranked) -> Ranked:
     Alone, such a string's own `(?m:^)` starts the same match at its first
     character: the match is that string's, not the one before.
     """
-    starts = strings.starts
-    led = []
+    led: Ranked = []
+    ends: set[int] | None = None
     for rank, spans in ranked:
         if finder.led(rank):
-            ends = {end - 1 for end in starts[1:]}
+            ends = ends or {end - 1 for end in strings.starts[1:]}
             spans = [(start + (start in ends), end) for start, end in spans]
         led.append((rank, spans))
     return led
