@@ -23,6 +23,7 @@ from __future__ import annotations
 import binascii
 import functools
 import itertools
+import operator
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -745,6 +746,25 @@ def _base64_touched(
     return [sources[i] for i in touched]
 
 
+_NOT_JSON: Any = object()
+
+
+def _loaded(raw: bytes) -> Any:
+    """`raw` read as JSON, or `_NOT_JSON`."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
+
+def _written(value: Any) -> bytes:
+    """`value` as orjson writes it; empty if it cannot (`_NOT_JSON`, nesting past 255)."""
+    try:
+        return b"" if value is _NOT_JSON else orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return b""
+
+
 def _json_touched(
     strings: JoinedStrings,
     candidates: list[int],
@@ -765,23 +785,27 @@ def _json_touched(
     values: list[tuple[Any, bytes]] = []
     sources: list[int] = []
     data, starts = strings.data, strings.starts
-    for index in candidates:
-        raw = data[starts[index] : starts[index + 1] - len(JOIN)]
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            walked.append(index)
-            continue
+    pieces = [data[starts[index] : starts[index + 1] - len(JOIN)] for index in candidates]
+    try:
+        # All of it JSON, the usual case: read and written back in C.
+        decoded = list(map(orjson.loads, pieces))
+    except orjson.JSONDecodeError:
+        decoded = [_loaded(piece) for piece in pieces]
+    written = list(map(_written, decoded))
+    alike = list(map(operator.eq, written, pieces))
+    for at in itertools.compress(range(len(pieces)), map(operator.not_, alike)):
+        # Equal but for whitespace, no key can repeat (see `load_request`).
+        alike[at] = written[at].translate(None, _SPACE) == pieces[at].translate(None, _SPACE)
+    for index, value, dumped, same in zip(candidates, decoded, written, alike, strict=True):
         if not isinstance(value, dict | list):
+            if value is _NOT_JSON:
+                walked.append(index)
             # Not a container: the walk scans the text as it stands, as here.
-            continue
-        written = orjson.dumps(value)
-        if written != raw and written.translate(None, _SPACE) != raw.translate(None, _SPACE):
-            # Equal but for whitespace, no key can repeat (see `load_request`).
+        elif same and dumped:
+            values.append((value, dumped))
+            sources.append(index)
+        else:
             walked.append(index)
-            continue
-        values.append((value, written))
-        sources.append(index)
     if values:
         # All of them as one JSON array: one read, not one per value.
         together = [value for value, _ in values]

@@ -648,7 +648,11 @@ def _strict_json(text: str) -> Any:
         # orjson keeps a repeated key's last copy: what it writes back equal
         # to the text but for whitespace had none (an OpenAI tool call's
         # arguments, as the SDKs write them). ~1 µs, not ~10.
-        written = orjson.dumps(value)
+        try:
+            written = orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            # Nesting orjson does not write (past 255 levels): read below.
+            written = b""
         if written == raw or written.translate(None, _SPACE) == raw.translate(None, _SPACE):
             return value
     try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptgate.guardrails import apply_request_guardrails
+import pytest
+
+from promptgate.guardrails import UnreadableBody, apply_request_guardrails
 
 
 def test_string_and_part_contents_are_redacted(policy: dict[str, Any]) -> None:
@@ -99,3 +101,28 @@ def test_arguments_that_repeat_a_key_are_scanned_as_they_stand(policy: dict[str,
     assert {f.location for f in outcome.findings} == {
         "messages[0].tool_calls[0].function.arguments"
     }
+
+
+@pytest.mark.parametrize("calls", [1, 400])
+def test_arguments_nested_past_what_orjson_writes_are_refused(
+    policy: dict[str, Any], calls: int
+) -> None:
+    # orjson reads 300 levels but writes 255 at most: such JSON is read the
+    # slow way and refused as too deep (400), alone or among many calls.
+    deep = "[" * 300 + "]" * 300
+    messages = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"c{n}",
+                    "type": "function",
+                    "function": {"name": "f", "arguments": deep if n == 0 else '{"a": 1}'},
+                }
+            ],
+        }
+        for n in range(calls)
+    ]
+    with pytest.raises(UnreadableBody, match="deeper"):
+        apply_request_guardrails("openai", {"model": "gpt-4o", "messages": messages}, policy)
