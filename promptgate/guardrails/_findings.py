@@ -7,8 +7,11 @@ refused or accepted the same way whether its strings are remembered or not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ._budget import Budget
 from ._lru import ScanCache
+from ._patternset import PatternSet, Ranked
 from ._text import Candidates, EncodedText, Match
 
 
@@ -55,3 +58,44 @@ def charge(budget: Budget, size: int, candidates: int) -> None:
     if candidates:
         budget.spend(candidates)
         budget.spend_string(size)
+
+
+def count_candidates(
+    findings: Findings,
+    patterns: PatternSet,
+    text: str,
+    budget: Budget,
+    found: Ranked | None = None,
+    keywords: Sequence[tuple[bytes, ...]] | None = None,
+) -> tuple[Match, ...] | Candidates:
+    """What a detector finds in `text` if known (seen before, no candidate), else its candidates.
+
+    The candidates are counted and spent from `budget` before any is
+    examined. `found`: the matches per pattern, when known already (a
+    joined scan told them); else they are searched for. `keywords`: per
+    pattern, words one of which `text` must hold for it to count (none:
+    no condition). Raises TooManyValues when they are more than `budget`
+    has left.
+    """
+    known = findings.charged(text, budget)
+    if known is not None:
+        return known
+    encoded = EncodedText(text)
+    budget.earn(len(encoded.data))
+    listed: Sequence[tuple[int, list[tuple[int, int]] | None]] = (
+        found if found is not None else [(rank, None) for rank in patterns.matching(encoded.data)]
+    )
+    lowered = encoded.data.lower() if keywords and listed else b""
+    spans: list[tuple[int, list[tuple[int, int]]]] = []
+    for rank, matches in listed:
+        if keywords and keywords[rank] and not any(k in lowered for k in keywords[rank]):
+            continue
+        if matches is None:
+            matches = patterns.matches(rank, encoded.data, budget.left)
+        budget.spend(len(matches))
+        spans.append((rank, matches))
+    if not spans:
+        return findings.none_in(encoded)
+    if any(matches for _, matches in spans):
+        budget.spend_string(len(encoded.data))
+    return Candidates(encoded, spans)

@@ -256,11 +256,6 @@ class PatternSet:
         return spans
 
 
-def unlisted(ranks: list[int]) -> list[tuple[int, list[tuple[int, int]] | None]]:
-    """The ranks that matched, their matches not listed yet (None)."""
-    return [(rank, None) for rank in ranks]
-
-
 def _matches(finder: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
     search = finder.Match
     found: list[tuple[int, int]] = []

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from ._budget import PERSONAL_DATA, Budget
 from ._checksums import iban_valid, luhn_valid
-from ._findings import Findings, charge
+from ._findings import Findings, charge, count_candidates
 from ._lru import ScanCache
 from ._patternset import PatternSet, Ranked
-from ._patternset import unlisted as _unlisted
 from ._phone import PHONE_CANDIDATE, valid_phone
 from ._text import Candidates, EncodedText, Match, without_overlaps
 
@@ -144,25 +143,7 @@ class PiiDetector:
 
         Raises TooManyValues when they are more than `budget` has left.
         """
-        known = self._findings.charged(text, budget)
-        if known is not None:
-            return known
-        encoded = EncodedText(text)
-        budget.earn(len(encoded.data))
-        spans: list[tuple[int, list[tuple[int, int]]]] = []
-        listed: Sequence[tuple[int, list[tuple[int, int]] | None]] = (
-            found if found is not None else _unlisted(self._patterns.matching(encoded.data))
-        )
-        for rank, matches in listed:
-            if matches is None:
-                matches = self._patterns.matches(rank, encoded.data, budget.left)
-            budget.spend(len(matches))
-            spans.append((rank, matches))
-        if not spans:
-            return self._findings.none_in(encoded)
-        if any(matches for _, matches in spans):
-            budget.spend_string(len(encoded.data))
-        return Candidates(encoded, spans)
+        return count_candidates(self._findings, self._patterns, text, budget, found)
 
     def count_only(self, text: str, budget: Budget, found: Ranked | None = None) -> None:
         """Earn and spend for `text` as `count` does, where nothing is looked for.

@@ -12,11 +12,10 @@ from functools import partial
 from ._budget import SECRETS, Budget
 from ._entropy import shannon_entropy
 from ._examples import is_documentation_example
-from ._findings import Findings
+from ._findings import Findings, count_candidates
 from ._patternset import PatternSet, Ranked, Spans, compile_regex
-from ._patternset import unlisted as _unlisted
 from ._secret_rules import SecretRule
-from ._text import Candidates, EncodedText, Match, without_overlaps
+from ._text import Candidates, Match, without_overlaps
 
 # Template syntax that names a secret kept elsewhere: `${X}`, `$(cmd)`, `$X`,
 # `{{ x }}`, `{% x %}`, `%(x)s`, `%X%`, `<password>`: markers anywhere in the
@@ -83,29 +82,7 @@ class SecretScanner:
         A rule with keywords has candidates only where one of them is.
         Raises TooManyValues when they are more than `budget` has left.
         """
-        known = self._findings.charged(text, budget)
-        if known is not None:
-            return known
-        encoded = EncodedText(text)
-        budget.earn(len(encoded.data))
-        spans: list[tuple[int, list[tuple[int, int]]]] = []
-        listed: Sequence[tuple[int, list[tuple[int, int]] | None]] = (
-            found if found is not None else _unlisted(self._patterns.matching(encoded.data))
-        )
-        lowered = encoded.data.lower() if listed else b""
-        for rank, matches in listed:
-            keywords = self._keywords[rank]
-            if keywords and not any(k in lowered for k in keywords):
-                continue
-            if matches is None:
-                matches = self._patterns.matches(rank, encoded.data, budget.left)
-            budget.spend(len(matches))
-            spans.append((rank, matches))
-        if not spans:
-            return self._findings.none_in(encoded)
-        if any(matches for _, matches in spans):
-            budget.spend_string(len(encoded.data))
-        return Candidates(encoded, spans)
+        return count_candidates(self._findings, self._patterns, text, budget, found, self._keywords)
 
     def examine(self, candidates: Candidates, budget: Budget) -> tuple[Match, ...]:
         """The secrets among counted `candidates` (remembered for their text)."""
