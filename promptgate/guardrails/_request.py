@@ -25,7 +25,7 @@ import functools
 import itertools
 import operator
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -73,6 +73,7 @@ from ._slots import (
     decode_base64_text,
     located,
     rewrite,
+    same_but_whitespace,
 )
 from ._spec import Guardrails, SecretScanning, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
@@ -91,7 +92,6 @@ GATHER_CHARS = 4096
 # Strings this long (bytes of JSON) are scanned on their own, not joined.
 LONG_BYTES = 16384
 _RULE = attrgetter("rule")
-_SPACE = b" \t\n\r"
 _JOIN_BYTES = JOIN.encode()
 Finder = SecretScanner | PiiDetector
 
@@ -512,7 +512,7 @@ def _touched(
         assert early is not None
         early.refuse()
     if exact is not None:
-        touched = indexes - set(strings.long)
+        touched = indexes - long
         if not exact:
             exact.extend({} for _ in finders)
         for (finder, _), ranked, counts in zip(finders, rankings, exact, strict=True):
@@ -561,14 +561,20 @@ def _unled(strings: JoinedStrings, finder: Finder, ranked: Ranked) -> Ranked:
     Alone, such a string's own `(?m:^)` starts the same match at its first
     character: the match is that string's, not the one before.
     """
+    starts = strings.starts
     led: Ranked = []
-    ends: set[int] | None = None
     for rank, spans in ranked:
         if finder.led(rank):
-            ends = ends or {end - 1 for end in strings.starts[1:]}
-            spans = [(start + (start in ends), end) for start, end in spans]
+            # At the newline ending `JOIN` when a string starts right after it.
+            spans = [(start + _starts_at(starts, start + 1), end) for start, end in spans]
         led.append((rank, spans))
     return led
+
+
+def _starts_at(starts: list[int], offset: int) -> bool:
+    """Whether a string begins at byte `offset`."""
+    at = bisect_left(starts, offset)
+    return at < len(starts) - 1 and starts[at] == offset
 
 
 class _Early:
@@ -792,10 +798,10 @@ def _json_touched(
     except orjson.JSONDecodeError:
         decoded = [_loaded(piece) for piece in pieces]
     written = list(map(_written, decoded))
+    # Equal but for whitespace, no key can repeat; most are equal outright.
     alike = list(map(operator.eq, written, pieces))
     for at in itertools.compress(range(len(pieces)), map(operator.not_, alike)):
-        # Equal but for whitespace, no key can repeat (see `load_request`).
-        alike[at] = written[at].translate(None, _SPACE) == pieces[at].translate(None, _SPACE)
+        alike[at] = same_but_whitespace(written[at], pieces[at])
     for index, value, dumped, same in zip(candidates, decoded, written, alike, strict=True):
         if not isinstance(value, dict | list):
             if value is _NOT_JSON:

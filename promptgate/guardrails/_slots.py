@@ -653,12 +653,21 @@ def _strict_json(text: str) -> Any:
         except orjson.JSONEncodeError:
             # Nesting orjson does not write (past 255 levels): read below.
             written = b""
-        if written == raw or written.translate(None, _SPACE) == raw.translate(None, _SPACE):
+        if same_but_whitespace(written, raw):
             return value
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         return None
+
+
+def same_but_whitespace(written: bytes, raw: bytes) -> bool:
+    """Whether orjson's `written` JSON is `raw` but for whitespace, inside strings or out.
+
+    Removing it moves no quote, so the two hold the same tokens: an object
+    of `raw` that repeated a key would be one pair longer than `written`.
+    """
+    return written == raw or written.translate(None, _SPACE) == raw.translate(None, _SPACE)
 
 
 _SPACE = b" \t\n\r"
