@@ -26,6 +26,7 @@ from promptgate.guardrails._budget import (
     string_cost,
 )
 from promptgate.guardrails._slots import BodyWalk
+from tests.guardrails.bodies import tool_calls
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
 BUILTIN_RULES_BY_ID = {rule.id: rule for rule in BUILTIN_RULES}
@@ -291,6 +292,20 @@ def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -
         apply_request_guardrails("anthropic", chat(40), GUARDRAILS)
 
 
+@pytest.fixture
+def walked(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The arguments of every `BodyWalk.slots` call: a body refused early has none."""
+    calls: list[object] = []
+    real = BodyWalk.slots
+
+    def slots(self: BodyWalk, *args: Any) -> Any:
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(BodyWalk, "slots", slots)
+    return calls
+
+
 @pytest.mark.parametrize("every", [2, 15])
 @pytest.mark.parametrize(
     "value",
@@ -304,16 +319,8 @@ def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -
     ids=["email", "ipv4", "password"],
 )
 def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked(
-    monkeypatch: pytest.MonkeyPatch, every: int, value: Any
+    walked: list[object], every: int, value: Any
 ) -> None:
-    walked: list[object] = []
-    real = BodyWalk.slots
-
-    def slots(self: BodyWalk, *args: Any) -> Any:
-        walked.append(args)
-        return real(self, *args)
-
-    monkeypatch.setattr(BodyWalk, "slots", slots)
     # An address in every second message: between the allowance and twice
     # it. In every 15th: within it, but past it with what the strings cost.
     messages = [
@@ -326,39 +333,18 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
 
 
 def test_tool_calls_past_the_allowance_are_refused_before_any_is_walked(
-    monkeypatch: pytest.MonkeyPatch,
+    walked: list[object],
 ) -> None:
-    walked: list[object] = []
-    real = BodyWalk.slots
-
-    def slots(self: BodyWalk, *args: Any) -> Any:
-        walked.append(args)
-        return real(self, *args)
-
-    monkeypatch.setattr(BodyWalk, "slots", slots)
     # An address in the arguments of every third call: the walk decodes
     # each and counts what is inside, so the JSON read at once counts it too.
-    messages = [
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": f"call_{n}",
-                    "type": "function",
-                    "function": {
-                        "name": "read",
-                        "arguments": json.dumps(
-                            {"path": f"u{n}@ex.org" if n % 3 == 0 else f"src/m{n}.py"}
-                        ),
-                    },
-                }
-            ],
-        }
-        for n in range(4_000)
-    ]
+    body = tool_calls(
+        [
+            json.dumps({"path": f"u{n}@ex.org" if n % 3 == 0 else f"src/m{n}.py"})
+            for n in range(4_000)
+        ]
+    )
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
-        apply_request_guardrails("openai", {"model": "gpt-4o", "messages": messages}, GUARDRAILS)
+        apply_request_guardrails("openai", body, GUARDRAILS)
     assert walked == []
 
 

@@ -20,6 +20,7 @@ from promptgate.guardrails import (
     compile_guardrails,
 )
 from promptgate.guardrails._request import GuardrailOutcome
+from tests.guardrails.bodies import tool_calls
 from tests.security.shapes import SHAPES, Shape
 from tests.security.strategies import planted_bodies
 
@@ -153,25 +154,6 @@ def test_offsets_in_non_ascii_text_find_the_same_strings(where: int) -> None:
 def test_a_long_string_among_many_is_found_alike(where: int) -> None:
     long = "x " * 10_000 + "ada@example.org AKIAQYLPMN5HFIQR7XZA " + "y " * 10_000
     same("anthropic", many_strings(long, where), spec("redact"))
-
-
-def tool_calls(arguments: list[str]) -> dict[str, Any]:
-    """An OpenAI history of one tool call per message, each with its arguments text."""
-    messages = [
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": f"call_{n}",
-                    "type": "function",
-                    "function": {"name": "read", "arguments": text},
-                }
-            ],
-        }
-        for n, text in enumerate(arguments)
-    ]
-    return {"model": "gpt-4o", "messages": messages}
 
 
 @pytest.mark.parametrize(
@@ -339,19 +321,26 @@ def dense_chats(draw: st.DrawFn) -> dict[str, Any]:
     return {"model": "m", "messages": messages}
 
 
+def refused_only_where_a_walk_refuses(schema: str, body: dict[str, Any]) -> None:
+    """Read at once, `body` is refused only if a walk of every string refuses it too.
+
+    Dense text is refused from the joined strings' count, before any walk;
+    where both accept, both find the same.
+    """
+    gathered = outcome(schema, body, spec("redact"), gather=True)
+    walked = outcome(schema, body, spec("redact"), gather=False)
+    if isinstance(gathered, str):
+        assert isinstance(walked, str)
+    elif not isinstance(walked, str):
+        same(schema, body, spec("redact"))
+
+
 @settings(max_examples=25, deadline=None)
 @given(body=dense_chats())
 def test_dense_text_read_at_once_is_refused_only_where_a_walk_refuses_it(
     body: dict[str, Any],
 ) -> None:
-    # Read at once, dense text is refused from the joined strings' count,
-    # before any walk; a walk of every string must refuse it too.
-    gathered = outcome("anthropic", body, spec("redact"), gather=True)
-    walked = outcome("anthropic", body, spec("redact"), gather=False)
-    if isinstance(gathered, str):
-        assert isinstance(walked, str)
-    elif not isinstance(walked, str):
-        same("anthropic", body, spec("redact"))
+    refused_only_where_a_walk_refuses("anthropic", body)
 
 
 @st.composite
@@ -365,7 +354,7 @@ def dense_tool_calls(draw: st.DrawFn) -> dict[str, Any]:
     every = draw(st.integers(min_value=1, max_value=40))
     per = draw(st.integers(min_value=1, max_value=4))
     distinct = draw(st.sampled_from([5, 100_000]))
-    messages: list[dict[str, Any]] = []
+    texts: list[str] = []
     for n in range(size):
         values = {f"to{i}": f"u{(n * per + i) % distinct}@ex.org" for i in range(per)}
         shape = draw(st.sampled_from(["sdk", "compact", "escaped", "repeated", "again"]))
@@ -377,14 +366,12 @@ def dense_tool_calls(draw: st.DrawFn) -> dict[str, Any]:
             arguments = json.dumps(values).replace("@", "\\u0040", 1)
         elif shape == "repeated":
             arguments = json.dumps(values)[:-1] + ', "to0": "ok"}'
-        elif shape == "again" and messages:
-            arguments = messages[-1]["tool_calls"][0]["function"]["arguments"]
+        elif shape == "again" and texts:
+            arguments = texts[-1]
         else:
             arguments = json.dumps(values)
-        function = {"name": "f", "arguments": arguments}
-        call = {"id": f"c{n}", "type": "function", "function": function}
-        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-    return {"model": "gpt-4o", "messages": messages}
+        texts.append(arguments)
+    return tool_calls(texts)
 
 
 @settings(max_examples=25, deadline=None)
@@ -392,12 +379,7 @@ def dense_tool_calls(draw: st.DrawFn) -> dict[str, Any]:
 def test_dense_tool_calls_read_at_once_are_refused_only_where_a_walk_refuses_them(
     body: dict[str, Any],
 ) -> None:
-    gathered = outcome("openai", body, spec("redact"), gather=True)
-    walked = outcome("openai", body, spec("redact"), gather=False)
-    if isinstance(gathered, str):
-        assert isinstance(walked, str)
-    elif not isinstance(walked, str):
-        same("openai", body, spec("redact"))
+    refused_only_where_a_walk_refuses("openai", body)
 
 
 @pytest.mark.parametrize("schema", ["anthropic", "openai"])
@@ -409,23 +391,12 @@ def test_the_densest_body_a_walk_accepts_is_accepted_read_at_once(schema: str) -
         if schema == "anthropic":
             texts = [f"u{n}@ex.org" if n % every == 0 else f"ok {n}" for n in range(3_000)]
             return {"model": "m", "messages": [{"role": "user", "content": t} for t in texts]}
-        calls = [
-            {
-                "id": f"c{n}",
-                "type": "function",
-                "function": {
-                    "name": "f",
-                    "arguments": json.dumps(
-                        {"to": f"u{n}@ex.org" if n % every == 0 else f"src/m{n}.py"}
-                    ),
-                },
-            }
-            for n in range(3_000)
-        ]
-        return {
-            "model": "gpt-4o",
-            "messages": [{"role": "assistant", "tool_calls": [c]} for c in calls],
-        }
+        return tool_calls(
+            [
+                json.dumps({"to": f"u{n}@ex.org" if n % every == 0 else f"src/m{n}.py"})
+                for n in range(3_000)
+            ]
+        )
 
     every = next(
         e
