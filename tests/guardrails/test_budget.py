@@ -27,6 +27,7 @@ from promptgate.guardrails._budget import (
 )
 from promptgate.guardrails._slots import BodyWalk
 from tests.guardrails.bodies import tool_calls
+from tests.recording import recorded
 
 ENTITIES = ["email", "phone", "ip_address", "credit_card", "iban"]
 BUILTIN_RULES_BY_ID = {rule.id: rule for rule in BUILTIN_RULES}
@@ -127,9 +128,7 @@ def test_a_scan_the_caller_gave_up_on_stops_between_parts() -> None:
 def test_dense_text_is_refused_before_any_candidate_is_validated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    validated: list[str] = []
-    real = _phone._is_valid
-    monkeypatch.setattr(_phone, "_is_valid", lambda c: validated.append(c) or real(c))
+    validated = recorded(monkeypatch, _phone, "_is_valid")
     _phone.valid_phone.cache_clear()
     text = "".join(f"(415) 555-{n % 10_000:04d} " for n in range(20_000))
     with pytest.raises(UnreadableBody, match="one per 160 bytes"):
@@ -232,9 +231,7 @@ def test_text_dense_in_secrets_and_personal_data_shares_one_allowance() -> None:
 def test_values_spread_over_many_strings_are_all_counted_before_any_is_validated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    validated: list[str] = []
-    real = _phone._is_valid
-    monkeypatch.setattr(_phone, "_is_valid", lambda c: validated.append(c) or real(c))
+    validated = recorded(monkeypatch, _phone, "_is_valid")
     _phone.valid_phone.cache_clear()
     # A number in every third of 20,000 short messages: within twice the
     # allowance (the joined strings pass), past it once the strings are counted.
@@ -293,17 +290,9 @@ def test_values_in_tiny_strings_are_refused_where_the_same_in_long_ones_pass() -
 
 
 @pytest.fixture
-def walked(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+def walked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """The arguments of every `BodyWalk.slots` call: a body refused early has none."""
-    calls: list[object] = []
-    real = BodyWalk.slots
-
-    def slots(self: BodyWalk, *args: Any) -> Any:
-        calls.append(args)
-        return real(self, *args)
-
-    monkeypatch.setattr(BodyWalk, "slots", slots)
-    return calls
+    return recorded(monkeypatch, BodyWalk, "slots")
 
 
 @pytest.mark.parametrize("every", [2, 15])
@@ -319,7 +308,7 @@ def walked(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     ids=["email", "ipv4", "password"],
 )
 def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked(
-    walked: list[object], every: int, value: Any
+    walked: list[tuple[Any, ...]], every: int, value: Any
 ) -> None:
     # An address in every second message: between the allowance and twice
     # it. In every 15th: within it, but past it with what the strings cost.
@@ -333,7 +322,7 @@ def test_text_past_the_allowance_in_many_strings_is_refused_before_any_is_walked
 
 
 def test_tool_calls_past_the_allowance_are_refused_before_any_is_walked(
-    walked: list[object],
+    walked: list[tuple[Any, ...]],
 ) -> None:
     # An address in the arguments of every third call: the walk decodes
     # each and counts what is inside, so the JSON read at once counts it too.

@@ -21,6 +21,7 @@ from promptgate.guardrails import (
 )
 from promptgate.guardrails._request import GuardrailOutcome
 from tests.guardrails.bodies import tool_calls
+from tests.recording import recorded
 from tests.security.shapes import SHAPES, Shape
 from tests.security.strategies import planted_bodies
 
@@ -130,14 +131,7 @@ def test_patterns_anchored_to_the_whole_text_are_found_alike(regex: str, where: 
 def test_patterns_anchored_to_the_whole_text_do_not_walk_every_string(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    walked: list[int] = []
-    real = _request._Scans.count
-
-    def count(self: Any, string: Any) -> None:
-        walked.append(1)
-        real(self, string)
-
-    monkeypatch.setattr(_request._Scans, "count", count)
+    walked = recorded(monkeypatch, _request._Scans, "count")
     settings_ = spec("redact", custom_patterns=[{"name": "T", "regex": r"\Aw42\z"}])
     found = outcome("anthropic", many_strings("w42", 42), settings_, gather=True)
     assert not isinstance(found, str) and "w42" not in found.body["metadata"]["tags"]

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promptgate.logstore import _bodies
+from tests.recording import recorded
 
 paragraph = st.text(min_size=0, max_size=3000)
 
@@ -130,19 +131,12 @@ def test_a_new_turn_hashes_only_what_follows_the_previous_prompt(
     chunker = _bodies.Chunker()
     history = [f"tool {i}: " + "schema " * 200 for i in range(60)]
     first = chunker.split("\n\n".join(history))
-    hashed: list[bytes] = []
-    real = _bodies.digest
-
-    def counting(chunk: bytes) -> bytes:
-        hashed.append(chunk)
-        return real(chunk)
-
-    monkeypatch.setattr(_bodies, "digest", counting)
+    hashed = recorded(monkeypatch, _bodies, "digest")
     history.append("the next question " * 10)
     second = chunker.split("\n\n".join(history))
     assert second.digests[: len(first.digests) - 1] == first.digests[:-1]
     # Only the previous prompt's last chunk and what the turn added are cut again.
-    assert sum(map(len, hashed)) < len(first.chunks[-1]) + 200
+    assert sum(len(chunk) for (chunk,) in hashed) < len(first.chunks[-1]) + 200
     assert len(first.chunks) > 10
 
 
@@ -150,21 +144,14 @@ def test_a_new_turn_encodes_and_splits_only_what_it_adds(monkeypatch: pytest.Mon
     chunker = _bodies.Chunker()
     history = [f"message {i}: " + "word " * (50 + 37 * i % 300) for i in range(80)]
     chunker.split("\n\n".join(history))
-    encoded: list[str] = []
-    real = _bodies._encode
-
-    def recording(text: str) -> bytes:
-        encoded.append(text)
-        return real(text)
-
-    monkeypatch.setattr(_bodies, "_encode", recording)
+    encoded = recorded(monkeypatch, _bodies, "_encode")
     for turn in range(5):
         added = [f"question {turn} " + "ask " * 40, f"answer {turn} " + "say " * 90]
         history += added
         text = "\n\n".join(history)
         assert chunker.split(text).chunks == _bodies.chunks(text)
         # The earlier prompt's open last chunk is carried over, not cut again.
-        assert encoded.pop(0) == "\n\n".join(added)
+        assert encoded.pop(0) == ("\n\n".join(added),)
         encoded.clear()  # what _bodies.chunks encoded for the comparison
 
 
