@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,21 +24,30 @@ def project(tmp_path: Path, body: str, *, header: str = HEADER) -> Path:
     return write(tmp_path, "policy.yaml", with_project(body, header=header))
 
 
-def custom_pattern_diagnostic(tmp_path: Path, regex: str) -> tuple[Path, Diagnostic]:
-    """The policy file with one custom pattern `regex`, and its only diagnostic."""
-    path = project(
-        tmp_path,
-        f"""
+def custom_pattern_policy(tmp_path: Path, regex: str, more: str = "") -> Path:
+    """A policy file with one custom pattern `regex`, and the guardrails `more` beside it."""
+    guardrails = f"""
+        reversible_redaction:
+          custom_patterns:
+            - name: CUSTOMER
+              regex: '{regex}'
+        """
+    body = """
         type: agent_proxy
         providers:
-          anthropic: {{credential: anthropic-main}}
+          anthropic: {credential: anthropic-main}
         guardrails:
-          reversible_redaction:
-            custom_patterns:
-              - name: CUSTOMER
-                regex: '{regex}'
-        """,
+        """
+    return project(
+        tmp_path,
+        textwrap.dedent(body)
+        + textwrap.indent(textwrap.dedent(guardrails) + textwrap.dedent(more), "  "),
     )
+
+
+def custom_pattern_diagnostic(tmp_path: Path, regex: str) -> tuple[Path, Diagnostic]:
+    """The policy file with one custom pattern `regex`, and its only diagnostic."""
+    path = custom_pattern_policy(tmp_path, regex)
     return path, only(validate(path))
 
 
@@ -74,21 +84,14 @@ def test_a_custom_pattern_that_can_match_nothing_is_refused_where_it_is(
 
 @pytest.mark.parametrize("regex", ["x+", "CUST-[0-9]{6}", r"\bID\b", "(?m)^id:", "a?b"])
 def test_a_custom_pattern_that_needs_a_character_is_accepted(tmp_path: Path, regex: str) -> None:
-    path = project(
+    path = custom_pattern_policy(
         tmp_path,
+        regex,
         f"""
-        type: agent_proxy
-        providers:
-          anthropic: {{credential: anthropic-main}}
-        guardrails:
-          reversible_redaction:
-            custom_patterns:
-              - name: CUSTOMER
-                regex: '{regex}'
-          secret_scanner:
-            extra_rules:
-              - {{id: acme, regex: '{regex}'}}
-            allowlist: ['{regex}']
+        secret_scanner:
+          extra_rules:
+            - {{id: acme, regex: '{regex}'}}
+          allowlist: ['{regex}']
         """,
     )
     assert validate(path).diagnostics == []
