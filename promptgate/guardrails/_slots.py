@@ -187,10 +187,13 @@ class Wanted:
         """How many wanted strings lie in `[begin, end)`."""
         return bisect_left(self.sorted, end) - bisect_left(self.sorted, begin)
 
+    def within(self, begin: int, end: int) -> list[int]:
+        """The wanted strings in `[begin, end)`, in order."""
+        return self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]
+
     def between(self, begin: int, end: int) -> Wanted:
         """The wanted strings in `[begin, end)`, counted from `begin`."""
-        inside = self.sorted[bisect_left(self.sorted, begin) : bisect_left(self.sorted, end)]
-        return Wanted((i - begin for i in inside), self.sizes)
+        return Wanted((i - begin for i in self.within(begin, end)), self.sizes)
 
 
 # Where the wanted strings of a container are, four ways, by cost:
@@ -226,7 +229,7 @@ def _item_counts(items: list[Any], keyed: bool, sizes: dict[int, int]) -> list[i
     inner = [items[at] for at in nested]
     if sizes and any(id(item) in sizes for item in inner):
         # Counted by the reader already: long strings are not written again.
-        found = [sizes[id(item)] if id(item) in sizes else _strings_in(item) for item in inner]
+        found = [_nested_count(item, sizes) for item in inner]
     elif b"\\" in orjson.dumps(inner):
         found = list(map(string_count, map(orjson.dumps, inner)))
     else:
@@ -244,6 +247,11 @@ def _strings_in(item: Any) -> int:
     return string_count(orjson.dumps(item))
 
 
+def _nested_count(item: dict[str, Any] | list[Any], sizes: dict[int, int]) -> int:
+    """How many keys and strings container `item` holds, as the reader counted it if it did."""
+    return sizes[id(item)] if id(item) in sizes else _strings_in(item)
+
+
 def _slice_count(items: list[Any], keyed: bool, wanted: Wanted) -> int:
     """How many keys and strings `items` hold together."""
     if wanted.sizes and id(items[0]) in wanted.sizes:
@@ -256,7 +264,7 @@ def _stepped(
     items: list[Any], keyed: bool, wanted: Wanted, low: int, high: int, first: int, last: int
 ) -> list[tuple[int, int, int]]:
     """As `_counted`, item by item up to the last wanted string: for a few items."""
-    targets = wanted.sorted[bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)]
+    targets = wanted.within(first, last)
     found: list[tuple[int, int, int]] = []
     at, next_target, sizes = first, 0, wanted.sizes
     for index in range(low, high):
@@ -266,8 +274,7 @@ def _stepped(
         elif isinstance(item, str):
             after = at + keyed + 1
         elif isinstance(item, _CONTAINERS):
-            inside = sizes[id(item)] if id(item) in sizes else _strings_in(item)
-            after = at + keyed + inside
+            after = at + keyed + _nested_count(item, sizes)
         else:
             after = at + keyed
         if targets[next_target] < after:
@@ -291,9 +298,7 @@ def _counted(
     bounds = list(accumulate(counts, initial=first))
     bounds.append(last)
     found: list[tuple[int, int, int]] = []
-    for index in wanted.sorted[
-        bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)
-    ]:
+    for index in wanted.within(first, last):
         at = bisect_right(bounds, index) - 1
         if not found or found[-1][0] != low + at:
             found.append((low + at, bounds[at], bounds[at + 1]))
@@ -306,9 +311,7 @@ def _halved(
     """As `_counted`, each wanted string found by halving the items around it."""
     found: list[tuple[int, int, int]] = []
     covered, sizes = first, wanted.sizes
-    for index in wanted.sorted[
-        bisect_left(wanted.sorted, first) : bisect_left(wanted.sorted, last)
-    ]:
+    for index in wanted.within(first, last):
         if index < covered:
             # In the item found for the string before.
             continue
