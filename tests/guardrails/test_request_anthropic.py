@@ -7,7 +7,10 @@ import copy
 import json
 from typing import Any
 
-from promptgate.guardrails import apply_request_guardrails
+import pytest
+
+from promptgate.guardrails import _slots, apply_request_guardrails
+from tests.recording import recorded
 
 AWS_KEY = "AKIA" + "QZ7XR2LM4VN8TP3W"  # shape only, built for the test
 
@@ -224,3 +227,29 @@ def test_decoded_json_escapes_are_matched(policy: dict[str, Any]) -> None:
     body = json.loads('{"messages": [{"role": "user", "content": "bob\\u0040example.com"}]}')
     outcome = apply_request_guardrails("anthropic", body, policy)
     assert outcome.body["messages"][0]["content"] == "[[EMAIL_001]]"
+
+
+def test_keys_holding_personal_data_are_renamed_once_per_object_in_place(
+    policy: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each object is rebuilt once however many of its keys change (once per
+    # key cost n² steps on an object of thousands), keys keep their places,
+    # and a key inside a renamed one is renamed too.
+    rebuilt = recorded(monkeypatch, _slots, "_rename")
+    data = {"ada@example.org": {"bob@example.org": 1}, "x": 2, "carol@example.org": 3}
+    block = {"type": "tool_use", "id": "toolu_1", "name": "w", "input": data}
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "assistant", "content": [block]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1"}]},
+        ],
+    }
+    outcome = apply_request_guardrails("anthropic", body, policy)
+    renamed = outcome.body["messages"][0]["content"][0]["input"]
+    assert list(renamed.items()) == [
+        ("[[EMAIL_001]]", {"[[EMAIL_002]]": 1}),
+        ("x", 2),
+        ("[[EMAIL_003]]", 3),
+    ]
+    assert len(rebuilt) == 2
