@@ -71,6 +71,7 @@ from ._slots import (
     Unplaced,
     Wanted,
     decode_base64_text,
+    encoded_source,
     located,
     rewrite,
     same_but_whitespace,
@@ -192,7 +193,7 @@ def apply_request_guardrails(
 
     slots = [hit.slot for hit in hits]
     secrets = [hit.secrets for hit in hits]
-    monitored: list[Match] = []
+    monitored: list[tuple[Slot, tuple[Match, ...]]] = []
     if scanning is not None:
         block = _decide(
             scanning.mode, scanning.on_repeat, slots, secrets, memory, scope, findings, monitored
@@ -217,8 +218,18 @@ def apply_request_guardrails(
         None,
         findings.result(),
         allocator.placeholder_map(),
-        SecretMask(monitored),
+        _log_mask(body, monitored),
     )
+
+
+def _log_mask(body: dict[str, Any], monitored: list[tuple[Slot, tuple[Match, ...]]]) -> SecretMask:
+    """What keeps the monitored secrets out of the log, in base64 text too (encoded, whole)."""
+    encoded = [
+        (source, found[0])
+        for slot, found in monitored
+        if (source := encoded_source(body, slot.path)) is not None
+    ]
+    return SecretMask((match for _, found in monitored for match in found), encoded)
 
 
 def _waiting() -> bool:
@@ -852,11 +863,11 @@ def _decide(
     memory: SecretMemory | None,
     scope: str,
     findings: _Findings,
-    monitored: list[Match],
+    monitored: list[tuple[Slot, tuple[Match, ...]]],
 ) -> Block | None:
     """Record the secret findings; return a Block, or keep in `secrets` what to redact.
 
-    Secrets that go on to the provider (monitor mode) are added to `monitored`.
+    Secrets that go on to the provider (monitor mode) are added to `monitored`, with their slot.
     """
     block: Block | None = None
     fresh: list[str] = []
@@ -865,7 +876,7 @@ def _decide(
             continue
         if mode == "monitor":
             findings.add("secret", slot, found, "monitor")
-            monitored.extend(found)
+            monitored.append((slot, found))
             secrets[index] = ()
             continue
         if slot.fixed:

@@ -754,6 +754,19 @@ def _rewritten(node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int]) 
     return root
 
 
+def encoded_source(body: dict[str, Any], path: Path) -> str | None:
+    """The base64 string (or `data:` URL) whose text a slot at `path` holds; None if not decoded.
+
+    JSON text on the way (a tool call's arguments) is decoded as the walk did.
+    """
+    if BASE64_TEXT not in path:
+        return None
+    node: Any = body
+    for part in path[: path.index(BASE64_TEXT)]:
+        node = _strict_json(node) if part is JSON_TEXT else node[part]
+    return node if isinstance(node, str) else None
+
+
 def _get(node: Any, path: Path) -> Any:
     for key in path:
         node = node[key]

@@ -8,6 +8,7 @@ nor Envoy's log file holds the value.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import string
@@ -171,3 +172,45 @@ def test_a_streamed_answer_and_tool_input_keep_no_monitored_secret(
     shown = json.dumps(logged(harness))
     assert key not in shown
     assert key not in gateway_logs(harness)
+
+
+def test_a_monitored_secret_in_base64_tool_input_is_logged_as_a_marker(
+    harness: Harness, client: anthropic.Anthropic
+) -> None:
+    key = fake_aws_key()
+    data = base64.b64encode(f"[default]\naws_access_key_id = {key}\n".encode()).decode()
+    harness.fake.script(Reply(text=f"Wrote {data}"))
+    history = [
+        {"role": "user", "content": "write my credentials file"},
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_02",
+                    "name": "Write",
+                    "input": {"path": "~/.aws/credentials", "data": data},
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_02", "content": "ok"}],
+        },
+    ]
+    client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=16,
+        messages=history,  # type: ignore[arg-type]
+    )
+    sent = harness.fake.requests[-1].json()
+    assert sent["messages"][1]["content"][0]["input"]["data"] == data  # type: ignore[index]
+
+    record = the_record(harness)
+    # Encoded, the key would still be readable: the whole encoded text is the marker.
+    assert data not in record.prompt and data not in record.response
+    assert f'"data": "{MARKER}"' in record.prompt
+    assert record.response == f"Wrote {MARKER}"
+    shown = json.dumps(logged(harness))
+    assert data not in shown and key not in shown
+    assert data not in gateway_logs(harness) and key not in gateway_logs(harness)

@@ -6,6 +6,7 @@ it forwards stands for what the provider would receive.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -16,7 +17,7 @@ from promptgate.runtime.exchange import Exchange
 from promptgate.runtime.guardrail_stage import guardrail_stage
 from promptgate.tokens import token_hash
 from tests.runtime.bundles import ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV, Secrets, World, make_world
-from tests.security.strategies import Planted, decoded_views, planted_bodies
+from tests.security.strategies import Planted, decoded_views, logged_views, planted_bodies
 
 PROJECTS = {
     "block": "c1d2e3f4-0a1b-4c2d-8e3f-4a5b6c7d8e9f",
@@ -123,7 +124,7 @@ def test_a_planted_secret_never_reaches_the_log_nor_a_provider_in_block_mode(
         answer(exchange, planted.schema, f"Your key was {echo}.")
     exchange.finish()
     record = world.records[-1]
-    assert secret not in str(record)
+    assert secret not in logged_views(str(record))
     if mode == "monitor" and sent is not None:
         # The provider still gets it in monitor mode; the log says where it was.
         assert secret in decoded_views(sent)
@@ -178,3 +179,40 @@ def test_monitor_mode_keeps_a_secret_in_the_model_name_out_of_the_log(world: Wor
 def test_the_planted_secret_is_in_the_body_as_a_provider_would_read_it(planted: Planted) -> None:
     # Otherwise the properties above would hold for a body without a secret.
     assert planted.secret.value in decoded_views(json.dumps(planted.body).encode())
+
+
+@pytest.mark.parametrize("schema", ["anthropic", "openai"])
+def test_monitor_mode_keeps_a_secret_in_base64_text_out_of_the_log(
+    world: World, schema: str
+) -> None:
+    key = "ghp_" + "Qm4tY8wE2rU6" * 3
+    data = base64.b64encode(f"token: {key}\n".encode()).decode()
+    tool_input = {"path": "notes.txt", "data": data}
+    if schema == "anthropic":
+        messages: list[dict[str, object]] = [
+            {"role": "user", "content": "save it"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": tool_input}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
+        ]
+        body = {"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": messages}
+    else:
+        call = {"id": "c1", "type": "function", "function": {"name": "w", "arguments": ""}}
+        call["function"] = {"name": "w", "arguments": json.dumps(tool_input)}
+        messages = [
+            {"role": "user", "content": "save it"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "saved"},
+        ]
+        body = {"model": "gpt-4.1-mini", "messages": messages}
+    raw = json.dumps(body).encode()
+    exchange, action = send(world, "monitor", schema, raw)
+    # The provider receives it as sent; the log holds the marker instead of the encoded text.
+    assert isinstance(action, Forward) and data in (action.body or raw).decode()
+    answer(exchange, schema, f"Saved {data}")
+    record = world.records[-1]
+    assert data not in str(record) and key not in logged_views(str(record))
+    assert "[[SECRET_GITHUB_PAT]]" in record.prompt
+    assert record.response == "Saved [[SECRET_GITHUB_PAT]]"

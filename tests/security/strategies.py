@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import random
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,11 @@ _json = st.recursive(
     max_leaves=8,
 )
 _objects = st.dictionaries(_names, _json, max_size=4)
+# A tool's input may carry base64 text in a `data` key, which the gateway decodes.
+_inputs = st.one_of(
+    _objects,
+    st.builds(lambda o, t: {**o, "data": Encoded("base64", t)}, _objects, _words),
+)
 
 
 def _anthropic_block(role: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -112,7 +118,7 @@ def _anthropic_block(role: str) -> st.SearchStrategy[dict[str, Any]]:
                 lambda i, n, a: {"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a},
                 st.integers(0, 99),
                 _names,
-                _objects,
+                _inputs,
             ),
             st.builds(
                 lambda t: {"type": "thinking", "thinking": t, "signature": Opaque("c2lnbmF0dXJl")},
@@ -199,7 +205,7 @@ def _openai_message(role: str) -> st.SearchStrategy[dict[str, Any]]:
             },
             st.integers(0, 99),
             _names,
-            _objects,
+            _inputs,
         )
         return st.one_of(
             st.builds(lambda c: {"role": role, "content": c}, _words),
@@ -348,6 +354,19 @@ def decoded_views(raw: bytes) -> str:
     except ValueError:
         return views[0]
     views.extend(_strings(body))
+    return "\n".join(views)
+
+
+# Base64 as it stands in logged text: a tool input's `data` value, a `data:` URL's payload.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+
+
+def logged_views(text: str) -> str:
+    """Logged text as its reader could read it: as is, and every run of base64 in it decoded."""
+    views = [text]
+    for run in _BASE64_RUN.findall(text):
+        with contextlib.suppress(ValueError):
+            views.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
     return "\n".join(views)
 
 
