@@ -12,9 +12,11 @@ translates it when the provider speaks Anthropic, and sets the credential
 and the provider's route. It needs nothing but the bundle, the request and
 the plan header, so any processor process can serve it.
 
-Cool-downs and the attempt log live in this process (:class:`Fallbacks`):
-a target that answered 429 with ``retry-after`` or failed three times in a
-row is tried last until its cool-down ends, per processor process.
+Cool-downs and the attempt log live in the process that made the plan
+(:class:`Fallbacks`): a target that answered 429 with ``retry-after`` or
+failed three times in a row is tried last until its cool-down ends, per
+processor process. An attempt served by another process sends its outcome
+to the plan's process (`attempt_peers`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import orjson
 from ..bundle import Target
 from ..providers import anthropic, openai
 from .actions import Action, Forward, Reply
+from .attempt_peers import Peers
 from .bundle import Bundle
 from .credentials import CredentialResolver, CredentialUnavailable
 from .gateway import ANTHROPIC_VERSION, translate_request
@@ -60,15 +63,18 @@ class Plan:
     alias: str
     rule: int
     order: tuple[int, ...]
+    # The processor process whose exchange made the plan (`attempt_peers`).
+    owner: int = 0
 
     def header(self) -> str:
         order = ",".join(str(i) for i in self.order)
-        return f"{self.exchange} {self.project_id} {self.rule} {order} {self.alias}"
+        return f"{self.exchange} {self.owner} {self.project_id} {self.rule} {order} {self.alias}"
 
     @classmethod
     def parse(cls, value: str) -> Plan:
-        exchange, project_id, rule, order, alias = value.split(" ", 4)
-        return cls(exchange, project_id, alias, int(rule), tuple(int(i) for i in order.split(",")))
+        exchange, owner, project_id, rule, order, alias = value.split(" ", 5)
+        targets = tuple(int(i) for i in order.split(","))
+        return cls(exchange, project_id, alias, int(rule), targets, int(owner))
 
 
 @dataclass
@@ -80,10 +86,12 @@ class AttemptOutcome:
 
 @dataclass
 class Fallbacks:
-    """This process's cool-downs and the outcomes of recent attempts."""
+    """This process's cool-downs and the outcomes of recent attempts of its plans."""
 
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
+    # The other processes of this instance, when there are any.
+    peers: Peers | None = None
     _cool_until: dict[tuple[str, str, str], float] = field(default_factory=dict)
     _failures: dict[tuple[str, str, str], int] = field(default_factory=dict)
     _outcomes: OrderedDict[str, dict[int, AttemptOutcome]] = field(default_factory=OrderedDict)
@@ -101,9 +109,65 @@ class Fallbacks:
         ready = [i for i in ranked if self._cool_until.get(targets[i].key, 0) <= now]
         return tuple(ready + [i for i in ranked if i not in ready])
 
+    @property
+    def index(self) -> int:
+        """This process's slot among the instance's processes (0 when alone)."""
+        return self.peers.index if self.peers is not None else 0
+
     def observe(self, target: Target, status: int, retry_after: str | None) -> None:
         """Count a failure (0 = no answer) or clear the count on success."""
-        key = target.key
+        self._observe(target.key, status, retry_after)
+
+    def report(
+        self,
+        plan: Plan,
+        attempt: int,
+        outcome: AttemptOutcome,
+        key: tuple[str, str, str],
+        retry_after: str | None,
+    ) -> None:
+        """Settle an attempt's outcome where its plan was made: here, or in the plan's process."""
+        if self.peers is None or plan.owner == self.peers.index:
+            self._settle(plan.exchange, attempt, outcome, key, retry_after)
+            return
+        message = {
+            "exchange": plan.exchange,
+            "attempt": attempt,
+            "target": outcome.target,
+            "status": outcome.status,
+            "latency_ms": outcome.latency_ms,
+            "key": list(key),
+            "retry_after": retry_after,
+        }
+        self.peers.send(plan.owner, message)
+
+    def delivered(self, message: Any) -> None:
+        """An outcome another process sent for one of this process's plans (`report`)."""
+        provider, credential, model = (str(part) for part in message["key"])
+        retry_after = message["retry_after"]
+        outcome = AttemptOutcome(
+            int(message["target"]), int(message["status"]), float(message["latency_ms"])
+        )
+        self._settle(
+            str(message["exchange"]),
+            int(message["attempt"]),
+            outcome,
+            (provider, credential, model),
+            retry_after if isinstance(retry_after, str) else None,
+        )
+
+    def _settle(
+        self,
+        exchange: str,
+        attempt: int,
+        outcome: AttemptOutcome,
+        key: tuple[str, str, str],
+        retry_after: str | None,
+    ) -> None:
+        self._observe(key, outcome.status, retry_after)
+        self.record(exchange, attempt, outcome)
+
+    def _observe(self, key: tuple[str, str, str], status: int, retry_after: str | None) -> None:
         if status and status < 400:
             self._failures.pop(key, None)
             return
@@ -139,7 +203,8 @@ def _seconds(value: str) -> float:
 def new_plan(
     fallbacks: Fallbacks, project_id: str, alias: str, rule: int, targets: Sequence[Target]
 ) -> Plan:
-    return Plan(secrets.token_hex(8), project_id, alias, rule, fallbacks.order(targets))
+    order = fallbacks.order(targets)
+    return Plan(secrets.token_hex(8), project_id, alias, rule, order, fallbacks.index)
 
 
 def plan_headers(plan: Plan) -> dict[str, str]:
@@ -254,11 +319,9 @@ class Attempt:
         if self._done or self._plan is None or self._target is None:
             return
         self._done = True
-        self.fallbacks.observe(self._target, status, retry_after)
         latency = (self.clock() - self.started) * 1000
-        self.fallbacks.record(
-            self._plan.exchange, self._number, AttemptOutcome(self._index, status, latency)
-        )
+        outcome = AttemptOutcome(self._index, status, latency)
+        self.fallbacks.report(self._plan, self._number, outcome, self._target.key, retry_after)
 
     def _refuse(self, message: str) -> Reply:
         self._done = True

@@ -139,6 +139,8 @@ class Exchange:
         self._usage: Usage | None = None
         self._baseline_model: str | None = None
         self._finished = False
+        # The attempt number that answered (its header), once one did.
+        self._tried: int | None = None
         self._keep_bodies = bundle.logging.bodies
         # Handed to the sink beside the record, not put into it (see `Bodies`).
         self._prompt = self._response = ""
@@ -377,24 +379,11 @@ class Exchange:
         return plan_headers(plan)
 
     def _answered_by(self, outbound: Outbound, plan: Plan, attempt: str | None) -> None:
-        """Which target answered (the attempt's header), its transforms and every attempt."""
+        """Which target answered (the attempt's header), and its transforms."""
         rule = outbound.project.aliases[plan.alias][plan.rule]
         targets = rule.targets
         number, _, index = (attempt or "").partition(" ")
-        outcomes = self.fallbacks.outcomes(plan.exchange)
-        tried = int(number) if number.isdigit() else max(outcomes, default=0)
-        for n in range(1, tried + 1):
-            outcome = outcomes.get(n)
-            if n > len(plan.order):
-                break
-            tried_target = targets[plan.order[n - 1]]
-            self.record.attempts.add(
-                provider=tried_target.provider,
-                model=tried_target.model,
-                credential=tried_target.credential or "",
-                status=outcome.status if outcome else 0,
-                latency_ms=outcome.latency_ms if outcome else 0.0,
-            )
+        self._tried = int(number) if number.isdigit() else None
         include_usage = wants_usage(outbound.body)
         if not index.isdigit() or int(index) >= len(targets):
             # Envoy's own answer (every attempt failed): an error in OpenAI's format.
@@ -410,6 +399,26 @@ class Exchange:
             outbound.response_transforms.insert(0, CompletionTranslation(include_usage))
         elif self.record.streamed and not include_usage:
             outbound.response_transforms.append(StreamUsageFilter(outbound.schema))
+
+    def _log_attempts(self, outbound: Outbound, plan: Plan) -> None:
+        """Every attempt of the plan, with its outcome where one came.
+
+        Read at the end: an attempt another process served sends its outcome
+        over (`attempt_peers`), which has long arrived by then.
+        """
+        targets = outbound.project.aliases[plan.alias][plan.rule].targets
+        outcomes = self.fallbacks.outcomes(plan.exchange)
+        tried = self._tried if self._tried is not None else max(outcomes, default=0)
+        for n in range(1, min(tried, len(plan.order)) + 1):
+            outcome = outcomes.get(n)
+            tried_target = targets[plan.order[n - 1]]
+            self.record.attempts.add(
+                provider=tried_target.provider,
+                model=tried_target.model,
+                credential=tried_target.credential or "",
+                status=outcome.status if outcome else 0,
+                latency_ms=outcome.latency_ms if outcome else 0.0,
+            )
 
     def _credential(self, outbound: Outbound) -> dict[str, str]:
         credential_name = outbound.project.providers.get(outbound.provider)
@@ -548,6 +557,8 @@ class Exchange:
         if self._finished:
             return
         self._finished = True
+        if self.outbound is not None and self.outbound.plan is not None:
+            self._log_attempts(self.outbound, self.outbound.plan)
         if self._accumulator is not None:
             self._apply_usage(self._accumulator.usage)
             if aborted or not self._accumulator.complete:

@@ -6,7 +6,9 @@ socket (:func:`~.unix_socket.process_address`), and Envoy balances ext_proc
 streams across them. Each stream is one HTTP exchange, so an exchange's
 state never leaves its process. What the processes share goes through the
 store: the access log, budgets and the anomaly series (see
-``spend_watch``), and the webhook outbox.
+``spend_watch``), and the webhook outbox. An ai_gateway attempt that one
+process serves for another's exchange sends its outcome to that process
+(``attempt_peers``).
 
 ``python -m promptgate.runtime --processes N`` runs this launcher: it
 starts the N children, forwards SIGTERM/SIGINT to them, and when one dies
@@ -25,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .attempt_peers import PEERS_ENV
 from .unix_socket import process_address
 
 MAX_PROCESSES = 16
@@ -58,9 +61,14 @@ def child_command(args: list[str], index: int, count: int, address: str) -> list
 def run_processes(args: list[str], count: int, address: str) -> int:
     """Run ``count`` processors until a signal (exit 0) or one of them dies (exit 1)."""
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="promptgate-metrics-") as metrics_dir:
+    with (
+        tempfile.TemporaryDirectory(prefix="promptgate-metrics-") as metrics_dir,
+        tempfile.TemporaryDirectory(prefix="promptgate-peers-") as peers_dir,
+    ):
         # Each child writes its metrics here; process 0 serves their sum.
         env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        # 0700 (mkdtemp): the attempt outcomes the children send each other.
+        env[PEERS_ENV] = peers_dir
         children = [
             subprocess.Popen(child_command(args, i, count, address), env=env) for i in range(count)
         ]

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, multiprocess
 from ..logstore import Bodies, JsonLinesSink, LogSink, LogStore, Retention, open_store, sqlite_path
 from ..proto.access_log_pb2 import AccessLogRecord
 from ..webhooks import SQLiteOutbox
+from .attempt_peers import Peers
 from .attempts import Attempt, Fallbacks
 from .bundle import Bundle, BundleError, load_bundle
 from .credentials import CredentialResolver
@@ -113,6 +114,7 @@ class Processor:
     spend: SpendWatch
     mock: MockProvider | None = None
     status: StatusServer | None = None
+    fallbacks: Fallbacks = field(default_factory=Fallbacks)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def write(self, record: AccessLogRecord, bodies: Bodies) -> None:
@@ -123,6 +125,10 @@ class Processor:
         self.metrics.log_dropped.set(sum(sink.dropped for sink in self.sinks))
 
     async def start(self) -> None:
+        peers = self.fallbacks.peers
+        if peers is not None:
+            # Before serving: an attempt may report to this process at once.
+            peers.listen(asyncio.get_running_loop(), self.fallbacks.delivered)
         await self.server.start()
         store = next((s for s in self.sinks if isinstance(s, LogStore)), None)
         self.spend.start(store)
@@ -144,6 +150,8 @@ class Processor:
             self.status.stop()
         for sink in self.sinks:
             sink.close()
+        if self.fallbacks.peers is not None:
+            self.fallbacks.peers.close(asyncio.get_running_loop())
 
 
 def outbox_path(bundle: Bundle) -> Path:
@@ -201,7 +209,7 @@ def create_processor(
     pipeline = stages()
     processor_ref: list[Processor] = []
 
-    fallbacks = Fallbacks()
+    fallbacks = Fallbacks(peers=Peers.from_environment(index, processes))
 
     def new_exchange() -> Exchange:
         processor = processor_ref[0]
@@ -249,7 +257,7 @@ def create_processor(
     # Several processes on one SQLite file share its spend like a fleet does.
     spend = SpendWatch(holder.current, outbox, shared=processes > 1)
     processor = Processor(
-        server, port, holder, health_servicer, sinks, metrics, spend, mock, status
+        server, port, holder, health_servicer, sinks, metrics, spend, mock, status, fallbacks
     )
     processor_ref.append(processor)
     return processor

@@ -34,8 +34,8 @@ SONNET = "anthropic:claude-sonnet-4-6"
 SONNET_45 = "anthropic:claude-sonnet-4-5"
 
 
-@pytest.fixture(scope="module")
-def gateway(start_gateway: StartGateway) -> Harness:
+def fallbacks_policy() -> dict[str, Any]:
+    """The `fallbacks` project and what it needs besides the harness's own providers."""
     os.environ["PG_TEST_ANTHROPIC_KEY_2"] = SECOND_KEY
     nobody = free_port()  # nothing listens here: connections are refused
     project: dict[str, Any] = {
@@ -76,7 +76,7 @@ def gateway(start_gateway: StartGateway) -> Harness:
         },
         "guardrails": {"reversible_redaction": {"entities": ["email"]}},
     }
-    return start_gateway(
+    return dict(
         providers={"dead": {"api": "openai", "base_url": f"http://127.0.0.1:{nobody}/v1"}},
         credentials={
             "anthropic-second": {
@@ -87,6 +87,11 @@ def gateway(start_gateway: StartGateway) -> Harness:
         },
         projects={"fallbacks": project},
     )
+
+
+@pytest.fixture(scope="module")
+def gateway(start_gateway: StartGateway) -> Harness:
+    return start_gateway(**fallbacks_policy())
 
 
 @pytest.fixture
@@ -232,3 +237,23 @@ def test_requests_spread_over_two_keys_by_weight(harness: Harness) -> None:
     assert main + second == 200
     # Weight 3:1 -> 150 expected; 120..180 is more than five standard deviations.
     assert 120 <= main <= 180
+
+
+def test_with_two_processors_every_attempt_is_logged_with_its_outcome(
+    start_gateway: StartGateway,
+) -> None:
+    # Envoy spreads the exchange and each attempt over both processes: an
+    # attempt served by the other one reports to the exchange's process.
+    fleet = start_gateway(processors=2, **fallbacks_policy())
+    for n in range(8):
+        fleet.fake.script(
+            error_reply(529, "Overloaded", type_="overloaded_error"), Reply(text=f"answer {n}")
+        )
+        completion = client(fleet).chat.completions.create(
+            model="overloaded", messages=[{"role": "user", "content": f"question {n}"}]
+        )
+        assert completion.choices[0].message.content == f"answer {n}"
+        record = last_record(fleet)
+        # Which target goes first changes once the first has cooled down.
+        assert [status for _, status in attempts(record)] == [529, 200], n
+        assert all(a.latency_ms > 0 for a in record.attempts), n
