@@ -44,7 +44,23 @@ def _masked(data: bytes) -> bytes:
 
 def string_count(data: bytes) -> int:
     """How many keys and strings serialized JSON `data` (orjson's output) holds."""
+    # A quote after an odd run of backslashes is escaped. `count` of m
+    # backslashes and a quote counts the quotes after at least m of them, so
+    # the escaped quotes are those counts taken alternately, m = 1, 2, ...:
+    # a few passes without a copy, for the runs JSON in JSON makes.
+    quotes, escaped, run = data.count(b'"'), 0, b'\\"'
+    for sign in _SIGNS:
+        after = data.count(run)
+        if not after:
+            return (quotes - escaped) // 2
+        escaped += sign * after
+        run = b"\\" + run
+    # Longer runs (JSON nested many times over): one masked copy.
     return _masked(data).count(b'"') // 2
+
+
+# Signs of the alternating counts in `string_count`, as many as it takes before masking.
+_SIGNS = (1, -1) * 3
 
 
 # A value with fewer strings, and containers, than one per this many bytes
@@ -196,8 +212,11 @@ def _from_json(
     long_size: list[int],
 ) -> tuple[bytes, list[int]]:
     escapes = b"\\" in data
-    # Only `\"` and `\\` hide or fake a quote: mask them when there are any.
-    masked = escapes and (b'\\"' in data or b"\\\\" in data)
+    # Only a quote after a backslash may be escaped (`\"`, not `\\"`): mask
+    # the escapes when there is one, or when strings are measured escape by
+    # escape below (where `\\` is one character, and `\\u` no `\u`).
+    nul = b"\\u0000" in data
+    masked = escapes and (b'\\"' in data or (nul and b"\\\\" in data))
     quoted = _masked(data) if masked else data
     for key in under:
         # `"key":"` outside a string: inside one its quotes would be escaped.
@@ -223,7 +242,7 @@ def _from_json(
     if masked:
         escaped = escaped.replace(_BACKSLASH, b"\\\\").replace(_QUOTE, b'\\"')
     joined = orjson.loads(b'"' + escaped + b'"').encode("utf-8")
-    if b"\\u0000" not in data:
+    if not nul:
         # No string holds a NUL, so none holds a piece of `JOIN`.
         lengths = list(map(len, joined.split(_JOIN)))
     else:

@@ -211,7 +211,7 @@ def apply_request_guardrails(
             text = redact(slot.text, (secret_matches, hit.pii), allocator)
             if text != slot.text:
                 changes.append((slot.path, text))
-    new_body = rewrite(body, changes) if changes else body
+    new_body = rewrite(body, changes, parts.decoded) if changes else body
     return GuardrailOutcome(
         new_body,
         bool(changes),

@@ -390,6 +390,8 @@ class _Walk:
         self.slots: list[Unplaced] = []
         # When set, only these strings are visited (see `BodyWalk.slots`).
         self.wanted: Wanted | None = None
+        # JSON text decoded so far, by its text: `rewrite` encodes it again.
+        self.decoded: dict[str, Any] = {}
 
     def value(
         self,
@@ -445,14 +447,17 @@ class _Walk:
 
         `shift` is added to list positions in paths (a run of a longer list).
         """
+        if len(value) <= _FEW:
+            # A message, a block, a tool call: stepped over here, the
+            # walk's hot path (no item list, no search of the items).
+            self._few(value, path, depth, block, pii, fixed, wanted, begin, end, shift)
+            return
         holding = _holding(value, begin, end, wanted)
         if isinstance(value, list):
             for index, first, last in holding:
-                item, where = value[index], Step(path, index + shift)
-                if isinstance(item, str):
-                    self.string(item, where, depth + 1, Handling.CONTENT, pii, fixed)
-                else:
-                    self.value(item, where, depth + 1, block, pii, fixed, first, last)
+                self._item(
+                    value[index], Step(path, index + shift), depth, block, pii, fixed, first, last
+                )
             return
         kind = value.get("type")
         if isinstance(kind, str):
@@ -460,15 +465,108 @@ class _Walk:
         items = list(value.items())
         for index, first, last in holding:
             key, item = items[index]
-            if first in wanted.indexes:
-                self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
-            if isinstance(item, str):
-                if first + 1 in wanted.indexes:
-                    handling = self.layout.classify(block, value, key, item)
-                    prose = pii and key not in MACHINE_FIELDS
-                    self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
+            self._entry(value, key, item, path, depth, block, pii, fixed, wanted, first, last)
+
+    def _few(
+        self,
+        value: dict[str, Any] | list[Any],
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+        wanted: Wanted,
+        begin: int,
+        end: int,
+        shift: int,
+    ) -> None:
+        """`visit` of a container of at most `_FEW` items, item by item up to the last wanted."""
+        targets = wanted.within(begin, end)
+        if not targets:
+            return
+        sizes, left, at = wanted.sizes, len(value), begin
+        goal = targets[0]
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                left -= 1
+                if not left:
+                    after = end
+                elif isinstance(item, str):
+                    after = at + 1
+                elif isinstance(item, _CONTAINERS):
+                    after = at + _nested_count(item, sizes)
+                else:
+                    after = at
+                if goal < after:
+                    where = Step(path, index + shift)
+                    self._item(item, where, depth, block, pii, fixed, at, after)
+                    if targets[-1] < after:
+                        return
+                    goal = targets[bisect_left(targets, after)]
+                at = after
+            return
+        kind = value.get("type")
+        if isinstance(kind, str):
+            block = kind
+        for key, item in value.items():
+            left -= 1
+            if not left:
+                after = end
+            elif isinstance(item, str):
+                after = at + 2
+            elif isinstance(item, _CONTAINERS):
+                after = at + 1 + _nested_count(item, sizes)
             else:
-                self.value(item, Step(path, key), depth + 1, block, pii, fixed, first + 1, last)
+                after = at + 1
+            if goal < after:
+                self._entry(value, key, item, path, depth, block, pii, fixed, wanted, at, after)
+                if targets[-1] < after:
+                    return
+                goal = targets[bisect_left(targets, after)]
+            at = after
+
+    def _item(
+        self,
+        item: Any,
+        where: Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+        first: int,
+        last: int,
+    ) -> None:
+        """A list item holding a wanted string, its strings `[first, last)`."""
+        if isinstance(item, str):
+            self.string(item, where, depth + 1, Handling.CONTENT, pii, fixed)
+        else:
+            self.value(item, where, depth + 1, block, pii, fixed, first, last)
+
+    def _entry(
+        self,
+        value: dict[str, Any],
+        key: str,
+        item: Any,
+        path: Path | Step,
+        depth: int,
+        block: str | None,
+        pii: bool,
+        fixed: bool,
+        wanted: Wanted,
+        first: int,
+        last: int,
+    ) -> None:
+        """An object's key and value holding a wanted string, its strings `[first, last)`."""
+        indexes = wanted.indexes
+        if first in indexes:
+            self.slots.append(Unplaced(Step(path, Key(key)), key, pii and not fixed, fixed))
+        if isinstance(item, str):
+            if first + 1 in indexes:
+                handling = self.layout.classify(block, value, key, item)
+                prose = pii and key not in MACHINE_FIELDS
+                self.string(item, Step(path, key), depth + 1, handling, prose, fixed)
+        else:
+            self.value(item, Step(path, key), depth + 1, block, pii, fixed, first + 1, last)
 
     def string(
         self, value: str, path: Path | Step, depth: int, handling: Handling, pii: bool, fixed: bool
@@ -503,6 +601,7 @@ class _Walk:
         if handling is Handling.JSON:
             decoded = _strict_json(value)
             if isinstance(decoded, dict | list):
+                self.decoded[value] = decoded
                 # Decoded text was not gathered: all of it is walked.
                 wanted, self.wanted = self.wanted, None
                 try:
@@ -608,6 +707,11 @@ class BodyWalk:
         self._walk.string(value, path, len(path), handling, pii, False)
         return [located(slot) for slot in self._walk.slots]
 
+    @property
+    def decoded(self) -> dict[str, Any]:
+        """The JSON texts walked so far, decoded, by their text (for `rewrite`)."""
+        return self._walk.decoded
+
     def slots(self, subtree: Subtree, wanted: Wanted | None = None, end: int = 0) -> list[Unplaced]:
         """Every string of `subtree`, or only the `wanted` ones; raises TooDeep.
 
@@ -712,18 +816,23 @@ def _encode_base64_text(original: str, text: str) -> str:
     return (original[: prefix.end()] if prefix else "") + encoded
 
 
-def rewrite(body: dict[str, Any], changes: Sequence[tuple[Path, str]]) -> dict[str, Any]:
+def rewrite(
+    body: dict[str, Any], changes: Sequence[tuple[Path, str]], decoded: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A copy of `body` with the strings at the given paths replaced.
 
     Values are replaced first and keys renamed last, deepest first, so every
     path still names the original keys when it is applied. Text encoded in a
     string (JSON, base64, JSON inside that JSON) is rewritten the same way
-    and encoded again.
+    and encoded again. `decoded`: JSON texts a walk decoded already
+    (`BodyWalk.decoded`), by their text; they are not changed.
     """
-    return _rewritten(body, changes, set())  # type: ignore[no-any-return]
+    return _rewritten(body, changes, set(), decoded or {})  # type: ignore[no-any-return]
 
 
-def _rewritten(node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int]) -> Any:
+def _rewritten(
+    node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int], decoded: dict[str, Any]
+) -> Any:
     root = _writable(node, fresh)
     encoded: dict[Path, tuple[Any, list[tuple[Path, str]]]] = {}
     renames: list[tuple[Path, str]] = []
@@ -742,7 +851,9 @@ def _rewritten(node: Any, changes: Sequence[tuple[Path, str]], fresh: set[int]) 
             # The decoded text is one string: the whole of it is the new text.
             value = _encode_base64_text(original, inner[-1][1])
         else:
-            value = dumps_json(_rewritten(_strict_json(original), inner, fresh))
+            known = decoded.get(original)
+            inside = known if known is not None else _strict_json(original)
+            value = dumps_json(_rewritten(inside, inner, fresh, decoded))
         root = _set(root, field, value, fresh)
     # One rebuild per object, however many of its keys change: renaming
     # thousands of keys of one object one at a time would cost n² steps.

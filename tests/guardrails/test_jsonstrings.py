@@ -106,3 +106,21 @@ def test_json_orjson_never_writes_is_not_read_as_if_it_were() -> None:
     assert orjson.loads(data) == ["é", "a\n\x00\nb"]
     with pytest.raises(NotOrjsonOutput):
         joined_strings([(orjson.loads(data), data)], 1 << 20)
+
+
+@pytest.mark.parametrize("times", range(9))
+def test_strings_are_counted_in_json_nested_in_json_any_number_of_times(times: int) -> None:
+    # Each level doubles the backslashes before a quote: past six levels of
+    # the alternating counts the escapes are masked instead.
+    value: Any = {"path": 'a "b" \\ c', "n": [1, "x"]}
+    for _ in range(times):
+        value = {"arguments": orjson.dumps(value).decode(), "k": ["\\", '"']}
+    assert string_count(orjson.dumps(value)) == len(walked(value, []))
+    strings = joined_strings([(value, orjson.dumps(value))], 1 << 20)
+    assert len(strings.starts) - 1 == len(walked(value, []))
+
+
+@pytest.mark.parametrize("run", [1, 2, 5, 6, 7, 50])
+def test_a_quote_after_a_run_of_backslashes_is_read_as_written(run: int) -> None:
+    value = ["\\" * run + '"', "\\" * run, '"' * run]
+    assert string_count(orjson.dumps(value)) == 3
