@@ -348,12 +348,21 @@ class _Scans:
         text = string.text
         if self._secrets is not None and text not in self._found[0]:
             known = self._known[0].get(text)
-            self._found[0][text] = self._secrets.count(text, self._budgets[0], known)
+            if known is not None and not known:
+                # Nothing there, as the joined scan told: what its count
+                # would do, without looking it up or remembering it.
+                self._budgets[0].earn(_utf8_size(text))
+                self._found[0][text] = ()
+            else:
+                self._found[0][text] = self._secrets.count(text, self._budgets[0], known)
         # Every string, as the joined strings are counted (`_touched`): a
         # refusal there is one the count here would reach.
         if self._detector is not None and text not in self._found[1]:
             known = self._known[1].get(text)
-            if string.pii:
+            if known is not None and not known:
+                self._budgets[1].earn(_utf8_size(text))
+                self._found[1][text] = ()
+            elif string.pii:
                 self._found[1][text] = self._detector.count(text, self._budgets[1], known)
             else:
                 self._detector.count_only(text, self._budgets[1], known)
@@ -387,6 +396,10 @@ class _Scans:
         matches = finder.examine(found, self._budgets[which])
         self._found[which][text] = matches
         return matches
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _wanted(

@@ -96,10 +96,11 @@ SUBTREES = SubtreeCache()
 def relative(hits: list[Hit], prefix: Path, start: int | None = None) -> Hits:
     """`hits` with paths from `prefix`; a run's element positions counted from `start`."""
     cut = len(prefix)
+    # Built outright: `_replace` costs a dict per call, and a dense part has thousands.
     if start is None:
-        return tuple(h._replace(slot=h.slot._replace(path=h.slot.path[cut:])) for h in hits)
+        return tuple(Hit(_moved(h.slot, h.slot.path[cut:]), h.secrets, h.pii) for h in hits)
     return tuple(
-        h._replace(slot=h.slot._replace(path=(h.slot.path[cut] - start, *h.slot.path[cut + 1 :])))
+        Hit(_moved(h.slot, (h.slot.path[cut] - start, *h.slot.path[cut + 1 :])), h.secrets, h.pii)
         for h in hits
     )
 
@@ -107,8 +108,12 @@ def relative(hits: list[Hit], prefix: Path, start: int | None = None) -> Hits:
 def absolute(hits: Hits, prefix: Path, start: int | None = None) -> list[Hit]:
     """`hits` stored by `relative`, with paths from the body's root again."""
     if start is None:
-        return [h._replace(slot=h.slot._replace(path=(*prefix, *h.slot.path))) for h in hits]
+        return [Hit(_moved(h.slot, (*prefix, *h.slot.path)), h.secrets, h.pii) for h in hits]
     return [
-        h._replace(slot=h.slot._replace(path=(*prefix, h.slot.path[0] + start, *h.slot.path[1:])))
+        Hit(_moved(h.slot, (*prefix, h.slot.path[0] + start, *h.slot.path[1:])), h.secrets, h.pii)
         for h in hits
     ]
+
+
+def _moved(slot: Slot, path: Path) -> Slot:
+    return Slot(path, slot.text, slot.pii, slot.fixed)
