@@ -125,11 +125,16 @@ def _json_escaped(value: str | None, placeholder: str) -> str:
     return dumps_json(value)[1:-1]
 
 
+# What `json.dumps` builds on every call with these options, built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
+
+
 def dumps_json(value: object) -> str:
     """Compact JSON that keeps UTF-8 as is, but escapes lone surrogates (invalid UTF-8)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _COMPACT.encode(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"))
+        return _COMPACT_ASCII.encode(value)
     return text

@@ -27,7 +27,7 @@ import operator
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Literal
@@ -70,11 +70,11 @@ from ._slots import (
     TooDeep,
     Unplaced,
     Wanted,
+    all_but_whitespace,
     decode_base64_text,
     encoded_source,
     located,
     rewrite,
-    same_but_whitespace,
 )
 from ._spec import Guardrails, SecretScanning, guardrails_for
 from ._subtrees import SUBTREES, Hit, absolute, relative
@@ -811,40 +811,48 @@ def _json_touched(
     its strings read and scanned here, joined, like the body's; only those with a match
     (or something to decode) are walked. Anything else is walked as before.
     """
-    walked: list[int] = []
-    values: list[tuple[Any, bytes]] = []
-    sources: list[int] = []
     data, starts = strings.data, strings.starts
     pieces = [data[starts[index] : starts[index + 1] - len(JOIN)] for index in candidates]
+    # Each step over all of them at once in C maps: a Python loop per tool
+    # call would cost more than reading its strings.
     try:
         # All of it JSON, the usual case: read and written back in C.
         decoded = list(map(orjson.loads, pieces))
     except orjson.JSONDecodeError:
         decoded = [_loaded(piece) for piece in pieces]
-    written = list(map(_written, decoded))
-    # Equal but for whitespace, no key can repeat; most are equal outright.
-    alike = list(map(operator.eq, written, pieces))
-    for at in itertools.compress(range(len(pieces)), map(operator.not_, alike)):
-        alike[at] = same_but_whitespace(written[at], pieces[at])
-    for index, value, dumped, same in zip(candidates, decoded, written, alike, strict=True):
-        if not isinstance(value, dict | list):
-            if value is _NOT_JSON:
-                walked.append(index)
-            # Not a container: the walk scans the text as it stands, as here.
-        elif same and dumped:
-            values.append((value, dumped))
-            sources.append(index)
-        else:
-            walked.append(index)
-    if values:
-        # All of them as one JSON array: one read, not one per value.
-        together = [value for value, _ in values]
-        inner = joined_strings(
-            [(together, b"[" + b",".join(written for _, written in values) + b"]")],
-            LONG_BYTES,
-            layout.decoded_keys,
+    try:
+        written = list(map(orjson.dumps, decoded))
+    except orjson.JSONEncodeError:
+        # `_NOT_JSON`, or nesting orjson does not write (past 255 levels).
+        written = list(map(_written, decoded))
+    alike = all_but_whitespace(written, pieces)
+    containers = list(map(isinstance, decoded, itertools.repeat(dict | list)))
+    # Read here: containers written back alike (never empty: `_written`'s "cannot").
+    read = list(map(operator.and_, map(operator.and_, containers, alike), map(bool, written)))
+    sources = list(itertools.compress(candidates, read))
+    kept = list(itertools.compress(written, read))
+    # The rest is walked, but for text that is not a container: the walk
+    # scans that as it stands, as the joined strings did.
+    walked = [
+        index
+        for index, value, container in itertools.compress(
+            zip(candidates, decoded, containers, strict=True), map(operator.not_, read)
         )
-        firsts = list(itertools.accumulate(map(string_count, (w for _, w in values)), initial=0))
+        if container or value is _NOT_JSON
+    ]
+    if sources:
+        # All of them as one JSON array: one read, not one per value.
+        joined = b"[" + b",".join(kept) + b"]"
+        inner = joined_strings(
+            [(list(itertools.compress(decoded, read)), joined)], LONG_BYTES, layout.decoded_keys
+        )
+        if b'\\"' in joined:
+            counts: Iterable[int] = map(string_count, kept)
+        else:
+            # No escaped quote: every quote is a string's own.
+            quotes = map(bytes.count, kept, itertools.repeat(b'"'))
+            counts = map(operator.rshift, quotes, itertools.repeat(1))
+        firsts = list(itertools.accumulate(counts, initial=0))
         text = len(inner.data) + len(JOIN) - (len(inner.starts) - 1) * len(JOIN)
         # The walk reads every string of such JSON, as here: a match it
         # surely counts counts towards refusing the body (`_Early`); the

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import operator
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
@@ -775,6 +776,15 @@ def same_but_whitespace(written: bytes, raw: bytes) -> bool:
     of `raw` that repeated a key would be one pair longer than `written`.
     """
     return written == raw or written.translate(None, _SPACE) == raw.translate(None, _SPACE)
+
+
+def all_but_whitespace(written: list[bytes], raw: list[bytes]) -> list[bool]:
+    """`same_but_whitespace` of each pair, in C maps: most are equal outright."""
+    alike = list(map(operator.eq, written, raw))
+    if all(alike):
+        return alike
+    spaced = map(bytes.translate, written, repeat(None), repeat(_SPACE))
+    return list(map(operator.eq, spaced, map(bytes.translate, raw, repeat(None), repeat(_SPACE))))
 
 
 _SPACE = b" \t\n\r"
