@@ -42,25 +42,38 @@ def _masked(data: bytes) -> bytes:
     return data.replace(b"\\\\", _BACKSLASH).replace(b'\\"', _QUOTE)
 
 
-def string_count(data: bytes) -> int:
-    """How many keys and strings serialized JSON `data` (orjson's output) holds."""
-    # A quote after an odd run of backslashes is escaped. `count` of m
-    # backslashes and a quote counts the quotes after at least m of them, so
-    # the escaped quotes are those counts taken alternately, m = 1, 2, ...:
-    # a few passes without a copy, for the runs JSON in JSON makes.
-    quotes, escaped, run = data.count(b'"'), 0, b'\\"'
-    for sign in _SIGNS:
+# Backslash runs this long or longer (JSON nested six times over in itself)
+# are masked instead (`unescaped_quotes`).
+MAX_RUN = 6
+
+
+def unescaped_quotes(data: bytes) -> int | None:
+    """How many quotes of JSON `data` no backslash escapes: its strings' own.
+
+    A quote after an odd run of backslashes is escaped. `count` of m
+    backslashes and a quote counts the quotes after at least m of them, so
+    the escaped ones are those counts taken alternately for m = 1, 2, ...:
+    a few passes without a copy, for the runs JSON in JSON makes. None when
+    a run of `MAX_RUN` or more backslashes precedes one.
+    """
+    total = data.count(b'"')
+    escaped, run, sign = 0, b'\\"', 1
+    for _ in range(MAX_RUN):
         after = data.count(run)
         if not after:
-            return (quotes - escaped) // 2
+            return total - escaped
         escaped += sign * after
-        run = b"\\" + run
-    # Longer runs (JSON nested many times over): one masked copy.
-    return _masked(data).count(b'"') // 2
+        run, sign = b"\\" + run, -sign
+    return None
 
 
-# Signs of the alternating counts in `string_count`, as many as it takes before masking.
-_SIGNS = (1, -1) * 3
+def string_count(data: bytes) -> int:
+    """How many keys and strings serialized JSON `data` (orjson's output) holds."""
+    quotes = unescaped_quotes(data)
+    if quotes is None:
+        # Long backslash runs (JSON nested many times over): one masked copy.
+        return _masked(data).count(b'"') // 2
+    return quotes // 2
 
 
 # A value with fewer strings, and containers, than one per this many bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -10,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptgate.guardrails import _jsonstrings
-from promptgate.guardrails._jsonstrings import NotOrjsonOutput, joined_strings, string_count
+from promptgate.guardrails._jsonstrings import (
+    MAX_RUN,
+    NotOrjsonOutput,
+    joined_strings,
+    string_count,
+    unescaped_quotes,
+)
 from promptgate.guardrails._patternset import JOIN
 
 # Text that exercises every escape orjson writes, and what looks like one.
@@ -124,3 +131,31 @@ def test_strings_are_counted_in_json_nested_in_json_any_number_of_times(times: i
 def test_a_quote_after_a_run_of_backslashes_is_read_as_written(run: int) -> None:
     value = ["\\" * run + '"', "\\" * run, '"' * run]
     assert string_count(orjson.dumps(value)) == 3
+
+
+BYTES = st.lists(st.sampled_from([b'"', b"\\", b":", b"a"]), max_size=40).map(b"".join)
+
+
+def reference(data: bytes) -> int:
+    """Quotes after an even run of backslashes (none included)."""
+    return sum(
+        1
+        for at in range(len(data))
+        if data[at : at + 1] == b'"' and (at - len(data[:at].rstrip(b"\\"))) % 2 == 0
+    )
+
+
+@given(data=BYTES)
+def test_quotes_no_backslash_escapes_are_counted(data: bytes) -> None:
+    run = max((len(r) for r in re.findall(rb"\\+", data)), default=0)
+    counted = unescaped_quotes(data)
+    if run < MAX_RUN:
+        assert counted == reference(data)
+    else:
+        # A long run before some quote is left to the masked count; never a wrong count.
+        assert counted in (None, reference(data))
+
+
+def test_a_long_run_before_a_quote_is_left_to_the_masked_count() -> None:
+    assert unescaped_quotes(b'"a' + b"\\" * MAX_RUN + b'""') is None
+    assert unescaped_quotes(b'"a' + b"\\" * (MAX_RUN - 1) + b'""') == 2

@@ -93,9 +93,12 @@ def test_keys_that_differ_only_in_spaces_are_not_repeats() -> None:
 
 
 # An object as its list of (key, value) pairs, so a key may repeat.
-_KEYS = st.sampled_from(["a", "b", "a ", " a", "\u00e9", "c"])
+# Keys and strings that hold what a key's end looks like: quotes, backslash
+# runs before them, `":` and JSON written inside a string.
+_TRICKY = ['q"', "\\", '":', '\\":', '\\\\":', '{"k": 1}', "\\" * 7 + '":']
+_KEYS = st.sampled_from(["a", "b", "a ", " a", "\u00e9", "c", *_TRICKY])
 _PAIRS = st.recursive(
-    st.integers(0, 9) | st.sampled_from(["x", "x y", "é"]),
+    st.integers(0, 9) | st.sampled_from(["x", "x y", "é", *_TRICKY]),
     lambda inner: (
         st.lists(inner, max_size=3)
         | st.lists(st.tuples(_KEYS, inner), max_size=4).map(lambda pairs: ("object", pairs))
