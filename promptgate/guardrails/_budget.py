@@ -51,7 +51,7 @@ spends what it spent the first time.
 - `STRING_BYTES`: a string in which a detector counts any candidate is
   charged as if it were at least 512 bytes long (the difference is spent,
   not earned). Finding such a string among the others, walking to it,
-  examining it on its own and writing it back cost ~40-60 µs of Python
+  examining it on its own and writing it back cost ~35-60 µs of Python
   whatever its length: without the charge, 1 MB of tiny messages with an
   email in every sixth cost ~235 ms. Strings of 512 bytes or more are
   unaffected. More would bound such bodies tighter but refuse real ones:
