@@ -198,7 +198,8 @@ class Wanted:
 
 
 # Where the wanted strings of a container are, four ways, by cost:
-# - a few items (a message, a block, a tool call): stepped over in Python;
+# - a few items (a message, a block, a tool call): stepped over in Python
+#   (a container that small is stepped over by the walk itself, `_Walk._few`);
 # - few items per wanted string: each item is counted in one pass (an
 #   orjson write each, ~0.5 µs for a small item), each string placed by
 #   bisection of the running counts;
