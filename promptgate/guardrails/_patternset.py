@@ -58,50 +58,91 @@ def _program(regex: str, key: str, capture: bool) -> Any:
 
 
 # `\A`, `\z` or a flag group that turns multi-line mode off: the pattern
-# holds at the whole text's ends alone, at more places among joined strings
-# (`_line_form`); its joined matches are no count of its own.
+# holds at the whole text's ends alone, at each string's among joined
+# strings (`_line_form`); its joined matches are no count of its own.
 _ABSOLUTE_ANCHOR = re.compile(r"\\[Az]|\(\?[a-zA-Z]*-")
-# A flag group with flags turned off: `(?i-m)`, `(?-m:`.
-_FLAGS_OFF = re.compile(r"\(\?([a-zA-Z]*)-([a-zA-Z]*)([:)])")
+# A flag group: `(?i)`, `(?i-m:`, `(?:`.
+_FLAGS = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])")
+# Where a string starts or ends among strings joined by `JOIN`: at the whole
+# text's ends, or across the NUL and the newline of a join, which the match
+# takes in (`PatternSet.joined_spans` leaves them out of its span again).
+_STRING_START = r"(?:\A|\x00\n)"
+_STRING_END = r"(?:\z|\n\x00)"
 
 
 def _line_form(regex: str) -> str:
-    r"""`regex` for strings joined by `JOIN`, anchors to the whole text made line anchors.
+    r"""`regex` for strings joined by `JOIN`: what holds at a string's ends holds at each's.
 
-    `\A` and `\z` become `(?m:^)` and `(?m:$)`, and no flag group turns
-    multi-line mode off. Among joined strings it then matches wherever the
-    pattern matches a string alone (where a string starts or ends, a line
-    does), and maybe elsewhere too: finding the strings to walk needs no
-    more than that.
+    `\A` and `\z`, and `^` and `$` outside multi-line mode, hold where one
+    of the strings starts or ends (`_STRING_START`, `_STRING_END`); in
+    multi-line mode `^` and `$` stay, as a string starts and ends a line.
+    Among joined strings the pattern then matches wherever it matches a
+    string alone, and elsewhere only where a string holds a NUL beside a
+    newline: finding the strings to walk needs no more than that.
     """
     out: list[str] = []
-    at, in_class = 0, False
+    # Multi-line mode in each group open at this point, innermost last.
+    multi = [False]
+    at = 0
     while at < len(regex):
         char = regex[at]
         if char == "\\":
             pair = regex[at : at + 2]
-            out.append({"\\A": "(?m:^)", "\\z": "(?m:$)"}.get(pair, pair) if not in_class else pair)
+            if pair == "\\Q":
+                # Literal text up to `\E`: no anchor in it.
+                close = regex.find("\\E", at + 2)
+                stop = len(regex) if close < 0 else close + 2
+                out.append(regex[at:stop])
+                at = stop
+                continue
+            out.append({"\\A": _STRING_START, "\\z": _STRING_END}.get(pair, pair))
             at += 2
             continue
-        flags = None if in_class else _FLAGS_OFF.match(regex, at)
+        if char == "[":
+            stop = _class_end(regex, at)
+            out.append(regex[at:stop])
+            at = stop
+            continue
+        flags = _FLAGS.match(regex, at) if char == "(" else None
         if flags is not None:
-            on, off, end = flags[1], flags[2].replace("m", ""), flags[3]
-            group = f"(?{on}-{off}" if off else f"(?{on}" if on else "(?"
-            out.append(group + end if group != "(?" else "(?:" if end == ":" else "")
+            on, off, end = flags[1], flags[2] or "", flags[3]
+            mode = True if "m" in on else False if "m" in off else multi[-1]
+            if end == ")":
+                # `(?m)`: from here to the end of the group it stands in.
+                multi[-1] = mode
+            else:
+                multi.append(mode)
+            out.append(flags[0])
             at = flags.end()
             continue
-        out.append(char)
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            # `[^` negates; a `]` right after the opening is a literal.
-            for literal in "^]":
-                if regex.startswith(literal, at + 1):
-                    out.append(literal)
-                    at += 1
+        if char == "(":
+            multi.append(multi[-1])
+        elif char == ")" and len(multi) > 1:
+            multi.pop()
+        if char in "^$" and not multi[-1]:
+            out.append(_STRING_START if char == "^" else _STRING_END)
+        else:
+            out.append(char)
         at += 1
     return "".join(out)
+
+
+def _class_end(regex: str, at: int) -> int:
+    """Where the character class opening at `at` ends (one past its `]`)."""
+    at += 1
+    # `[^` negates; a `]` right after the opening is a literal.
+    at += regex.startswith("^", at)
+    at += regex.startswith("]", at)
+    while at < len(regex):
+        if regex[at] == "\\":
+            at += 2
+        elif regex.startswith("[:", at) and (close := regex.find(":]", at + 2)) >= 0:
+            at = close + 2
+        elif regex[at] == "]":
+            return at + 1
+        else:
+            at += 1
+    return at
 
 
 class _Sets:
@@ -173,10 +214,13 @@ def _anchored(regex: str) -> bool:
 
 
 # What `joined_spans` reads between two strings: `$` holds before the first
-# newline and `^` after the second in multi-line mode, `\b` sees no word, and
+# newline and `^` after the last in multi-line mode, `\b` sees no word, and
 # neither the built-in value classes that take whitespace (private keys) nor
-# those that take control characters (generic values) cross both.
-JOIN = "\n\x00\n"
+# those that take control characters (generic values) cross it. A string's
+# end is its newline and the NUL after, a string's start the NUL and the
+# newline before (`_STRING_END`, `_STRING_START`): two NULs, so that one
+# match may end a string and the next start the one after.
+JOIN = "\n\x00\x00\n"
 
 
 class PatternSet:
@@ -198,9 +242,11 @@ class PatternSet:
         # Patterns whose matches in joined strings are matches of one string
         # alone, one for one: no `^` or `$`, which hold at every newline there.
         self.unanchored = [not (_anchored(r) or _ABSOLUTE_ANCHOR.search(r)) for r in regexes]
-        lines = [f"(?m){_line_form(r)}" for r in regexes]
+        lines = [_line_form(r) for r in regexes]
         self._line_finders = [_program(r, k, False) for r, k in zip(lines, keys, strict=True)]
         self._line_set = _Sets(lines, alone)
+        # Per pattern: whether its joined matches may take in a join's bytes.
+        self._joins = [(_STRING_START in line, _STRING_END in line) for line in lines]
 
     def joined_spans(self, data: bytes, limit: int) -> Ranked | None:
         """Spans of every match of every pattern in strings joined by `JOIN`, per pattern.
@@ -222,6 +268,9 @@ class PatternSet:
             total += len(spans)
             if total > limit:
                 return None
+            starts, ends = self._joins[rank]
+            if starts or ends:
+                spans = [_within_strings(data, span, starts, ends) for span in spans]
             found.append((rank, spans))
         return found
 
@@ -254,6 +303,18 @@ class PatternSet:
             return (span,)
         spans: Spans = grouped.Match(_WHOLE, data, span[0], span[1])
         return spans
+
+
+def _within_strings(
+    data: bytes, span: tuple[int, int], starts: bool, ends: bool
+) -> tuple[int, int]:
+    """`span` without the bytes of a join that `_STRING_START` or `_STRING_END` took in."""
+    start, end = span
+    if starts and data.startswith(b"\x00\n", start) and start + 2 <= end:
+        start += 2
+    if ends and data.endswith(b"\n\x00", start, end) and end - 2 >= start:
+        end -= 2
+    return start, end
 
 
 def _matches(finder: Any, data: bytes, limit: int) -> list[tuple[int, int]]:

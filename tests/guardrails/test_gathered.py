@@ -128,6 +128,35 @@ def test_patterns_anchored_to_the_whole_text_are_found_alike(regex: str, where: 
     )
 
 
+@pytest.mark.parametrize(
+    ("regex", "in_each"),
+    [(r"^\d{6}$", False), (r"\A\d{6}\z", False), (r"(?-m:^\d{6})", True), (r"\d{6}$", True)],
+)
+def test_a_pattern_anchored_to_the_whole_text_is_not_counted_at_every_line(
+    regex: str, in_each: bool
+) -> None:
+    # 300 tool results of 500 lines a number each: alone, a string holds a
+    # match at its start or end at most (`^`, `\A`, `$`, `\z` hold there
+    # only), though among joined strings every line starts and ends one.
+    lines = ["\n".join(f"{n:06d}" for n in range(r, r + 500)) for r in range(0, 150_000, 500)]
+    blocks = [
+        {"type": "tool_result", "tool_use_id": f"t{n}", "content": text}
+        for n, text in enumerate(lines)
+    ]
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": [*blocks, {"type": "text", "text": "424242"}]}],
+    }
+    settings_ = spec("redact", custom_patterns=[{"name": "NUMBER", "regex": regex}])
+    found = outcome("anthropic", body, settings_, gather=True)
+    assert not isinstance(found, str), found
+    content = found.body["messages"][0]["content"]
+    # One placeholder per tool result where its first or last line alone is the match.
+    assert content[-1]["text"] == ("[[NUMBER_301]]" if in_each else "[[NUMBER_001]]")
+    assert (content[:-1] == blocks) is not in_each
+    same("anthropic", body, settings_)
+
+
 def test_patterns_anchored_to_the_whole_text_do_not_walk_every_string(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

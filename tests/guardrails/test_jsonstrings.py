@@ -99,7 +99,9 @@ def test_the_string_values_of_the_keys_asked_for_are_found(sparse: int) -> None:
 def test_a_string_holding_the_join_itself_is_counted_per_string() -> None:
     value = ["a\n\x00\nb", 'q"', "c"]
     strings = joined_strings([(value, orjson.dumps(value))], 1 << 20)
-    assert [strings.data[strings.starts[i] : strings.starts[i + 1] - 3] for i in range(3)] == [
+    assert [
+        strings.data[strings.starts[i] : strings.starts[i + 1] - len(JOIN)] for i in range(3)
+    ] == [
         b"a\n\x00\nb",
         b'q"',
         b"c",
