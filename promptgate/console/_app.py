@@ -36,7 +36,7 @@ from ..webhooks import Outbox
 from ._access import SESSION_COOKIE, SESSION_SECONDS, Sessions, Viewer, token_digest, viewer_for
 from ._config import configuration
 from ._costs import BadCostQuery, CostQuery, cost_report, report_csv
-from ._logs import BadFilter, LogFilter, log_page
+from ._logs import BadFilter, LogFilter, log_page, newest_id
 from ._rows import detail
 from ._source import BundleSource
 from ._stream import LiveFeed
@@ -172,6 +172,9 @@ def create_app(console: Console) -> Starlette:
             before = _before(request)
         except BadFilter as exc:
             wanted, before, problem = LogFilter(), None, str(exc)
+        # Read before the page: a record written in between comes live too
+        # (the page shows it once), none is lost.
+        newest = await asyncio.to_thread(newest_id, console.store)
         result = await asyncio.to_thread(log_page, console.store, viewer, wanted, before)
         older = (
             "/logs?" + urlencode({**wanted.params(), "before": result.next_before})
@@ -186,7 +189,7 @@ def create_app(console: Console) -> Starlette:
             page=result,
             filters=wanted,
             live=before is None and not wanted.q,
-            stream_url="/api/stream?" + urlencode(wanted.params()),
+            stream_url="/api/stream?" + urlencode({**wanted.params(), "after": newest}),
             older=older,
             problem=problem,
             projects=sorted(p.name for p in bundle.projects.values() if viewer.may_see(p.id)),
@@ -224,10 +227,13 @@ def create_app(console: Console) -> Starlette:
 
     async def stream(request: Request, viewer: Viewer) -> Response:
         wanted = LogFilter.from_params(request.query_params)
+        # The newest record when the page was drawn: anything up to it is on the page.
+        seen = request.query_params.get("after", "")
+        after = int(seen) if seen.isdigit() else 0
 
         async def events() -> AsyncIterator[str]:
             yield "retry: 1000\n\n"
-            async with feed.subscribe() as queue:
+            async with feed.subscribe(after) as queue:
                 while True:
                     try:
                         rows = await asyncio.wait_for(queue.get(), _HEARTBEAT_SECONDS)
@@ -237,7 +243,9 @@ def create_app(console: Console) -> Starlette:
                     # Sign-out, revocation or expiry ends the stream at once.
                     if viewer_of(request) is None:
                         return
-                    shown = [row for row in rows if wanted.matches(row, viewer)]
+                    shown = [
+                        row for row in rows if row["id"] > after and wanted.matches(row, viewer)
+                    ]
                     if shown:
                         yield f"event: rows\ndata: {json.dumps(shown)}\n\n"
 

@@ -97,6 +97,12 @@ class LogPage:
     searched: int = 0
 
 
+def newest_id(store: LogStore) -> int:
+    """The id of the newest record in the store (0 when it holds none)."""
+    newest = store.query(limit=1, bodies=False)
+    return newest[-1].id if newest else 0
+
+
 def log_page(store: LogStore, viewer: Viewer, wanted: LogFilter, before: int | None) -> LogPage:
     """One page of rows, newest first, and the id to continue from (None at the end)."""
     filters = wanted.store_filters(viewer)

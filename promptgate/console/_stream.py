@@ -4,7 +4,9 @@ The store is polled every `interval` seconds (SQLite commits a finished
 request within milliseconds, so it is on the page well within a second);
 each subscriber filters the new rows for its viewer and filters and gets
 them as one server-sent event per poll. A subscriber that falls behind
-loses batches (counted), never slows the others.
+loses batches (counted), never slows the others. With no page open the
+store is not read: the first page to open says which record it shows up
+to, and the feed goes on from there rather than replaying the quiet spell.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..logstore import LogStore, LogStoreError
+from ._logs import newest_id
 from ._rows import list_row
 
 logger = logging.getLogger("promptgate.console")
@@ -38,8 +41,7 @@ class LiveFeed:
         self.last_id = 0
 
     async def start(self) -> None:
-        newest = await asyncio.to_thread(self._store.query, limit=1, bodies=False)
-        self.last_id = newest[-1].id if newest else 0
+        self.last_id = await asyncio.to_thread(newest_id, self._store)
         self._task = asyncio.create_task(self._run(), name="console-live-feed")
 
     async def stop(self) -> None:
@@ -49,8 +51,12 @@ class LiveFeed:
                 await self._task
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Batch]]:
+    async def subscribe(self, after: int = 0) -> AsyncIterator[asyncio.Queue[Batch]]:
+        """Batches of the rows written after record `after` (what the page shows already)."""
         queue: asyncio.Queue[Batch] = asyncio.Queue(_QUEUE_BATCHES)
+        if not self._subscribers:
+            # Nobody listened since the last poll: what came since is on the page.
+            self.last_id = max(self.last_id, after)
         self._subscribers.add(queue)
         try:
             yield queue
