@@ -488,40 +488,30 @@ class _Walk:
             return
         sizes, left, at = wanted.sizes, len(value), begin
         goal = targets[0]
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                left -= 1
-                if not left:
-                    after = end
-                elif isinstance(item, str):
-                    after = at + 1
-                elif isinstance(item, _CONTAINERS):
-                    after = at + _nested_count(item, sizes)
-                else:
-                    after = at
-                if goal < after:
-                    where = Step(path, index + shift)
-                    self._item(item, where, depth, block, pii, fixed, at, after)
-                    if targets[-1] < after:
-                        return
-                    goal = targets[bisect_left(targets, after)]
-                at = after
-            return
-        kind = value.get("type")
-        if isinstance(kind, str):
-            block = kind
-        for key, item in value.items():
+        # (key, value) of an object, (position, item) of a list: one loop for both.
+        pairs: Iterable[tuple[Any, Any]] = enumerate(value)
+        keyed = isinstance(value, dict)
+        if isinstance(value, dict):
+            pairs = value.items()
+            kind = value.get("type")
+            if isinstance(kind, str):
+                block = kind
+        for key, item in pairs:
             left -= 1
             if not left:
                 after = end
             elif isinstance(item, str):
-                after = at + 2
+                after = at + keyed + 1
             elif isinstance(item, _CONTAINERS):
-                after = at + 1 + _nested_count(item, sizes)
+                after = at + keyed + _nested_count(item, sizes)
             else:
-                after = at + 1
+                after = at + keyed
             if goal < after:
-                self._entry(value, key, item, path, depth, block, pii, fixed, wanted, at, after)
+                if isinstance(value, dict):
+                    self._entry(value, key, item, path, depth, block, pii, fixed, wanted, at, after)
+                else:
+                    where = Step(path, key + shift)
+                    self._item(item, where, depth, block, pii, fixed, at, after)
                 if targets[-1] < after:
                     return
                 goal = targets[bisect_left(targets, after)]
