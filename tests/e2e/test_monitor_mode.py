@@ -99,6 +99,17 @@ def gateway_logs(harness: Harness) -> str:
     )
 
 
+def tool_call(ask: str, tool: str, tool_input: dict[str, str]) -> list[dict[str, object]]:
+    """A history: the user asks, the model calls `tool` with `tool_input`, the tool says ok."""
+    use = {"type": "tool_use", "id": "toolu_01", "name": tool, "input": tool_input}
+    result = {"type": "tool_result", "tool_use_id": "toolu_01", "content": "ok"}
+    return [
+        {"role": "user", "content": ask},
+        {"role": "assistant", "content": [use]},
+        {"role": "user", "content": [result]},
+    ]
+
+
 def test_a_monitored_secret_reaches_the_provider_and_no_log(
     harness: Harness, client: anthropic.Anthropic
 ) -> None:
@@ -136,24 +147,7 @@ def test_a_streamed_answer_and_tool_input_keep_no_monitored_secret(
     key = fake_aws_key()
     # The answer arrives in small deltas that cut the key apart.
     harness.fake.script(Reply(text=f"Use {key} for the upload.", delta_sizes=(3, 5)))
-    history = [
-        {"role": "user", "content": "set up the upload"},
-        {
-            "role": "assistant",
-            "content": [
-                {
-                    "type": "tool_use",
-                    "id": "toolu_01",
-                    "name": "Bash",
-                    "input": {"command": f"export AWS_ACCESS_KEY_ID={key}"},
-                }
-            ],
-        },
-        {
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "ok"}],
-        },
-    ]
+    history = tool_call("set up the upload", "Bash", {"command": f"export AWS_ACCESS_KEY_ID={key}"})
     with client.messages.stream(
         model="claude-sonnet-4-6",
         max_tokens=32,
@@ -180,24 +174,9 @@ def test_a_monitored_secret_in_base64_tool_input_is_logged_as_a_marker(
     key = fake_aws_key()
     data = base64.b64encode(f"[default]\naws_access_key_id = {key}\n".encode()).decode()
     harness.fake.script(Reply(text=f"Wrote {data}"))
-    history = [
-        {"role": "user", "content": "write my credentials file"},
-        {
-            "role": "assistant",
-            "content": [
-                {
-                    "type": "tool_use",
-                    "id": "toolu_02",
-                    "name": "Write",
-                    "input": {"path": "~/.aws/credentials", "data": data},
-                }
-            ],
-        },
-        {
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "toolu_02", "content": "ok"}],
-        },
-    ]
+    history = tool_call(
+        "write my credentials file", "Write", {"path": "~/.aws/credentials", "data": data}
+    )
     client.messages.create(
         model="claude-sonnet-4-6",
         max_tokens=16,
