@@ -114,10 +114,6 @@ class Fallbacks:
         """This process's slot among the instance's processes (0 when alone)."""
         return self.peers.index if self.peers is not None else 0
 
-    def observe(self, target: Target, status: int, retry_after: str | None) -> None:
-        """Count a failure (0 = no answer) or clear the count on success."""
-        self._observe(target.key, status, retry_after)
-
     def report(
         self,
         plan: Plan,
@@ -164,10 +160,11 @@ class Fallbacks:
         key: tuple[str, str, str],
         retry_after: str | None,
     ) -> None:
-        self._observe(key, outcome.status, retry_after)
-        self.record(exchange, attempt, outcome)
+        self.observe(key, outcome.status, retry_after)
+        self._record(exchange, attempt, outcome)
 
-    def _observe(self, key: tuple[str, str, str], status: int, retry_after: str | None) -> None:
+    def observe(self, key: tuple[str, str, str], status: int, retry_after: str | None) -> None:
+        """Count a failure of target `key` (status 0: no answer) or clear its count on success."""
         if status and status < 400:
             self._failures.pop(key, None)
             return
@@ -184,7 +181,7 @@ class Fallbacks:
             self._cool_until[key] = max(self._cool_until.get(key, 0), now + COOLDOWN_SECONDS)
             self._failures[key] = 0
 
-    def record(self, exchange: str, attempt: int, outcome: AttemptOutcome) -> None:
+    def _record(self, exchange: str, attempt: int, outcome: AttemptOutcome) -> None:
         self._outcomes.setdefault(exchange, {})[attempt] = outcome
         while len(self._outcomes) > 10_000:
             self._outcomes.popitem(last=False)

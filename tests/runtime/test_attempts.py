@@ -52,7 +52,7 @@ def test_level_zero_is_drawn_by_weight_and_fallbacks_come_after() -> None:
 def test_a_429_with_retry_after_sends_the_target_last_until_it_ends() -> None:
     clock = Clock()
     chooser = fallbacks(clock)
-    chooser.observe(MAIN, 429, "20")
+    chooser.observe(MAIN.key, 429, "20")
     assert all(chooser.order(TARGETS)[-1] == 0 for _ in range(50))
     clock.now += 21
     assert any(chooser.order(TARGETS)[0] == 0 for _ in range(50))
@@ -60,7 +60,7 @@ def test_a_429_with_retry_after_sends_the_target_last_until_it_ends() -> None:
 
 def test_a_429_without_retry_after_does_not_cool_down_alone() -> None:
     chooser = fallbacks()
-    chooser.observe(MAIN, 429, None)
+    chooser.observe(MAIN.key, 429, None)
     assert any(chooser.order(TARGETS)[0] == 0 for _ in range(50))
 
 
@@ -68,12 +68,12 @@ def test_consecutive_failures_cool_a_target_and_a_success_resets_the_count() -> 
     clock = Clock()
     chooser = fallbacks(clock)
     for _ in range(FAILURES_BEFORE_COOLDOWN - 1):
-        chooser.observe(MAIN, 0, None)
-    chooser.observe(MAIN, 200, None)
-    chooser.observe(MAIN, 529, None)
+        chooser.observe(MAIN.key, 0, None)
+    chooser.observe(MAIN.key, 200, None)
+    chooser.observe(MAIN.key, 529, None)
     assert any(chooser.order(TARGETS)[0] == 0 for _ in range(50))
     for _ in range(FAILURES_BEFORE_COOLDOWN - 1):
-        chooser.observe(MAIN, 503, None)
+        chooser.observe(MAIN.key, 503, None)
     assert all(chooser.order(TARGETS)[-1] == 0 for _ in range(50))
     clock.now += COOLDOWN_SECONDS + 1
     assert any(chooser.order(TARGETS)[0] == 0 for _ in range(50))
@@ -82,7 +82,7 @@ def test_consecutive_failures_cool_a_target_and_a_success_resets_the_count() -> 
 def test_client_errors_are_not_failures_of_the_target() -> None:
     chooser = fallbacks()
     for _ in range(10):
-        chooser.observe(MAIN, 400, None)
+        chooser.observe(MAIN.key, 400, None)
     assert any(chooser.order(TARGETS)[0] == 0 for _ in range(50))
 
 
